@@ -1,0 +1,31 @@
+// Two test projects: the broker's tests run inside workerd (the real Workers runtime, via
+// the Cloudflare plugin); contract, client and end-to-end tests run in Node 22.
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                GITHUB_WEBHOOK_SECRET: 'test-webhook-secret',
+              },
+            },
+          }),
+        ],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/contract/**/*.test.ts', 'test/client/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+})

@@ -1,0 +1,3 @@
+import { DurableObject } from 'cloudflare:workers'
+export default { async fetch() { return new Response('ok') } } satisfies ExportedHandler<Env>
+export class Broker extends DurableObject<Env> { }
