@@ -2,6 +2,8 @@
 // the Cloudflare plugin); contract, client and end-to-end tests run in Node 22.
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+// Test-only signing keys (generated once for this suite; they sign nothing real).
+import testKeys from './test/worker/fixtures/test-signing-keys.json' with { type: 'json' }
 
 export default defineConfig({
   test: {
@@ -13,6 +15,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 GITHUB_WEBHOOK_SECRET: 'test-webhook-secret',
+                MANIFEST_SIGNING_KEY: JSON.stringify(testKeys.primary),
+                PUBLIC_URL: 'https://broker.test',
               },
             },
           }),

@@ -1,3 +1,15 @@
-import { DurableObject } from 'cloudflare:workers'
-export default { async fetch() { return new Response('ok') } } satisfies ExportedHandler<Env>
-export class Broker extends DurableObject<Env> { }
+// The Worker's entry: HTTP requests go to the Hono app, cron events to the re-sign job, and
+// the Durable Object class is exported for its binding. Wiring only.
+import { createApp } from './app.ts'
+import { runScheduled } from './scheduled.ts'
+
+export { Broker } from './broker/broker.ts'
+
+const app = createApp()
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  async scheduled(controller, env) {
+    await runScheduled(controller, env)
+  },
+} satisfies ExportedHandler<Env>

@@ -1,0 +1,111 @@
+// Shared helpers of the workerd tests: signed webhook deliveries through the real Worker,
+// release assets with digests, and manifests fetched and verified against the JWKS.
+import { SELF, env } from 'cloudflare:test'
+import { createLocalJWKSet, generalVerify, type JSONWebKeySet } from 'jose'
+import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
+import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
+import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../support/github.ts'
+
+export const BROKER = 'https://broker.test'
+export const SECRET = 'test-webhook-secret'
+
+export function stub() {
+  return env.BROKER.get(env.BROKER.idFromName(env.PRODUCT))
+}
+
+let deliveries = 0
+export function deliveryId(): string {
+  return `test-delivery-${Date.now()}-${++deliveries}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+export interface SendOptions {
+  event?: string
+  deliveryId?: string
+  secret?: string
+  /** Replaces the computed signature header (null: leave it out). */
+  signature?: string | null
+}
+
+/** Posts a raw body to /webhooks/github, signed with the test secret unless told otherwise. */
+export async function postWebhook(body: string, o: SendOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-github-event': o.event ?? 'release',
+    'x-github-delivery': o.deliveryId ?? deliveryId(),
+    'user-agent': 'GitHub-Hookshot/test',
+  }
+  const signature = o.signature === undefined ? await signBody(o.secret ?? SECRET, body) : o.signature
+  if (signature !== null) headers['x-hub-signature-256'] = signature
+  return SELF.fetch(`${BROKER}/webhooks/github`, { method: 'POST', headers, body })
+}
+
+export async function sendRelease(p: ReleasePayloadOptions, o: SendOptions = {}): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await postWebhook(JSON.stringify(releasePayload(p)), o)
+  return { status: res.status, body: (await res.json()) as Record<string, any> }
+}
+
+/** A deterministic fake sha256 for an asset name. */
+export async function digestOf(text: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** A release archive on github.com, with GitHub's own digest unless `digest: false`. */
+export async function archive(version: string, platform: Platform, o: { digest?: boolean; host?: string; name?: string } = {}): Promise<FixtureAsset> {
+  const name = o.name ?? canonicalAssetName(version, platform)
+  const a: FixtureAsset = { name, url: `https://${o.host ?? 'github.com'}/cco-dev/cco/releases/download/v${version}/${name}`, size: 1000 + name.length }
+  if (o.digest !== false) a.digest = `sha256:${await digestOf(name)}`
+  return a
+}
+
+/** A full platform set of archives with digests. */
+export async function archives(version: string, platforms: Platform[] = ['linux-x86_64', 'darwin-arm64']): Promise<FixtureAsset[]> {
+  return Promise.all(platforms.map((p) => archive(version, p)))
+}
+
+/** Publishes a release with digests and asserts the broker took it. */
+export async function publish(version: string, o: Partial<ReleasePayloadOptions> = {}): Promise<Record<string, any>> {
+  const r = await sendRelease({ action: 'published', tag: `v${version}`, assets: await archives(version), ...o })
+  if (r.status !== 200 || r.body.status !== 'published') throw new Error(`publish ${version}: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body
+}
+
+export interface FetchedManifest {
+  res: Response
+  body: string
+  payload: ManifestPayload
+  kids: string[]
+}
+
+/** GETs a channel's manifest and verifies every signature against the broker's JWKS. */
+export async function getManifest(channel: Channel | string, headers: Record<string, string> = {}): Promise<FetchedManifest> {
+  const res = await SELF.fetch(`${BROKER}/v1/channels/${channel}/manifest`, { headers })
+  if (res.status !== 200) throw new Error(`manifest ${channel}: ${res.status} ${await res.text()}`)
+  const body = new TextDecoder().decode(await res.arrayBuffer())
+  const jws = JwsGeneralSchema.parse(JSON.parse(body))
+  const jwks = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as JSONWebKeySet
+  const keySet = createLocalJWKSet(jwks)
+  const kids: string[] = []
+  // generalVerify accepts one good signature; check each one separately.
+  for (const sig of jws.signatures) {
+    const one = { payload: jws.payload, signatures: [sig] }
+    const verified = await generalVerify(one, keySet, { algorithms: ['EdDSA'] })
+    if (verified.protectedHeader.typ !== 'cco-manifest+json') throw new Error(`typ ${verified.protectedHeader.typ}`)
+    kids.push(String(verified.protectedHeader.kid))
+  }
+  const { payload } = await generalVerify(jws, keySet, { algorithms: ['EdDSA'] })
+  return { res, body, payload: ManifestPayloadSchema.parse(JSON.parse(new TextDecoder().decode(payload))), kids }
+}
+
+/** The audit log, oldest first. */
+export async function auditLog() {
+  const entries = []
+  let before: number | undefined
+  for (;;) {
+    const page = await stub().audit({ before, limit: 1000 })
+    entries.push(...page.entries)
+    if (page.next_before === null) break
+    before = page.next_before
+  }
+  return entries.reverse()
+}

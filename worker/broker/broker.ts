@@ -1,0 +1,690 @@
+// The Durable Object that is the broker's source of truth, one per product: releases, channel
+// pointers with their per-channel seq and signed manifests, yanked versions, seen webhook
+// deliveries and the append-only audit log, all in its SQLite storage. This is the only file
+// that touches that storage. Every change goes through `commit`, which recomputes the channels,
+// signs the ones whose content changed with seq + 1 and writes everything in one transaction.
+import { DurableObject } from 'cloudflare:workers'
+import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
+import type { AuditEntry, AuditPage } from '../../contract/api.ts'
+import { parseVersion } from '../../contract/version.ts'
+import { loadConfig } from '../config.ts'
+import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from '../policy/assess-release.ts'
+import { sha256Hex, strongEtag } from '../policy/cache.ts'
+import { computeChannels, type ChannelPointer, type ChannelPointers } from '../policy/channels.ts'
+import { GithubReleaseSchema, isWithdrawAction, type GithubRelease } from '../policy/github-release.ts'
+import { contentKey, manifestContent, manifestPayload, shrinkNotes, type ManifestContent } from '../policy/manifest.ts'
+import { loadSigningKeys, type SigningKeys } from '../signing.ts'
+import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
+import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
+import { SerialQueue } from './serial-queue.ts'
+import type {
+  ChannelState,
+  DeliveryResult,
+  ReleaseDelivery,
+  ReleaseStatus,
+  ScheduledResult,
+  SignedManifest,
+  StoredRelease,
+} from './types.ts'
+
+/** KV key of a channel's signed manifest (metadata: `{etag, seq}`). */
+export const kvKey = (channel: Channel) => `manifest:${channel}`
+
+/** Re-sign a manifest when it expires within this time (the cron runs every 30 minutes). */
+export const RESIGN_BEFORE_MS = 3 * 24 * 3600 * 1000
+/** Checksums fetch attempts before the release is refused, and the first retry delay. */
+export const CHECKSUMS_MAX_ATTEMPTS = 6
+const CHECKSUMS_FIRST_RETRY_MS = 15_000
+/** Seen delivery ids are kept this long; GitHub only lets people redeliver recent ones. */
+const DELIVERY_RETENTION_MS = 90 * 24 * 3600 * 1000
+
+const DELETED = 'deleted on GitHub'
+const DAY_MS = 24 * 3600 * 1000
+
+interface PendingFetch {
+  name: string
+  url: string
+  attempts: number
+  nextAt: number | null
+  error: string | null
+}
+
+/** A releases row as the object works with it. */
+interface ReleaseRow extends ReleaseContent {
+  github_id: number
+  status: ReleaseStatus
+  reason: string | null
+  published_at: string
+  first_seen_at: string
+  updated_at: string
+  was_on_stable: boolean
+  /** The validated payload subset of the latest delivery, so a later step can re-assess it. */
+  source: GithubRelease
+  source_rev: number
+  fetch: PendingFetch | null
+}
+
+interface ChannelRow extends ChannelPointer {
+  seq: number
+  contentHash: string | null
+  signed: string | null
+  etag: string | null
+  kids: string | null
+  issuedAt: string | null
+  expiresAt: string | null
+}
+
+interface AuditInput {
+  action: string
+  target: string | null
+  detail: Record<string, unknown>
+}
+
+/** One state change: rows to write, why, and which channels must be re-signed regardless. */
+interface Change {
+  actor: string
+  deliveryId?: string | null
+  delivery?: { event: string; action: string | null; outcome: string }
+  rows?: ReleaseRow[]
+  audit?: AuditInput[]
+  /** Pointers as an admin action sets them (promotion, rollout, halt); the rest stay. */
+  pointers?: Partial<ChannelPointers>
+  /** Channel → reason, for re-signing even when the content is unchanged. */
+  resign?: Partial<Record<Channel, string>>
+}
+
+type Row = Record<string, SqlStorageValue>
+
+export class Broker extends DurableObject<Env> {
+  readonly #sql: SqlStorage
+  readonly #writes = new SerialQueue()
+  readonly #kvDirty = new Set<Channel>()
+  #kvFlush: Promise<void> | null = null
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.#sql = ctx.storage.sql
+    this.#migrate()
+  }
+
+  // ─── RPC: webhook deliveries ────────────────────────────────────────────────────────────
+
+  /** Records a `release` delivery and publishes what it changes; idempotent on its id. */
+  async receiveRelease(input: ReleaseDelivery): Promise<DeliveryResult> {
+    // Re-validated here too: the object must not trust that every caller parsed the payload.
+    const release = GithubReleaseSchema.parse(input.release)
+    const d = { ...input, release }
+    const result = await this.#writes.run(() => this.#applyDelivery(d))
+    await this.#flushKv()
+    return result
+  }
+
+  async #applyDelivery(d: ReleaseDelivery): Promise<DeliveryResult> {
+    if (this.#sql.exec('SELECT 1 FROM deliveries WHERE id = ?', d.id).toArray().length > 0) {
+      return { status: 'duplicate', channels: {} }
+    }
+    const now = Date.now()
+    const nowIso = isoSeconds(now)!
+    const rel = d.release
+    const version = parseVersion(rel.tag_name)?.text ?? rel.tag_name
+    const base = { actor: d.actor, deliveryId: d.id }
+    const seen = (outcome: string) => ({ event: 'release', action: d.action, outcome })
+    const byId = this.#releaseByGithubId(rel.id)
+
+    if (isWithdrawAction(d.action)) {
+      if (!byId || (byId.status === 'withdrawn' && byId.reason === DELETED)) {
+        const reason = byId ? 'release was already deleted' : 'release is not known to the broker'
+        await this.#commit({ ...base, delivery: seen('ignored'), audit: [{ action: 'delivery.ignored', target: byId?.version ?? rel.tag_name, detail: { reason, github_id: rel.id, delivery_action: d.action } }] })
+        return { status: 'ignored', reason, channels: {} }
+      }
+      const reason = d.action === 'deleted' ? DELETED : 'unpublished on GitHub'
+      const row: ReleaseRow = { ...byId, status: 'withdrawn', reason, fetch: null, source: rel, source_rev: byId.source_rev + 1, updated_at: nowIso }
+      const channels = await this.#commit({
+        ...base,
+        delivery: seen('withdrawn'),
+        rows: [row],
+        audit: [{ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } }],
+      })
+      return { status: 'withdrawn', version: byId.version, channels }
+    }
+
+    // A deleted release stays deleted, even if a late `edited` arrives after the `deleted`.
+    if (byId?.status === 'withdrawn' && byId.reason === DELETED) {
+      const reason = 'release was deleted on GitHub'
+      await this.#commit({ ...base, delivery: seen('ignored'), audit: [{ action: 'delivery.ignored', target: byId.version, detail: { reason, github_id: rel.id, delivery_action: d.action } }] })
+      return { status: 'ignored', version: byId.version, reason, channels: {} }
+    }
+
+    const rows: ReleaseRow[] = []
+    const audit: AuditInput[] = []
+    // The tag of a GitHub release was changed: its old version is withdrawn.
+    if (byId && byId.version !== version && byId.status !== 'withdrawn') {
+      const reason = `tag changed to ${rel.tag_name}`
+      rows.push({ ...byId, status: 'withdrawn', reason, fetch: null, source_rev: byId.source_rev + 1, updated_at: nowIso })
+      audit.push({ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } })
+    }
+    const existing = this.#releaseByVersion(version)
+    if (existing && existing.github_id !== rel.id && (existing.status === 'live' || existing.status === 'pending')) {
+      const reason = `version ${version} already belongs to GitHub release ${existing.github_id}`
+      audit.push({ action: 'release.refused', target: version, detail: { reason, tag: rel.tag_name, github_id: rel.id, delivery_action: d.action } })
+      await this.#commit({ ...base, delivery: seen('refused'), rows, audit })
+      return { status: 'refused', version, reason, channels: {} }
+    }
+    // A row of this version from another (deleted, refused) GitHub release is taken over.
+    const prior = existing && existing.github_id === rel.id ? existing : null
+    const assessment = assessRelease(rel, { assetHosts: loadConfig(this.env).assetHosts, now: nowIso })
+    const outcome = this.#applyAssessment({
+      assessment,
+      source: rel,
+      version,
+      prior,
+      wasOnStable: existing?.was_on_stable ?? false,
+      sourceRev: (existing?.source_rev ?? 0) + 1,
+      now,
+      context: { github_id: rel.id, delivery_action: d.action },
+    })
+    rows.push(outcome.row)
+    audit.push(outcome.audit)
+    const channels = await this.#commit({ ...base, delivery: seen(outcome.status), rows, audit })
+    if (outcome.row.fetch) await this.#scheduleAlarm()
+    return { status: outcome.status, version, ...(outcome.reason ? { reason: outcome.reason } : {}), channels }
+  }
+
+  /**
+   * The row an assessment leads to. A release that is live keeps serving what it served when
+   * an update of it is refused or still waits for its checksums: a transient state on GitHub
+   * (an asset being replaced) must not pull a good release from its channels.
+   */
+  #applyAssessment(a: {
+    assessment: Assessment
+    source: GithubRelease
+    version: string
+    prior: ReleaseRow | null
+    wasOnStable: boolean
+    sourceRev: number
+    now: number
+    context: Record<string, unknown>
+  }): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput } {
+    const nowIso = isoSeconds(a.now)!
+    const live = a.prior?.status === 'live' ? a.prior : null
+    const common = {
+      github_id: a.source.id,
+      first_seen_at: a.prior?.first_seen_at ?? nowIso,
+      updated_at: nowIso,
+      was_on_stable: a.wasOnStable,
+      source: a.source,
+      source_rev: a.sourceRev,
+    }
+    // What a release that is not live records about itself.
+    const unpublished = {
+      version: a.version,
+      tag: a.source.tag_name,
+      prerelease: a.source.prerelease,
+      published_at: isoSeconds(a.source.published_at) ?? nowIso,
+      notes: '',
+      notes_url: null,
+      assets: {},
+    }
+    const ctx = { tag: a.source.tag_name, ...a.context }
+    switch (a.assessment.kind) {
+      case 'publish': {
+        const c = a.assessment.content
+        const row: ReleaseRow = { ...common, ...c, status: 'live', reason: null, fetch: null }
+        const assets = Object.fromEntries(Object.entries(c.assets).map(([p, x]) => [p, x.name]))
+        const detail = { ...ctx, prerelease: c.prerelease, assets, ...(a.assessment.choices.length ? { choices: a.assessment.choices } : {}) }
+        return { row, status: 'published', audit: { action: live ? 'release.updated' : 'release.published', target: a.version, detail } }
+      }
+      case 'refuse': {
+        const reason = a.assessment.reason
+        const row: ReleaseRow = live
+          ? { ...live, ...common, reason, fetch: null }
+          : { ...common, ...unpublished, status: 'refused', reason, fetch: null }
+        return { row, status: 'refused', reason, audit: { action: 'release.refused', target: a.version, detail: { ...ctx, reason, still_serving: live !== null } } }
+      }
+      case 'fetch-checksums': {
+        const { name, url } = a.assessment.checksums
+        const fetch: PendingFetch = { name, url, attempts: 0, nextAt: a.now, error: null }
+        const row: ReleaseRow = live
+          ? { ...live, ...common, fetch }
+          : { ...common, ...unpublished, status: 'pending', reason: null, fetch }
+        return { row, status: 'queued', audit: { action: 'release.queued', target: a.version, detail: { ...ctx, checksums: name, url } } }
+      }
+    }
+  }
+
+  // ─── Alarm: checksums files, fetched off the webhook's request path ─────────────────────
+
+  override async alarm(): Promise<void> {
+    const config = loadConfig(this.env)
+    // Jobs due now (a second of slack: an alarm may fire a hair early relative to Date.now()).
+    const due = this.#sql
+      .exec<{ version: string; source_rev: number; fetch_url: string }>(
+        'SELECT version, source_rev, fetch_url FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at',
+        Date.now() + 1000,
+      )
+      .toArray()
+    for (const job of due) {
+      // No lock is held across the network: the row is re-read before the answer is applied.
+      const fetched = await fetchChecksums(job.fetch_url, config.assetHosts)
+      await this.#writes.run(() => this.#applyChecksums(job, fetched))
+    }
+    await this.#scheduleAlarm()
+    await this.#flushKv()
+  }
+
+  async #applyChecksums(job: { version: string; source_rev: number; fetch_url: string }, fetched: ChecksumsFetch): Promise<void> {
+    const row = this.#releaseByVersion(job.version)
+    // A later delivery changed the release while the file was downloading: its own job (if it
+    // still needs one) recomputes from the new payload; this answer is stale.
+    if (!row || row.source_rev !== job.source_rev || !row.fetch || row.fetch.url !== job.fetch_url) return
+    const now = Date.now()
+    const base = { actor: 'broker', deliveryId: null }
+    const context = { github_id: row.github_id, checksums: row.fetch.name }
+    if (fetched.ok) {
+      const assessment = assessRelease(row.source, {
+        assetHosts: loadConfig(this.env).assetHosts,
+        checksums: { name: row.fetch.name, text: fetched.text },
+        now: isoSeconds(now)!,
+      })
+      const prior = { ...row, fetch: null }
+      const outcome = this.#applyAssessment({ assessment, source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context })
+      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      return
+    }
+    const attempts = row.fetch.attempts + 1
+    if (!fetched.retry || attempts >= CHECKSUMS_MAX_ATTEMPTS) {
+      const reason = `checksums file ${JSON.stringify(row.fetch.name)} could not be fetched${fetched.retry ? ` after ${attempts} attempts` : ''}: ${fetched.error}`
+      const outcome = this.#applyAssessment({
+        assessment: { kind: 'refuse', reason },
+        source: row.source,
+        version: row.version,
+        prior: row,
+        wasOnStable: row.was_on_stable,
+        sourceRev: row.source_rev,
+        now,
+        context,
+      })
+      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      return
+    }
+    // Exponential backoff: 15 s, 30 s, 1 min, 2 min, 4 min.
+    const nextAt = now + CHECKSUMS_FIRST_RETRY_MS * 2 ** (attempts - 1)
+    await this.#commit({
+      ...base,
+      rows: [{ ...row, fetch: { ...row.fetch, attempts, nextAt, error: fetched.error } }],
+      audit: [{ action: 'checksums.fetch_failed', target: row.version, detail: { ...context, attempt: attempts, error: fetched.error, next_attempt_at: isoSeconds(nextAt) } }],
+    })
+  }
+
+  async #scheduleAlarm(): Promise<void> {
+    const next = this.#sql.exec<{ at: number | null }>('SELECT MIN(fetch_next_at) AS at FROM releases WHERE fetch_next_at IS NOT NULL').one().at
+    if (next === null) return
+    const current = await this.ctx.storage.getAlarm()
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next)
+  }
+
+  // ─── RPC: scheduled re-sign ─────────────────────────────────────────────────────────────
+
+  /**
+   * Re-signs (new seq) every channel whose manifest expires within three days of `at`, or was
+   * signed by other keys than the configured ones (rotation), then re-puts every channel into
+   * KV so that a failed KV write heals within one cron period.
+   */
+  async resignDue(at: number): Promise<ScheduledResult> {
+    const when = Math.max(at, Date.now())
+    const channels = await this.#writes.run(async () => {
+      const keys = await loadSigningKeys(this.env)
+      const kids = JSON.stringify(keys.kids)
+      const resign: Partial<Record<Channel, string>> = {}
+      for (const [channel, row] of Object.entries(this.#channelRows()) as [Channel, ChannelRow][]) {
+        if (!row.signed || !row.expiresAt) resign[channel] = 'first manifest'
+        else if (Date.parse(row.expiresAt) - when < RESIGN_BEFORE_MS) resign[channel] = 'expires soon'
+        else if (row.kids !== kids) resign[channel] = 'signing keys changed'
+      }
+      const signed = await this.#commit({ actor: 'scheduler', resign })
+      this.#sql.exec('DELETE FROM deliveries WHERE received_at < ?', isoSeconds(Date.now() - DELIVERY_RETENTION_MS))
+      return signed
+    })
+    for (const channel of CHANNELS) this.#kvDirty.add(channel)
+    await this.#flushKv()
+    await this.#scheduleAlarm()
+    return { channels }
+  }
+
+  // ─── RPC: reads ─────────────────────────────────────────────────────────────────────────
+
+  /** A channel's signed manifest, signed on first use if the channel never had one. */
+  async manifest(channel: Channel): Promise<SignedManifest> {
+    if (!isChannel(channel)) throw new Error(`unknown channel ${JSON.stringify(channel)}`)
+    if (!this.#channelRows()[channel].signed) {
+      await this.#writes.run(async () => {
+        if (!this.#channelRows()[channel].signed) await this.#commit({ actor: 'broker', resign: { [channel]: 'first manifest' } })
+      })
+    }
+    // Called when the Worker found nothing in KV: make sure KV has it for the next reader.
+    this.#kvDirty.add(channel)
+    await this.#flushKv()
+    const row = this.#channelRows()[channel]
+    return { channel, body: row.signed!, etag: row.etag!, seq: row.seq }
+  }
+
+  channelStates(): ChannelState[] {
+    const rows = this.#channelRows()
+    return CHANNELS.map((channel) => {
+      const r = rows[channel]
+      return {
+        channel,
+        version: r.version,
+        seq: r.seq,
+        rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason },
+        issued_at: r.issuedAt,
+        expires_at: r.expiresAt,
+      }
+    })
+  }
+
+  /** Every release the broker has seen, newest first (by publication, then first sight). */
+  listReleases(): StoredRelease[] {
+    const rows = this.#sql.exec<Row>('SELECT * FROM releases ORDER BY published_at DESC, first_seen_at DESC, version DESC').toArray()
+    return this.#storedReleases(rows.map(toReleaseRow))
+  }
+
+  /** One release by version (a leading `v` is accepted), or null. */
+  getRelease(version: string): StoredRelease | null {
+    const row = this.#releaseByVersion(parseVersion(version)?.text ?? version)
+    return row ? this.#storedReleases([row])[0]! : null
+  }
+
+  /** GitHub's download URL of a release asset the broker recorded, or null. */
+  assetSource(version: string, name: string): string | null {
+    const row = this.#releaseByVersion(parseVersion(version)?.text ?? version)
+    if (!row) return null
+    return Object.values(row.assets).find((a) => a.name === name)?.source_url ?? null
+  }
+
+  /** The audit log, newest first, `limit` entries older than `before` (an entry id). */
+  audit(options: { before?: number; limit?: number } = {}): AuditPage {
+    const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000)
+    const before = options.before ?? Number.MAX_SAFE_INTEGER
+    const rows = this.#sql.exec<Row>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1).toArray()
+    const entries: AuditEntry[] = rows.slice(0, limit).map((r) => ({
+      id: Number(r.id),
+      at: String(r.at),
+      actor: String(r.actor),
+      action: String(r.action),
+      target: r.target === null ? null : String(r.target),
+      delivery: r.delivery === null ? null : String(r.delivery),
+      detail: JSON.parse(String(r.detail)) as unknown,
+    }))
+    return { entries, next_before: rows.length > limit ? entries[entries.length - 1]!.id : null }
+  }
+
+  // ─── The one write path ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Applies a change: recomputes every channel from the live releases, signs each channel
+   * whose manifest content changed (or that `resign` names) with seq + 1, then writes rows,
+   * pointers, manifests, audit entries and the delivery id in one transaction. Signing comes
+   * before any write, so a signing failure leaves the state (and the delivery) untouched and
+   * GitHub can redeliver. Callers hold the write queue. Returns the new seq of each re-signed
+   * channel.
+   */
+  async #commit(change: Change): Promise<Partial<Record<Channel, number>>> {
+    const config = loadConfig(this.env)
+    const keys = await loadSigningKeys(this.env)
+    const now = Date.now()
+    const overlay = new Map((change.rows ?? []).map((r) => [r.version, r]))
+    const live = new Map<string, ReleaseRow>()
+    for (const r of this.#sql.exec<Row>("SELECT * FROM releases WHERE status = 'live'").toArray().map(toReleaseRow)) {
+      if (!overlay.has(r.version)) live.set(r.version, r)
+    }
+    for (const r of overlay.values()) if (r.status === 'live') live.set(r.version, r)
+    const yanked = this.#sql.exec<{ version: string; reason: string }>('SELECT version, reason FROM yanked').toArray()
+    const stored = this.#channelRows()
+    const current = { ...pointersOf(stored), ...change.pointers }
+    const next = computeChannels({
+      live: [...live.values()].map((r) => ({ version: r.version, prerelease: r.prerelease, wasOnStable: r.was_on_stable })),
+      yanked: new Set(yanked.map((y) => y.version)),
+      current,
+      stableFromReleases: config.stableFromReleases,
+    })
+
+    const signed: { channel: Channel; seq: number; hash: string; body: string; etag: string; issuedAt: string; expiresAt: string; reason: string }[] = []
+    for (const channel of CHANNELS) {
+      const pointer = next[channel]
+      const release = pointer.version === null ? null : (live.get(pointer.version) ?? null)
+      const content = manifestContent({ product: config.product, channel, pointer, release, yanked, publicUrl: config.publicUrl })
+      const hash = await sha256Hex(contentKey(content))
+      const row = stored[channel]
+      const reason = !row.signed ? 'first manifest' : row.contentHash !== hash ? 'content changed' : change.resign?.[channel]
+      if (!reason) continue
+      const seq = row.seq + 1
+      const issuedAt = isoSeconds(now)!
+      const expiresAt = isoSeconds(now + config.manifestTtlDays * DAY_MS)!
+      const body = await signWithinCap(keys, content, { seq, issuedAt, expiresAt })
+      signed.push({ channel, seq, hash, body, etag: await strongEtag(body), issuedAt, expiresAt, reason })
+    }
+
+    const nowIso = isoSeconds(now)!
+    const kids = JSON.stringify(keys.kids)
+    this.ctx.storage.transactionSync(() => {
+      for (const r of overlay.values()) this.#writeRelease(r)
+      for (const channel of CHANNELS) {
+        const p = next[channel]
+        this.#sql.exec('UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ? WHERE name = ?', p.version, p.percent, p.halted ? 1 : 0, p.haltReason, channel)
+      }
+      if (next.stable.version !== null) this.#sql.exec('UPDATE releases SET was_on_stable = 1 WHERE version = ?', next.stable.version)
+      for (const s of signed) {
+        this.#sql.exec(
+          'UPDATE channels SET seq = ?, content_hash = ?, signed = ?, etag = ?, kids = ?, issued_at = ?, expires_at = ? WHERE name = ?',
+          s.seq, s.hash, s.body, s.etag, kids, s.issuedAt, s.expiresAt, s.channel,
+        )
+      }
+      const entries: AuditInput[] = [
+        ...(change.audit ?? []),
+        ...signed.map((s) => ({
+          action: 'manifest.signed',
+          target: s.channel,
+          detail: { seq: s.seq, version: next[s.channel].version, reason: s.reason, etag: s.etag, kids: keys.kids, expires_at: s.expiresAt },
+        })),
+      ]
+      for (const e of entries) {
+        this.#sql.exec('INSERT INTO audit (at, actor, action, target, delivery, detail) VALUES (?, ?, ?, ?, ?, ?)', nowIso, change.actor, e.action, e.target, change.deliveryId ?? null, JSON.stringify(e.detail))
+      }
+      if (change.delivery && change.deliveryId) {
+        this.#sql.exec('INSERT INTO deliveries (id, event, action, received_at, outcome) VALUES (?, ?, ?, ?, ?)', change.deliveryId, change.delivery.event, change.delivery.action, nowIso, change.delivery.outcome)
+      }
+    })
+    for (const s of signed) this.#kvDirty.add(s.channel)
+    return Object.fromEntries(signed.map((s) => [s.channel, s.seq]))
+  }
+
+  /**
+   * Writes the signed manifests of dirty channels to KV, one writer at a time and always the
+   * latest bytes, so KV never goes back to an older seq. A failed put is logged and retried by
+   * the next change or the scheduled run; the object's own copy stays the source of truth.
+   */
+  #flushKv(): Promise<void> {
+    this.#kvFlush ??= (async () => {
+      try {
+        while (this.#kvDirty.size > 0) {
+          const channel = this.#kvDirty.values().next().value as Channel
+          this.#kvDirty.delete(channel)
+          const row = this.#channelRows()[channel]
+          if (!row.signed) continue
+          try {
+            await this.env.MANIFESTS.put(kvKey(channel), row.signed, { metadata: { etag: row.etag, seq: row.seq } })
+          } catch (err) {
+            console.error(`KV put of ${channel} manifest (seq ${row.seq}) failed: ${(err as Error).message}`)
+          }
+        }
+      } finally {
+        this.#kvFlush = null
+      }
+    })()
+    return this.#kvFlush
+  }
+
+  // ─── Storage helpers ────────────────────────────────────────────────────────────────────
+
+  #migrate(): void {
+    this.#sql.exec(META_DDL)
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]
+    const from = row ? Number(row.value) : 0
+    if (from > SCHEMA_VERSION) throw new Error(`storage schema ${from} is newer than this code (${SCHEMA_VERSION}); deploy the newer code`)
+    if (from === SCHEMA_VERSION) return
+    this.ctx.storage.transactionSync(() => {
+      for (let v = from; v < SCHEMA_VERSION; v++) for (const statement of MIGRATIONS[v]!) this.#sql.exec(statement)
+      this.#sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(SCHEMA_VERSION))
+    })
+  }
+
+  #releaseByVersion(version: string): ReleaseRow | null {
+    const row = this.#sql.exec<Row>('SELECT * FROM releases WHERE version = ?', version).toArray()[0]
+    return row ? toReleaseRow(row) : null
+  }
+
+  /** The row a GitHub release id belongs to: its non-withdrawn row, else its latest one. */
+  #releaseByGithubId(id: number): ReleaseRow | null {
+    const row = this.#sql
+      .exec<Row>("SELECT * FROM releases WHERE github_id = ? ORDER BY status != 'withdrawn' DESC, updated_at DESC LIMIT 1", id)
+      .toArray()[0]
+    return row ? toReleaseRow(row) : null
+  }
+
+  #writeRelease(r: ReleaseRow): void {
+    this.#sql.exec(
+      `INSERT INTO releases (version, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at, updated_at,
+         assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (version) DO UPDATE SET tag = excluded.tag, github_id = excluded.github_id, prerelease = excluded.prerelease,
+         status = excluded.status, reason = excluded.reason, notes = excluded.notes, notes_url = excluded.notes_url,
+         published_at = excluded.published_at, first_seen_at = excluded.first_seen_at, updated_at = excluded.updated_at,
+         assets = excluded.assets, was_on_stable = MAX(releases.was_on_stable, excluded.was_on_stable), source = excluded.source,
+         source_rev = excluded.source_rev, fetch_name = excluded.fetch_name, fetch_url = excluded.fetch_url,
+         fetch_attempts = excluded.fetch_attempts, fetch_next_at = excluded.fetch_next_at, fetch_error = excluded.fetch_error`,
+      r.version,
+      r.tag,
+      r.github_id,
+      r.prerelease ? 1 : 0,
+      r.status,
+      r.reason,
+      r.notes,
+      r.notes_url,
+      r.published_at,
+      r.first_seen_at,
+      r.updated_at,
+      JSON.stringify(r.assets),
+      r.was_on_stable ? 1 : 0,
+      JSON.stringify(r.source),
+      r.source_rev,
+      r.fetch?.name ?? null,
+      r.fetch?.url ?? null,
+      r.fetch?.attempts ?? 0,
+      r.fetch?.nextAt ?? null,
+      r.fetch?.error ?? null,
+    )
+  }
+
+  #channelRows(): Record<Channel, ChannelRow> {
+    const out = {} as Record<Channel, ChannelRow>
+    for (const r of this.#sql.exec<Row>('SELECT * FROM channels').toArray()) {
+      const name = String(r.name)
+      if (!isChannel(name)) continue
+      out[name] = {
+        version: r.version === null ? null : String(r.version),
+        percent: Number(r.percent),
+        halted: Number(r.halted) === 1,
+        haltReason: r.halt_reason === null ? null : String(r.halt_reason),
+        seq: Number(r.seq),
+        contentHash: r.content_hash === null ? null : String(r.content_hash),
+        signed: r.signed === null ? null : String(r.signed),
+        etag: r.etag === null ? null : String(r.etag),
+        kids: r.kids === null ? null : String(r.kids),
+        issuedAt: r.issued_at === null ? null : String(r.issued_at),
+        expiresAt: r.expires_at === null ? null : String(r.expires_at),
+      }
+    }
+    return out
+  }
+
+  #storedReleases(rows: ReleaseRow[]): StoredRelease[] {
+    const pointers = this.#channelRows()
+    const yanked = new Map(this.#sql.exec<{ version: string; reason: string; at: string }>('SELECT version, reason, at FROM yanked').toArray().map((y) => [y.version, y]))
+    return rows.map((r) => {
+      const y = yanked.get(r.version)
+      return {
+        version: r.version,
+        tag: r.tag,
+        github_id: r.github_id,
+        prerelease: r.prerelease,
+        status: r.status,
+        reason: r.reason,
+        notes: r.notes,
+        notes_url: r.notes_url,
+        published_at: r.published_at,
+        first_seen_at: r.first_seen_at,
+        updated_at: r.updated_at,
+        assets: r.assets,
+        was_on_stable: r.was_on_stable,
+        channels: CHANNELS.filter((c) => pointers[c].version === r.version),
+        yanked: y ? { reason: y.reason, at: y.at } : null,
+        pending: r.fetch
+          ? { file: r.fetch.name, attempts: r.fetch.attempts, next_attempt_at: r.fetch.nextAt === null ? null : isoSeconds(r.fetch.nextAt), last_error: r.fetch.error }
+          : null,
+      }
+    })
+  }
+}
+
+function pointersOf(rows: Record<Channel, ChannelRow>): ChannelPointers {
+  const out = {} as ChannelPointers
+  for (const c of CHANNELS) out[c] = { version: rows[c].version, percent: rows[c].percent, halted: rows[c].halted, haltReason: rows[c].haltReason }
+  return out
+}
+
+function toReleaseRow(r: Row): ReleaseRow {
+  const fetchUrl = r.fetch_url === null ? null : String(r.fetch_url)
+  return {
+    version: String(r.version),
+    tag: String(r.tag),
+    github_id: Number(r.github_id),
+    prerelease: Number(r.prerelease) === 1,
+    status: String(r.status) as ReleaseStatus,
+    reason: r.reason === null ? null : String(r.reason),
+    notes: String(r.notes),
+    notes_url: r.notes_url === null ? null : String(r.notes_url),
+    published_at: String(r.published_at),
+    first_seen_at: String(r.first_seen_at),
+    updated_at: String(r.updated_at),
+    assets: JSON.parse(String(r.assets)) as ReleaseRow['assets'],
+    was_on_stable: Number(r.was_on_stable) === 1,
+    source: JSON.parse(String(r.source)) as GithubRelease,
+    source_rev: Number(r.source_rev),
+    fetch:
+      fetchUrl === null
+        ? null
+        : {
+            name: String(r.fetch_name),
+            url: fetchUrl,
+            attempts: Number(r.fetch_attempts),
+            nextAt: r.fetch_next_at === null ? null : Number(r.fetch_next_at),
+            error: r.fetch_error === null ? null : String(r.fetch_error),
+          },
+  }
+}
+
+/** Signs the payload, cutting the notes until the signed manifest fits the 64 KiB cap. */
+async function signWithinCap(keys: SigningKeys, content: ManifestContent, issue: { seq: number; issuedAt: string; expiresAt: string }): Promise<string> {
+  const encoder = new TextEncoder()
+  let payload = manifestPayload(content, issue)
+  for (;;) {
+    const body = await keys.sign(encoder.encode(JSON.stringify(payload)))
+    const size = encoder.encode(body).byteLength
+    if (size <= MANIFEST_MAX_BYTES) return body
+    const smaller = shrinkNotes(payload, size, MANIFEST_MAX_BYTES)
+    if (!smaller) throw new Error(`the signed ${content.channel} manifest is ${size} bytes, over the ${MANIFEST_MAX_BYTES} byte cap`)
+    payload = smaller
+  }
+}
+

@@ -1,0 +1,75 @@
+// The Durable Object's SQLite schema and its migrations (documented in SCHEMA.md). Only
+// broker.ts runs these statements; this file holds the DDL so that it can be read alone.
+
+/** Each entry migrates from version i to i + 1; entries are never edited once released. */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE releases (
+      version        TEXT PRIMARY KEY,
+      tag            TEXT NOT NULL,
+      github_id      INTEGER NOT NULL,
+      prerelease     INTEGER NOT NULL DEFAULT 0,
+      status         TEXT NOT NULL CHECK (status IN ('live', 'refused', 'pending', 'withdrawn')),
+      reason         TEXT,
+      notes          TEXT NOT NULL DEFAULT '',
+      notes_url      TEXT,
+      published_at   TEXT,
+      first_seen_at  TEXT NOT NULL,
+      updated_at     TEXT NOT NULL,
+      assets         TEXT NOT NULL DEFAULT '{}',
+      was_on_stable  INTEGER NOT NULL DEFAULT 0,
+      source         TEXT NOT NULL,
+      source_rev     INTEGER NOT NULL DEFAULT 1,
+      fetch_name     TEXT,
+      fetch_url      TEXT,
+      fetch_attempts INTEGER NOT NULL DEFAULT 0,
+      fetch_next_at  INTEGER,
+      fetch_error    TEXT
+    )`,
+    // A GitHub release id belongs to at most one row that is not withdrawn; withdrawn rows keep
+    // theirs as history (a release whose tag was changed leaves its old version behind).
+    `CREATE UNIQUE INDEX releases_github_id ON releases (github_id) WHERE status != 'withdrawn'`,
+    `CREATE INDEX releases_fetch_due ON releases (fetch_next_at) WHERE fetch_next_at IS NOT NULL`,
+    `CREATE TABLE channels (
+      name         TEXT PRIMARY KEY,
+      version      TEXT,
+      percent      INTEGER NOT NULL DEFAULT 100,
+      halted       INTEGER NOT NULL DEFAULT 0,
+      halt_reason  TEXT,
+      seq          INTEGER NOT NULL DEFAULT 0,
+      content_hash TEXT,
+      signed       TEXT,
+      etag         TEXT,
+      kids         TEXT,
+      issued_at    TEXT,
+      expires_at   TEXT
+    )`,
+    `INSERT INTO channels (name) VALUES ('stable'), ('beta')`,
+    `CREATE TABLE yanked (
+      version TEXT PRIMARY KEY,
+      reason  TEXT NOT NULL,
+      at      TEXT NOT NULL
+    )`,
+    `CREATE TABLE deliveries (
+      id          TEXT PRIMARY KEY,
+      event       TEXT NOT NULL,
+      action      TEXT,
+      received_at TEXT NOT NULL,
+      outcome     TEXT NOT NULL
+    )`,
+    `CREATE INDEX deliveries_received ON deliveries (received_at)`,
+    `CREATE TABLE audit (
+      id       INTEGER PRIMARY KEY AUTOINCREMENT,
+      at       TEXT NOT NULL,
+      actor    TEXT NOT NULL,
+      action   TEXT NOT NULL,
+      target   TEXT,
+      delivery TEXT,
+      detail   TEXT NOT NULL DEFAULT '{}'
+    )`,
+  ],
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export const META_DDL = `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`

@@ -1,0 +1,71 @@
+// The plain data that crosses the Worker ↔ Durable Object boundary (Workers RPC): what a
+// webhook delivery asks for, what the object answers, and its stored records as read back.
+import type { Channel } from '../../contract/manifest.ts'
+import type { Platform } from '../../contract/platform.ts'
+import type { RecordedAsset } from '../policy/assess-release.ts'
+import type { GithubRelease, ReleaseAction } from '../policy/github-release.ts'
+
+export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'withdrawn'
+
+export interface ReleaseDelivery {
+  /** `X-GitHub-Delivery`; a second delivery with the same id has no effect. */
+  id: string
+  action: ReleaseAction
+  /** Who caused it, for the audit log (`github:<sender login>`). */
+  actor: string
+  release: GithubRelease
+}
+
+export type DeliveryStatus = 'duplicate' | 'published' | 'refused' | 'queued' | 'withdrawn' | 'ignored'
+
+export interface DeliveryResult {
+  status: DeliveryStatus
+  version?: string
+  reason?: string
+  /** Channels whose signed manifest changed, with their new seq. */
+  channels: Partial<Record<Channel, number>>
+}
+
+export interface StoredRelease {
+  version: string
+  tag: string
+  github_id: number
+  prerelease: boolean
+  status: ReleaseStatus
+  /** Why it was refused or withdrawn; for a live release, why its latest update was refused. */
+  reason: string | null
+  notes: string
+  notes_url: string | null
+  published_at: string | null
+  first_seen_at: string
+  updated_at: string
+  assets: Partial<Record<Platform, RecordedAsset>>
+  was_on_stable: boolean
+  /** Channels currently pointing at it. */
+  channels: Channel[]
+  yanked: { reason: string; at: string } | null
+  /** Set while the checksums file is being fetched. */
+  pending: { file: string; attempts: number; next_attempt_at: string | null; last_error: string | null } | null
+}
+
+export interface SignedManifest {
+  channel: Channel
+  /** The JWS (General JSON Serialization) exactly as served. */
+  body: string
+  etag: string
+  seq: number
+}
+
+export interface ChannelState {
+  channel: Channel
+  version: string | null
+  seq: number
+  rollout: { percent: number; halted: boolean; reason: string | null }
+  issued_at: string | null
+  expires_at: string | null
+}
+
+export interface ScheduledResult {
+  /** Channels re-signed, with their new seq. */
+  channels: Partial<Record<Channel, number>>
+}

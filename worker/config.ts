@@ -1,0 +1,117 @@
+// The broker's vars parsed once per environment, with errors that name the var and say what
+// is expected. Secrets are read where they are used (signing.ts, routes/webhooks.ts) and their
+// values never appear in an error message.
+import { ConfigError } from './errors.ts'
+
+export interface BrokerConfig {
+  /** `owner/name`, compared case-insensitively; the only repository accepted. */
+  repository: string
+  product: string
+  /** Public origin of the broker without a trailing slash (asset URLs, cache keys). */
+  publicUrl: string
+  /** Hosts allowed in release asset URLs: a hostname, or `host:port` for one port only. */
+  assetHosts: AssetHost[]
+  stableFromReleases: boolean
+  manifestTtlDays: number
+  minBetaSoakHours: number
+}
+
+export interface AssetHost {
+  hostname: string
+  /** Null: any port of the host. */
+  port: string | null
+}
+
+type VarName = 'GITHUB_REPOSITORY' | 'PRODUCT' | 'PUBLIC_URL' | 'ASSET_HOSTS' | 'STABLE_FROM_RELEASES' | 'MANIFEST_TTL_DAYS' | 'MIN_BETA_SOAK_HOURS'
+export type ConfigVars = Partial<Record<VarName, string>>
+
+const DEFAULT_ASSET_HOSTS = 'github.com,objects.githubusercontent.com,release-assets.githubusercontent.com'
+
+const cache = new WeakMap<object, BrokerConfig>()
+
+/** The parsed configuration; cached per `env` object, so each isolate parses it once. */
+export function loadConfig(env: ConfigVars): BrokerConfig {
+  let config = cache.get(env)
+  if (!config) {
+    config = parseConfig(env)
+    cache.set(env, config)
+  }
+  return config
+}
+
+export function parseConfig(env: ConfigVars): BrokerConfig {
+  const repository = (env.GITHUB_REPOSITORY ?? '').trim()
+  if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
+    throw new ConfigError(`var GITHUB_REPOSITORY must be "owner/name" (got ${JSON.stringify(env.GITHUB_REPOSITORY ?? '')})`)
+  }
+  const product = (env.PRODUCT ?? 'cco').trim()
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(product)) {
+    throw new ConfigError(`var PRODUCT must be a short lowercase name (got ${JSON.stringify(env.PRODUCT)})`)
+  }
+  return {
+    repository,
+    product,
+    publicUrl: parsePublicUrl(env.PUBLIC_URL),
+    assetHosts: parseAssetHosts(env.ASSET_HOSTS ?? DEFAULT_ASSET_HOSTS),
+    stableFromReleases: parseBoolean('STABLE_FROM_RELEASES', env.STABLE_FROM_RELEASES ?? 'false'),
+    manifestTtlDays: parseNumber('MANIFEST_TTL_DAYS', env.MANIFEST_TTL_DAYS ?? '7', { min: 1 / 24, max: 365 }),
+    minBetaSoakHours: parseNumber('MIN_BETA_SOAK_HOURS', env.MIN_BETA_SOAK_HOURS ?? '0', { min: 0, max: 24 * 365 }),
+  }
+}
+
+function parsePublicUrl(raw: string | undefined): string {
+  let url: URL
+  try {
+    url = new URL((raw ?? '').trim())
+  } catch {
+    throw new ConfigError(`var PUBLIC_URL must be the broker's public origin, e.g. https://updates.example.com (got ${JSON.stringify(raw ?? '')})`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('var PUBLIC_URL must be an http(s) URL')
+  if (url.search || url.hash) throw new ConfigError('var PUBLIC_URL must not have a query or fragment')
+  return (url.origin + url.pathname).replace(/\/+$/, '')
+}
+
+export function parseAssetHosts(raw: string): AssetHost[] {
+  const hosts: AssetHost[] = []
+  for (const entry of raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    // Parse through URL so that IPv6 literals (`[::1]:8080`) and ports are handled alike.
+    let url: URL
+    try {
+      url = new URL(`http://${entry}`)
+    } catch {
+      throw new ConfigError(`var ASSET_HOSTS: ${JSON.stringify(entry)} is not a host or host:port`)
+    }
+    if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+      throw new ConfigError(`var ASSET_HOSTS: ${JSON.stringify(entry)} is not a host or host:port`)
+    }
+    // `new URL` drops the port 80 of `http:`; an explicit :80 entry is kept as written.
+    const port = url.port || (/:80$/.test(entry) ? '80' : null)
+    hosts.push({ hostname: url.hostname, port })
+  }
+  if (hosts.length === 0) throw new ConfigError('var ASSET_HOSTS must list at least one host')
+  return hosts
+}
+
+function parseBoolean(name: VarName, raw: string): boolean {
+  const v = raw.trim().toLowerCase()
+  if (v === 'true' || v === '1' || v === 'yes') return true
+  if (v === 'false' || v === '0' || v === 'no' || v === '') return false
+  throw new ConfigError(`var ${name} must be "true" or "false" (got ${JSON.stringify(raw)})`)
+}
+
+function parseNumber(name: VarName, raw: string, range: { min: number; max: number }): number {
+  const n = Number(raw.trim())
+  if (raw.trim() === '' || !Number.isFinite(n) || n < range.min || n > range.max) {
+    throw new ConfigError(`var ${name} must be a number from ${+range.min.toFixed(3)} to ${range.max} (got ${JSON.stringify(raw)})`)
+  }
+  return n
+}
+
+/** The webhook secret, or a clear error naming it (never its value). */
+export function webhookSecret(env: { GITHUB_WEBHOOK_SECRET?: string }): string {
+  const s = env.GITHUB_WEBHOOK_SECRET
+  if (!s || s.trim().length === 0) {
+    throw new ConfigError('secret GITHUB_WEBHOOK_SECRET is not set (wrangler secret put GITHUB_WEBHOOK_SECRET, or .dev.vars locally)')
+  }
+  return s
+}

@@ -1,0 +1,40 @@
+// The colo's edge cache (Cache API) in front of KV for manifests. Entries live one minute
+// (EDGE_CACHE_CONTROL); after a change the Worker deletes the entries in its own colo, and
+// other colos converge within that minute. Keys are built from PUBLIC_URL so that a purge
+// finds the entry whatever host name a request used.
+import type { Channel } from '../contract/manifest.ts'
+import { MANIFEST_MEDIA_TYPE } from '../contract/manifest.ts'
+import type { BrokerConfig } from './config.ts'
+import { EDGE_CACHE_CONTROL } from './policy/cache.ts'
+
+export interface ServedManifest {
+  body: string
+  etag: string
+  seq: number
+}
+
+function cacheKey(config: BrokerConfig, channel: Channel): Request {
+  return new Request(`${config.publicUrl}/v1/channels/${channel}/manifest`)
+}
+
+export async function cachedManifest(config: BrokerConfig, channel: Channel): Promise<ServedManifest | null> {
+  const hit = await caches.default.match(cacheKey(config, channel))
+  if (!hit) return null
+  const etag = hit.headers.get('etag')
+  const seq = Number(hit.headers.get('x-cco-seq'))
+  // Decoded by hand: `.text()` on an application/jose+json body makes workerd warn.
+  const body = new TextDecoder().decode(await hit.arrayBuffer())
+  if (!etag || !Number.isSafeInteger(seq)) return null
+  return { body, etag, seq }
+}
+
+export async function cacheManifest(config: BrokerConfig, channel: Channel, m: ServedManifest): Promise<void> {
+  const res = new Response(m.body, {
+    headers: { 'content-type': MANIFEST_MEDIA_TYPE, etag: m.etag, 'cache-control': EDGE_CACHE_CONTROL, 'x-cco-seq': String(m.seq) },
+  })
+  await caches.default.put(cacheKey(config, channel), res)
+}
+
+export async function purgeManifests(config: BrokerConfig, channels: readonly Channel[]): Promise<void> {
+  await Promise.all(channels.map((channel) => caches.default.delete(cacheKey(config, channel))))
+}

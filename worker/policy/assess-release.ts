@@ -1,0 +1,160 @@
+// Decides what a GitHub release becomes: a publishable release (version, notes, one asset with
+// a verified sha256 per platform), a refusal with a reason a person can act on, or "fetch the
+// checksums file first". Pure: the caller fetches the checksums file and passes its text back.
+import { NOTES_MAX_BYTES, truncateUtf8 } from '../../contract/manifest.ts'
+import { PLATFORMS, platformsForAssetName, type Platform } from '../../contract/platform.ts'
+import { parseVersion } from '../../contract/version.ts'
+import type { AssetHost } from '../config.ts'
+import { assetUrlProblem } from './asset-hosts.ts'
+import { parseChecksums, pickChecksumsFile, sha256FromDigest } from './checksums.ts'
+import type { GithubAsset, GithubRelease } from './github-release.ts'
+
+/** One platform's archive as recorded: `source_url` is GitHub's download URL. */
+export interface RecordedAsset {
+  name: string
+  size: number
+  sha256: string
+  source_url: string
+}
+
+/** What a live release serves; stored in the Durable Object and put into manifests. */
+export interface ReleaseContent {
+  version: string
+  tag: string
+  prerelease: boolean
+  published_at: string
+  notes: string
+  notes_url: string | null
+  assets: Partial<Record<Platform, RecordedAsset>>
+}
+
+/** Which archive was taken for a platform when the release offered more than one. */
+export interface AssetChoice {
+  platform: Platform
+  chosen: string
+  candidates: string[]
+}
+
+export interface ChecksumsRef {
+  name: string
+  url: string
+}
+
+export type Assessment =
+  | { kind: 'publish'; content: ReleaseContent; choices: AssetChoice[] }
+  | { kind: 'refuse'; reason: string }
+  | { kind: 'fetch-checksums'; checksums: ChecksumsRef }
+
+export interface AssessOptions {
+  assetHosts: readonly AssetHost[]
+  /** The release's checksums file, once fetched (see `fetch-checksums`). */
+  checksums?: { name: string; text: string }
+  /** Used as `published_at` when GitHub sent none (ISO 8601). */
+  now: string
+}
+
+export function assessRelease(release: GithubRelease, options: AssessOptions): Assessment {
+  const version = parseVersion(release.tag_name)
+  if (!version) return refuse(`tag ${JSON.stringify(release.tag_name)} is not a version (expected e.g. v2026.11.3)`)
+
+  // Assets still uploading (`starter`) or failed are not offered; a later `edited` brings them.
+  const uploaded = release.assets.filter((a) => a.state === 'uploaded')
+  const choices = choosePlatformAssets(uploaded)
+  if (choices.length === 0) {
+    return refuse('no uploaded asset maps to a platform (expected archives such as cco-<version>-linux-x86_64.tar.gz)')
+  }
+
+  for (const { asset } of choices) {
+    const problem = assetUrlProblem(asset.browser_download_url, options.assetHosts)
+    if (problem) return refuse(`asset ${JSON.stringify(asset.name)}: download URL ${problem}`)
+    if (asset.size < 1) return refuse(`asset ${JSON.stringify(asset.name)} is empty`)
+  }
+
+  // A digest is mandatory for every offered asset: GitHub's own, else the checksums file's.
+  const needChecksums = choices.some((c) => sha256FromDigest(c.asset.digest) === null)
+  const checksumsAsset = pickChecksumsFile(uploaded)
+  let listed: Map<string, string> | null = null
+  if (options.checksums) {
+    listed = parseChecksums(options.checksums.text)
+  } else if (needChecksums) {
+    const missing = choices.find((c) => sha256FromDigest(c.asset.digest) === null)!.asset.name
+    if (!checksumsAsset) return refuse(`asset ${JSON.stringify(missing)} has no sha256 digest and the release has no checksums file`)
+    const problem = assetUrlProblem(checksumsAsset.browser_download_url, options.assetHosts)
+    if (problem) return refuse(`checksums file ${JSON.stringify(checksumsAsset.name)}: download URL ${problem}`)
+    return { kind: 'fetch-checksums', checksums: { name: checksumsAsset.name, url: checksumsAsset.browser_download_url } }
+  }
+
+  const assets: Partial<Record<Platform, RecordedAsset>> = {}
+  for (const { platform, asset } of choices) {
+    const own = sha256FromDigest(asset.digest)
+    const fromFile = listed?.get(asset.name) ?? null
+    const file = JSON.stringify(options.checksums?.name ?? 'checksums file')
+    if (own && fromFile && own !== fromFile) {
+      return refuse(`asset ${JSON.stringify(asset.name)}: GitHub's digest and ${file} disagree`)
+    }
+    const sha256 = own ?? fromFile
+    if (!sha256) return refuse(`asset ${JSON.stringify(asset.name)} has no sha256 digest and ${file} has no line for it`)
+    assets[platform] = { name: asset.name, size: asset.size, sha256, source_url: asset.browser_download_url }
+  }
+
+  return {
+    kind: 'publish',
+    content: {
+      version: version.text,
+      tag: release.tag_name,
+      prerelease: release.prerelease,
+      published_at: isoSeconds(release.published_at) ?? isoSeconds(options.now)!,
+      notes: truncateUtf8(release.body ?? '', NOTES_MAX_BYTES),
+      notes_url: httpUrlOrNull(release.html_url),
+      assets,
+    },
+    choices: choices
+      .filter((c) => c.candidates.length > 1)
+      .map((c) => ({ platform: c.platform, chosen: c.asset.name, candidates: c.candidates })),
+  }
+}
+
+function refuse(reason: string): Assessment {
+  return { kind: 'refuse', reason }
+}
+
+interface PlatformPick {
+  platform: Platform
+  asset: GithubAsset
+  candidates: string[]
+}
+
+/**
+ * One archive per platform. With several candidates, the one whose name contains the
+ * canonical platform key wins (`…-linux-x86_64.tar.gz` over `…-linux-amd64.tar.gz`), then the
+ * lexicographically first name, so that the choice never depends on payload order.
+ */
+export function choosePlatformAssets(assets: readonly GithubAsset[]): PlatformPick[] {
+  const picks: PlatformPick[] = []
+  for (const platform of PLATFORMS) {
+    const candidates = assets.filter((a) => platformsForAssetName(a.name).includes(platform))
+    if (candidates.length === 0) continue
+    const byName = [...candidates].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const asset = byName.find((a) => a.name.toLowerCase().includes(platform)) ?? byName[0]!
+    picks.push({ platform, asset, candidates: byName.map((a) => a.name) })
+  }
+  return picks
+}
+
+/** An ISO 8601 timestamp as `YYYY-MM-DDTHH:MM:SSZ`, or null when it does not parse. */
+export function isoSeconds(input: string | number | null | undefined): string | null {
+  if (input === null || input === undefined || input === '') return null
+  const ms = typeof input === 'number' ? input : Date.parse(input)
+  if (!Number.isFinite(ms)) return null
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+function httpUrlOrNull(raw: string | null | undefined): string | null {
+  if (!raw) return null
+  try {
+    const url = new URL(raw)
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,106 @@
+// Channel state → the manifest payload of DESIGN §3. The content (everything but seq and the
+// two timestamps) is built first: its hash decides whether a channel changed and so needs a
+// new seq. The payload is validated against the contract's schema before anyone signs it.
+import {
+  MANIFEST_SCHEMA_VERSION,
+  ManifestPayloadSchema,
+  truncateUtf8,
+  utf8Length,
+  type Channel,
+  type ManifestPayload,
+  type Release,
+  type Yanked,
+} from '../../contract/manifest.ts'
+import type { Platform } from '../../contract/platform.ts'
+import { compareVersions } from '../../contract/version.ts'
+import type { ReleaseContent } from './assess-release.ts'
+import type { ChannelPointer } from './channels.ts'
+
+export type ManifestContent = Omit<ManifestPayload, 'seq' | 'issued_at' | 'expires_at'>
+
+export interface ContentOptions {
+  product: string
+  channel: Channel
+  pointer: ChannelPointer
+  /** The release the pointer names (null when the channel has none). */
+  release: ReleaseContent | null
+  yanked: readonly Yanked[]
+  publicUrl: string
+}
+
+/** The broker route that serves (redirects to) an asset, so hosts need one allowed host. */
+export function assetUrl(publicUrl: string, version: string, name: string): string {
+  return `${publicUrl}/v1/assets/${encodeURIComponent(version)}/${encodeURIComponent(name)}`
+}
+
+export function manifestContent(o: ContentOptions): ManifestContent {
+  let release: Release | null = null
+  if (o.release) {
+    const assets: Release['assets'] = {}
+    for (const [platform, a] of Object.entries(o.release.assets) as [Platform, NonNullable<ReleaseContent['assets'][Platform]>][]) {
+      assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, o.release.version, a.name), size: a.size, sha256: a.sha256 }
+    }
+    release = {
+      version: o.release.version,
+      tag: o.release.tag,
+      published_at: o.release.published_at,
+      notes: o.release.notes,
+      notes_url: o.release.notes_url,
+      assets,
+    }
+  }
+  return {
+    schema: MANIFEST_SCHEMA_VERSION,
+    product: o.product,
+    channel: o.channel,
+    release,
+    rollout: { percent: o.pointer.percent, halted: o.pointer.halted },
+    // Newest first, so that a reader sees the most relevant entries at the top.
+    yanked: [...o.yanked].sort((a, b) => compareVersions(b.version, a.version)).map((y) => ({ version: y.version, reason: y.reason })),
+  }
+}
+
+/** The content in a fixed serialization, for hashing (key order is fixed by construction). */
+export function contentKey(content: ManifestContent): string {
+  return JSON.stringify(content)
+}
+
+export interface Issue {
+  seq: number
+  issuedAt: string
+  expiresAt: string
+}
+
+/** The full payload in DESIGN §3 field order; throws when it does not satisfy the contract. */
+export function manifestPayload(content: ManifestContent, issue: Issue): ManifestPayload {
+  const payload: ManifestPayload = {
+    schema: content.schema,
+    product: content.product,
+    channel: content.channel,
+    seq: issue.seq,
+    issued_at: issue.issuedAt,
+    expires_at: issue.expiresAt,
+    release: content.release,
+    rollout: content.rollout,
+    yanked: content.yanked,
+  }
+  const checked = ManifestPayloadSchema.safeParse(payload)
+  if (!checked.success) {
+    const first = checked.error.issues[0]
+    throw new Error(`manifest payload violates the contract at ${first?.path.join('.') || '(root)'}: ${first?.message}`)
+  }
+  return payload
+}
+
+/**
+ * The same payload with shorter notes, for a signed manifest over the 64 KiB cap: notes are
+ * at most 16 KiB of UTF-8, but JSON escaping (up to 6×) and base64url (4/3) can blow them up.
+ * Cuts the notes in proportion to the overshoot, and by at least a tenth, so that repeated
+ * calls converge; `notes_url` still points at the full text. Null when there is nothing to cut.
+ */
+export function shrinkNotes(payload: ManifestPayload, signedBytes: number, maxBytes: number): ManifestPayload | null {
+  const notes = payload.release?.notes ?? ''
+  if (!payload.release || notes === '') return null
+  const target = Math.floor(utf8Length(notes) * Math.min(0.9, (maxBytes / signedBytes) * 0.9))
+  return { ...payload, release: { ...payload.release, notes: truncateUtf8(notes, target) } }
+}

@@ -1,0 +1,48 @@
+// `GET /v1/channels` (informational) and `GET /v1/channels/{channel}/manifest`, the hot path
+// every host polls: served from the colo's edge cache, else KV, else the Durable Object, with
+// a strong ETag and `304 Not Modified`. `x-cco-source` says which tier answered.
+import { Hono } from 'hono'
+import type { ChannelSummary } from '../../contract/api.ts'
+import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel } from '../../contract/manifest.ts'
+import type { AppEnv } from '../app-env.ts'
+import { kvKey } from '../broker/broker.ts'
+import { brokerStub } from '../broker/stub.ts'
+import { cacheManifest, cachedManifest, type ServedManifest } from '../edge-cache.ts'
+import { ApiError } from '../errors.ts'
+import { MANIFEST_CACHE_CONTROL, ifNoneMatchMatches } from '../policy/cache.ts'
+import { loadSigningKeys } from '../signing.ts'
+
+export const channels = new Hono<AppEnv>()
+
+channels.get('/', async (c) => {
+  const states = await brokerStub(c.env, c.var.config.product).channelStates()
+  return c.json({ channels: states satisfies ChannelSummary[] })
+})
+
+channels.get('/:channel/manifest', async (c) => {
+  const channel = c.req.param('channel')
+  if (!isChannel(channel)) throw new ApiError(404, 'unknown_channel', `unknown channel ${JSON.stringify(channel)} (channels: ${CHANNELS.join(', ')})`)
+  const config = c.var.config
+
+  let source: 'cache' | 'kv' | 'do' = 'cache'
+  let m: ServedManifest | null = await cachedManifest(config, channel)
+  if (!m) {
+    source = 'kv'
+    const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), 'text')
+    if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
+  }
+  if (!m) {
+    source = 'do'
+    // Only this tier may have to sign (a channel's first manifest): a broken key is reported
+    // here as `misconfigured`, while already signed manifests keep being served.
+    await loadSigningKeys(c.env)
+    m = await brokerStub(c.env, config.product).manifest(channel)
+  }
+  // Awaited rather than left to waitUntil: the next request in this colo must find it.
+  if (source !== 'cache') await cacheManifest(config, channel, m)
+
+  const headers = new Headers({ etag: m.etag, 'cache-control': MANIFEST_CACHE_CONTROL, 'x-cco-source': source, 'x-cco-seq': String(m.seq) })
+  if (ifNoneMatchMatches(c.req.header('if-none-match'), m.etag)) return new Response(null, { status: 304, headers })
+  headers.set('content-type', MANIFEST_MEDIA_TYPE)
+  return new Response(m.body, { status: 200, headers })
+})

@@ -1,0 +1,47 @@
+// Release history: `GET /v1/releases` (newest first, with status and any refusal reason) and
+// `GET /v1/releases/{version}` (with the notes). Informational and unsigned.
+import { Hono } from 'hono'
+import type { AppEnv } from '../app-env.ts'
+import { brokerStub } from '../broker/stub.ts'
+import type { StoredRelease } from '../broker/types.ts'
+import { notFound } from '../errors.ts'
+import { assetUrl } from '../policy/manifest.ts'
+
+export const releases = new Hono<AppEnv>()
+
+releases.get('/', async (c) => {
+  const list = await brokerStub(c.env, c.var.config.product).listReleases()
+  return c.json({ releases: list.map((r) => view(r, c.var.config.publicUrl, false)) })
+})
+
+releases.get('/:version', async (c) => {
+  const version = c.req.param('version')
+  const release = await brokerStub(c.env, c.var.config.product).getRelease(version)
+  if (!release) throw notFound(`release ${JSON.stringify(version)}`)
+  return c.json(view(release, c.var.config.publicUrl, true))
+})
+
+function view(r: StoredRelease, publicUrl: string, withNotes: boolean) {
+  return {
+    version: r.version,
+    tag: r.tag,
+    status: r.status,
+    reason: r.reason,
+    prerelease: r.prerelease,
+    published_at: r.published_at,
+    first_seen_at: r.first_seen_at,
+    updated_at: r.updated_at,
+    channels: r.channels,
+    yanked: r.yanked,
+    pending: r.pending,
+    ...(withNotes ? { notes: r.notes } : {}),
+    notes_url: r.notes_url,
+    github_release_id: r.github_id,
+    assets: Object.fromEntries(
+      Object.entries(r.assets).map(([platform, a]) => [
+        platform,
+        { name: a.name, size: a.size, sha256: a.sha256, url: assetUrl(publicUrl, r.version, a.name), source_url: a.source_url },
+      ]),
+    ),
+  }
+}
