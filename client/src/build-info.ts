@@ -1,0 +1,32 @@
+// Constants fixed when the client is bundled (esbuild `define`), with fallbacks for runs from source.
+import { PublicKeySchema, type PublicKey } from '../../contract/manifest.ts'
+
+// esbuild replaces these identifiers with literals; from source they are simply undeclared,
+// which `typeof` tolerates without a ReferenceError.
+declare const __CCO_VERSION__: string | undefined
+declare const __CCO_DEFAULT_SERVER__: string | undefined
+declare const __CCO_TRUST_KEYS__: unknown
+declare const __CCO_BUILD__: string | undefined
+
+export type BuildKind = 'dev' | 'release'
+
+/** The version this client reports and compares against manifests (`0.0.0-dev` from source). */
+export const VERSION: string = typeof __CCO_VERSION__ === 'undefined' ? '0.0.0-dev' : __CCO_VERSION__
+
+/** The broker used when the config names none. */
+export const DEFAULT_SERVER: string =
+  typeof __CCO_DEFAULT_SERVER__ === 'undefined' ? 'http://127.0.0.1:8787' : __CCO_DEFAULT_SERVER__
+
+export const BUILD: BuildKind =
+  typeof __CCO_BUILD__ !== 'undefined' && __CCO_BUILD__ === 'release' ? 'release' : 'dev'
+
+/**
+ * Manifest signing keys built into this binary. They are trusted in addition to the
+ * `[[trust.keys]]` of the config; a malformed build-time list is a build bug, so it throws.
+ */
+export const BUILTIN_TRUST_KEYS: readonly PublicKey[] = (() => {
+  if (typeof __CCO_TRUST_KEYS__ === 'undefined') return []
+  const list: unknown = __CCO_TRUST_KEYS__
+  if (!Array.isArray(list)) throw new Error('build-info: __CCO_TRUST_KEYS__ must be an array')
+  return list.map((k) => PublicKeySchema.parse(k))
+})()

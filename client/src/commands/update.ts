@@ -1,0 +1,122 @@
+// `cco update [--check] [--yes] [--prompt] [--channel C]`: check, ask, install. Emits events
+// as it goes (the printer turns them into the familiar `→ …` lines) and returns the outcome.
+import type { Channel } from '../../../contract/manifest.ts'
+import { compareVersions, isVersion } from '../../../contract/version.ts'
+import { loadConfig } from '../config/load.ts'
+import type { AppContext } from '../context.ts'
+import { CliError, ExitCode } from '../errors.ts'
+import type { CheckResult } from '../update/check.ts'
+import { checkForUpdate } from '../update/check.ts'
+import { createUpdateContext, type UpdateContext } from '../update/context.ts'
+import type { Decision } from '../update/decide.ts'
+import { checkUnderLock, installUpdate, takeUpdateLock, type InstallResult } from '../update/install.ts'
+import type { LockHandle } from '../update/lock.ts'
+
+export interface UpdateOptions {
+  check: boolean
+  yes: boolean
+  prompt: boolean
+  channel?: Channel
+}
+
+export type UpdateEvent =
+  | { type: 'checking' }
+  | { type: 'versions'; current: string; latest: string | null; channel: string }
+  | { type: 'up-to-date'; decision: Extract<Decision, { kind: 'none' }> }
+  | { type: 'available'; version: string; yanked: { version: string; reason: string } | null }
+  | { type: 'no-asset'; detail: string }
+  | { type: 'notes'; notes: string; url: string | null }
+  | { type: 'downloading'; name: string; size: number }
+  | { type: 'declined' }
+  | { type: 'installed'; result: InstallResult }
+
+export interface UpdateUi {
+  event(e: UpdateEvent): void
+  /** Asks the question; resolves false for no (or end of input). */
+  confirm(question: string): Promise<boolean>
+  /** stdin and stderr are both terminals. */
+  interactive: boolean
+  progress?: UpdateContext['progress']
+}
+
+export type UpdateStatus = 'up-to-date' | 'available' | 'no-asset' | 'declined' | 'updated'
+
+export interface UpdateOutcome {
+  status: UpdateStatus
+  channel: string
+  server: string
+  seq: number
+  current_version: string
+  latest_version: string | null
+  decision: { kind: Decision['kind']; detail: string }
+  notes: string | null
+  notes_url: string | null
+  installed: InstallResult | null
+}
+
+export const UPDATE_QUESTION = 'Update now? [Y/n]: '
+
+function outcome(check: CheckResult, status: UpdateStatus, installed: InstallResult | null = null): UpdateOutcome {
+  return {
+    status,
+    channel: check.channel,
+    server: check.server,
+    seq: check.seq,
+    current_version: check.current,
+    latest_version: check.latest,
+    decision: { kind: check.decision.kind, detail: check.decision.detail },
+    notes: check.manifest.release?.notes ?? null,
+    notes_url: check.manifest.release?.notes_url ?? null,
+    installed,
+  }
+}
+
+export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
+  const { config, path } = loadConfig(app.paths.configFile)
+  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress })
+  let lock: LockHandle | undefined
+  try {
+    ui.event({ type: 'checking' })
+    let check: CheckResult
+    if (options.check) {
+      // A check changes nothing but the trust state (which has its own short lock), so it
+      // does not wait for an update that is in progress.
+      check = await checkForUpdate(ctx)
+    } else {
+      lock = await takeUpdateLock(ctx)
+      check = await checkUnderLock(ctx, lock)
+    }
+    ui.event({ type: 'versions', current: check.current, latest: check.latest, channel: check.channel })
+
+    const decision = check.decision
+    if (decision.kind === 'none') {
+      ui.event({ type: 'up-to-date', decision })
+      return outcome(check, 'up-to-date')
+    }
+    const release = check.manifest.release!
+    const yanked = check.manifest.yanked.find((y) => isVersion(check.current) && compareVersions(y.version, check.current) === 0) ?? null
+    ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? yanked : null })
+    if (decision.kind === 'no-asset') {
+      ui.event({ type: 'no-asset', detail: decision.detail })
+      if (options.check) return outcome(check, 'no-asset')
+      throw new CliError(decision.detail, ExitCode.failure)
+    }
+    if (options.check) return outcome(check, 'available')
+
+    if (release.notes.trim() || release.notes_url) ui.event({ type: 'notes', notes: release.notes, url: release.notes_url })
+    // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
+    // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
+    const ask = !options.yes && (options.prompt || ui.interactive)
+    if (ask && !(await ui.confirm(UPDATE_QUESTION))) {
+      ui.event({ type: 'declined' })
+      return outcome(check, 'declined')
+    }
+    ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
+    const installed = await installUpdate(ctx, check, decision)
+    ui.event({ type: 'installed', result: installed })
+    return outcome(check, 'updated', installed)
+  } finally {
+    lock?.release()
+    await ctx.http.close()
+  }
+}

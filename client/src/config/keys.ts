@@ -1,0 +1,120 @@
+// The keys `cco config get/set` know: how each is parsed from the command line and shown.
+import { accessSync, constants } from 'node:fs'
+import { resolve } from 'node:path'
+import { UsageError } from '../errors.ts'
+import { formatUtc } from '../system/clock.ts'
+import { isLoopbackHost } from '../system/url-policy.ts'
+import { ALLOWED, checkIntervalMs, proxyProblem, serverProblem, type Config } from './schema.ts'
+
+/** The TOML value to store, or `undefined` to remove the key. */
+type Parsed = string | number | boolean | undefined
+
+export interface KeySpec {
+  key: string
+  /** Shown by `config get` and `config show`. */
+  show(config: Config): string
+  /** Parses a command-line value; throws UsageError naming the allowed values. */
+  parse?(input: string): Parsed
+  /** Why `set` is refused for this key (written by cco itself, or a table). */
+  readOnly?: string
+}
+
+function invalid(key: string, input: string, allowed: string, detail?: string): UsageError {
+  return new UsageError(`invalid value ${JSON.stringify(input)} for ${key}${detail ? ` (${detail})` : ''}: allowed values are ${allowed}`)
+}
+
+function bool(key: string) {
+  return (input: string): Parsed => {
+    if (input === 'true') return true
+    if (input === 'false') return false
+    throw invalid(key, input, ALLOWED.boolean)
+  }
+}
+
+const showTime = (d: Date | null) => (d ? formatUtc(d) : 'Never')
+const NOT_SET = '(not set)'
+
+export const KEYS: readonly KeySpec[] = [
+  { key: 'updates.enabled', show: (c) => String(c.updates.enabled), parse: bool('updates.enabled') },
+  { key: 'updates.auto_install', show: (c) => String(c.updates.auto_install), parse: bool('updates.auto_install') },
+  {
+    key: 'updates.check_interval',
+    show: (c) => c.updates.check_interval,
+    parse: (input) => {
+      if (checkIntervalMs(input) === undefined) throw invalid('updates.check_interval', input, ALLOWED.checkInterval)
+      return input
+    },
+  },
+  {
+    key: 'updates.channel',
+    show: (c) => c.updates.channel,
+    parse: (input) => {
+      if (input !== 'stable' && input !== 'beta') throw invalid('updates.channel', input, ALLOWED.channel)
+      return input
+    },
+  },
+  {
+    key: 'updates.server',
+    show: (c) => c.updates.server,
+    parse: (input) => {
+      const problem = serverProblem(input)
+      if (problem) throw invalid('updates.server', input, ALLOWED.server, problem)
+      return input
+    },
+  },
+  { key: 'updates.last_check', show: (c) => showTime(c.updates.last_check), readOnly: 'it is written by cco after every completed check' },
+  { key: 'updates.last_update', show: (c) => showTime(c.updates.last_update), readOnly: 'it is written by cco after every install' },
+  {
+    key: 'daemon.port',
+    show: (c) => String(c.daemon.port),
+    parse: (input) => {
+      const n = /^\d{1,5}$/.test(input) ? Number(input) : NaN
+      if (!(n >= 1 && n <= 65535)) throw invalid('daemon.port', input, ALLOWED.port)
+      return n
+    },
+  },
+  {
+    key: 'daemon.host',
+    show: (c) => c.daemon.host,
+    parse: (input) => {
+      if (!isLoopbackHost(input)) throw invalid('daemon.host', input, ALLOWED.host, 'the daemon only listens on this machine')
+      return input
+    },
+  },
+  {
+    key: 'network.proxy',
+    show: (c) => c.network.proxy ?? NOT_SET,
+    parse: (input) => {
+      if (input === '') return undefined
+      const problem = proxyProblem(input)
+      if (problem) throw invalid('network.proxy', input, ALLOWED.proxy, problem)
+      return input
+    },
+  },
+  { key: 'network.no_proxy', show: (c) => c.network.no_proxy ?? NOT_SET, parse: (input) => (input === '' ? undefined : input) },
+  {
+    key: 'network.ca_file',
+    show: (c) => c.network.ca_file ?? NOT_SET,
+    parse: (input) => {
+      if (input === '') return undefined
+      const path = resolve(input)
+      try {
+        accessSync(path, constants.R_OK)
+      } catch {
+        throw invalid('network.ca_file', input, 'the path of a readable PEM file, or "" to unset', 'file not readable')
+      }
+      return path
+    },
+  },
+  {
+    key: 'trust.keys',
+    show: (c) => (c.trust.keys.length ? c.trust.keys.map((k) => k.kid).join(', ') : NOT_SET),
+    readOnly: 'pinned keys are [[trust.keys]] tables with kid and x: edit the config file',
+  },
+]
+
+export function keySpec(key: string): KeySpec {
+  const spec = KEYS.find((k) => k.key === key)
+  if (!spec) throw new UsageError(`unknown config key ${JSON.stringify(key)}; known keys: ${KEYS.map((k) => k.key).join(', ')}`)
+  return spec
+}

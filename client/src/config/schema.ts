@@ -1,0 +1,156 @@
+// The config file's shape and defaults (zod), checked every time it is read or written.
+import { z } from 'zod'
+import { CHANNELS, PublicKeySchema } from '../../../contract/manifest.ts'
+import { DEFAULT_SERVER } from '../build-info.ts'
+import { isLoopbackHost, transportProblem } from '../system/url-policy.ts'
+
+export const CHECK_INTERVAL_WORDS = ['hourly', 'daily', 'weekly', 'never'] as const
+const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+/** The daemon should not poll the broker more often than this. */
+export const MIN_CHECK_INTERVAL_MS = 60_000
+export const MAX_CHECK_INTERVAL_MS = 365 * 86_400_000
+
+/** Milliseconds between checks, null for `never`, undefined when the text is not valid. */
+export function checkIntervalMs(text: string): number | null | undefined {
+  switch (text) {
+    case 'hourly':
+      return 3_600_000
+    case 'daily':
+      return 86_400_000
+    case 'weekly':
+      return 7 * 86_400_000
+    case 'never':
+      return null
+  }
+  const m = DURATION.exec(text)
+  if (!m) return undefined
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]
+  return ms >= MIN_CHECK_INTERVAL_MS && ms <= MAX_CHECK_INTERVAL_MS ? ms : undefined
+}
+
+export const ALLOWED = {
+  boolean: 'true, false',
+  checkInterval: 'hourly, daily, weekly, never, or a duration like 90s, 30m, 6h, 2d (between 60s and 365d)',
+  channel: CHANNELS.join(', '),
+  server: 'an https:// URL, or http:// to a loopback host (127.0.0.1, ::1, localhost)',
+  port: 'an integer from 1 to 65535',
+  host: 'a loopback address (127.0.0.1, ::1, localhost)',
+  proxy: 'an http:// or https:// proxy URL, or "" to use the environment',
+} as const
+
+export function serverProblem(text: string): string | null {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return 'not a URL'
+  }
+  if (url.search || url.hash) return 'must not have a query or fragment'
+  return transportProblem(url)
+}
+
+export function proxyProblem(text: string): string | null {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return 'not a URL'
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? null : `unsupported proxy scheme ${url.protocol}`
+}
+
+// TOML has a native datetime type; cco writes strings, but a hand-written datetime is fine too.
+const Timestamp = z
+  .union([z.date(), z.string()])
+  .transform((v, ctx) => {
+    if (v === '') return null
+    const d = v instanceof Date ? v : new Date(v)
+    if (typeof v === 'string' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp like 2025-11-17T14:32:15Z' })
+      return z.NEVER
+    }
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp like 2025-11-17T14:32:15Z' })
+      return z.NEVER
+    }
+    return d
+  })
+  .nullable()
+  .default(null)
+
+const Bool = z.boolean({ error: `must be one of ${ALLOWED.boolean}` })
+
+export const UpdatesSchema = z.object({
+  enabled: Bool.default(true),
+  auto_install: Bool.default(false),
+  check_interval: z
+    .string({ error: `must be one of ${ALLOWED.checkInterval}` })
+    .refine((s) => checkIntervalMs(s) !== undefined, `must be one of ${ALLOWED.checkInterval}`)
+    .default('daily'),
+  channel: z.enum(CHANNELS, { error: `must be one of ${ALLOWED.channel}` }).default('stable'),
+  server: z
+    .string({ error: `must be ${ALLOWED.server}` })
+    .superRefine((s, ctx) => {
+      const p = serverProblem(s)
+      if (p) ctx.addIssue({ code: 'custom', message: `must be ${ALLOWED.server} (${p})` })
+    })
+    .default(DEFAULT_SERVER),
+  last_check: Timestamp,
+  last_update: Timestamp,
+})
+
+export const DaemonSchema = z.object({
+  port: z.int({ error: `must be ${ALLOWED.port}` }).min(1, `must be ${ALLOWED.port}`).max(65535, `must be ${ALLOWED.port}`).default(3000),
+  host: z
+    .string({ error: `must be ${ALLOWED.host}` })
+    .refine(isLoopbackHost, `must be ${ALLOWED.host}`)
+    .default('127.0.0.1'),
+})
+
+export const NetworkSchema = z.object({
+  proxy: z
+    .string({ error: `must be ${ALLOWED.proxy}` })
+    .superRefine((s, ctx) => {
+      const p = proxyProblem(s)
+      if (p) ctx.addIssue({ code: 'custom', message: `must be ${ALLOWED.proxy} (${p})` })
+    })
+    .optional(),
+  no_proxy: z.string({ error: 'must be a comma-separated list of hosts' }).optional(),
+  ca_file: z.string({ error: 'must be the path of a PEM file' }).min(1, 'must be the path of a PEM file').optional(),
+})
+
+export const TrustSchema = z.object({
+  keys: z.array(PublicKeySchema, { error: 'must be [[trust.keys]] tables with kid and x' }).default([]),
+})
+
+// Unknown tables and keys are allowed (and kept by `config set`): a newer cco may add some.
+export const ConfigSchema = z.object({
+  updates: UpdatesSchema.default(UpdatesSchema.parse({})),
+  daemon: DaemonSchema.default(DaemonSchema.parse({})),
+  network: NetworkSchema.default({}),
+  trust: TrustSchema.default({ keys: [] }),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+
+/** `updates.channel: must be one of stable, beta (got "nightly")` for each problem. */
+export function describeIssues(error: z.ZodError, raw: unknown): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.map(String).join('.')
+      const got = valueAt(raw, issue.path)
+      const shown = got === undefined ? '' : ` (got ${JSON.stringify(got instanceof Date ? got.toISOString() : got)})`
+      return `${key || '(file)'}: ${issue.message}${shown}`
+    })
+    .join('; ')
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<PropertyKey, unknown>)[p]
+  }
+  return cur
+}

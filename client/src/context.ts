@@ -1,0 +1,36 @@
+// What every command gets: the environment, paths, clock, logger and terminal facts. Built
+// once in cli.ts from the real process; tests of pure parts pass their own.
+import { platformOf, type Platform } from '../../contract/platform.ts'
+import type { Clock } from './system/clock.ts'
+import { envValue, type Env } from './system/env.ts'
+import type { Logger } from './system/logger.ts'
+import type { Paths } from './system/paths.ts'
+
+export interface OutStream {
+  write(text: string): unknown
+  isTTY?: boolean
+}
+
+export interface AppContext {
+  env: Env
+  paths: Paths
+  clock: Clock
+  /** Human-facing logs and warnings (stderr). */
+  logger: Logger
+  /** The running client's version. */
+  version: string
+  platform: Platform | null
+  stdout: OutStream
+  stderr: OutStream
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  /** Progress bars and colours: only on a terminal and never with NO_COLOR. */
+  fancy: boolean
+}
+
+export function currentPlatform(): Platform | null {
+  return platformOf(process.platform, process.arch)
+}
+
+export function wantsFancyOutput(env: Env, stderr: OutStream): boolean {
+  return stderr.isTTY === true && envValue(env, 'NO_COLOR') === undefined && env.TERM !== 'dumb'
+}

@@ -1,0 +1,96 @@
+// Errors that carry their process exit code (DESIGN §6); only cli.ts turns them into an exit.
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  network: 3,
+  refused: 4,
+  rolledBack: 5,
+  rollbackFailed: 6,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export class CliError extends Error {
+  readonly exitCode: ExitCode
+  constructor(message: string, exitCode: ExitCode = ExitCode.failure, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'CliError'
+    this.exitCode = exitCode
+  }
+}
+
+/** A bad command line, config key or config value (exit 2). */
+export class UsageError extends CliError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.usage, options)
+    this.name = 'UsageError'
+  }
+}
+
+/** The broker, a download host or a proxy could not be reached or answered badly (exit 3). */
+export class NetworkError extends CliError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.network, options)
+    this.name = 'NetworkError'
+  }
+}
+
+/** The named trust rule that refused a manifest or an artifact. */
+export type RefusalRule =
+  | 'size'
+  | 'format'
+  | 'signature'
+  | 'untrusted-key'
+  | 'typ'
+  | 'schema'
+  | 'payload'
+  | 'product'
+  | 'channel'
+  | 'seq'
+  | 'expired'
+  | 'insecure-url'
+  | 'digest'
+  | 'archive'
+
+/** A manifest or an artifact failed verification (exit 4); nothing was trusted or installed. */
+export class RefusedError extends CliError {
+  readonly rule: RefusalRule
+  constructor(rule: RefusalRule, message: string, options?: ErrorOptions) {
+    super(message, ExitCode.refused, options)
+    this.name = 'RefusedError'
+    this.rule = rule
+  }
+}
+
+/** The new binary failed after the swap and the previous one is back in place (exit 5). */
+export class RolledBackError extends CliError {
+  constructor(message = 'Update failed, rolled back to previous version', options?: ErrorOptions) {
+    super(message, ExitCode.rolledBack, options)
+    this.name = 'RolledBackError'
+  }
+}
+
+/** Putting the previous binary back failed too: a human has to run `command` (exit 6). */
+export class RollbackFailedError extends CliError {
+  readonly command: string
+  constructor(detail: string, command: string, options?: ErrorOptions) {
+    super(`Rollback failed: ${detail}\nThe install path may not hold a working cco. Restore it by hand:\n  ${command}`, ExitCode.rollbackFailed, options)
+    this.name = 'RollbackFailedError'
+    this.command = command
+  }
+}
+
+/** The message of anything thrown, for logs and wrapped errors. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message
+  return String(err)
+}
+
+/** The `code` of a Node.js system error (`ENOENT`, `EACCES`, …), if any. */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code
+  }
+  return undefined
+}

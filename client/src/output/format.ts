@@ -1,0 +1,95 @@
+// Human renderings of command results (stdout). `--json` prints the results themselves.
+import type { ConfigView } from '../commands/config-show.ts'
+import type { UpdateEvent } from '../commands/update.ts'
+import type { VersionInfo } from '../commands/version.ts'
+import { formatUtc } from '../system/clock.ts'
+import type { RollbackResult } from '../update/rollback.ts'
+
+const when = (iso: string | null) => (iso ? formatUtc(new Date(iso)) : 'Never')
+
+export function formatVersion(v: VersionInfo): string[] {
+  return [
+    `CCO version ${v.version}`,
+    `Channel: ${v.channel ?? '(config unreadable)'}`,
+    `Server: ${v.server ?? '(config unreadable)'}`,
+    `Platform: ${v.platform}`,
+    `Build: ${v.build}`,
+    `Install path: ${v.install_path}`,
+  ]
+}
+
+export function formatConfig(c: ConfigView): string[] {
+  const env = c.network.environment
+  const proxy = c.network.proxy
+    ? `${c.network.proxy} (config)`
+    : env.http_proxy || env.https_proxy
+      ? `from environment (HTTP_PROXY=${env.http_proxy ?? ''} HTTPS_PROXY=${env.https_proxy ?? ''})`
+      : 'none'
+  const noProxy = c.network.no_proxy !== null ? `${c.network.no_proxy} (config)` : env.no_proxy ? `${env.no_proxy} (environment)` : 'none'
+  return [
+    'Update Configuration:',
+    `  Enabled: ${c.updates.enabled}`,
+    `  Auto-install: ${c.updates.auto_install}`,
+    `  Check interval: ${c.updates.check_interval}`,
+    `  Channel: ${c.updates.channel}`,
+    `  Last check: ${when(c.updates.last_check)}`,
+    `  Last update: ${when(c.updates.last_update)}`,
+    `  Server: ${c.updates.server}`,
+    '',
+    'Daemon Configuration:',
+    `  Host: ${c.daemon.host}`,
+    `  Port: ${c.daemon.port}`,
+    '',
+    'Network:',
+    `  Proxy: ${proxy}`,
+    `  No proxy: ${noProxy}`,
+    `  CA file: ${c.network.ca_file ?? 'system default'}`,
+    '',
+    'Trust:',
+    `  Pinned keys: ${c.trust.keys.length ? c.trust.keys.map((k) => `${k.kid} (${k.source})`).join(', ') : 'none (updates will be refused until a key is pinned)'}`,
+    '',
+    `Config file: ${c.path}${c.exists ? '' : ' (not created yet; defaults apply)'}`,
+  ]
+}
+
+export function formatUpdateEvent(e: UpdateEvent): string[] {
+  switch (e.type) {
+    case 'checking':
+      return ['→ Checking for updates...']
+    case 'versions':
+      return [`→ Current version: ${e.current}`, `→ Latest version: ${e.latest ?? `none (channel ${e.channel} has no release yet)`}`]
+    case 'up-to-date':
+      return e.decision.why === 'up-to-date' || e.decision.why === 'no-release'
+        ? ['✅ You are running the latest version']
+        : [`→ ${e.decision.detail}`, '✅ You are running the latest version available to this host']
+    case 'available':
+      return [
+        ...(e.yanked ? [`⚠️  Your version ${e.yanked.version} was withdrawn: ${e.yanked.reason}`] : []),
+        `ℹ️  New version available: ${e.version}`,
+      ]
+    case 'no-asset':
+      return [`⚠️  ${e.detail}`]
+    case 'notes': {
+      const lines = e.notes.trim() ? ['', 'Release notes:', ...e.notes.trim().split(/\r?\n/).map((l) => `  ${l}`)] : []
+      if (e.url) lines.push(`  (${e.url})`)
+      lines.push('')
+      return lines
+    }
+    case 'downloading':
+      return [`→ Downloading ${e.name} (${(e.size / 1048576).toFixed(1)} MiB)...`]
+    case 'declined':
+      return ['→ Update cancelled']
+    case 'installed':
+      return [
+        `✅ Successfully updated to ${e.result.version}`,
+        ...(e.result.backupPath ? [`→ Previous version kept as ${e.result.backupPath} (cco rollback restores it)`] : []),
+      ]
+  }
+}
+
+export function formatRollback(r: RollbackResult): string[] {
+  return [
+    `✅ Rolled back to version ${r.version}`,
+    ...(r.backupPath ? [`→ Version ${r.previousVersion ?? '(unknown)'} kept as ${r.backupPath} (cco rollback again to return to it)`] : []),
+  ]
+}

@@ -1,0 +1,36 @@
+// Test hook for fault tests with real processes: `CCO_CRASH_AT=<step>` makes the process
+// SIGKILL itself right after that step, as a power loss or OOM kill would.
+//
+// Steps of `cco update` (in order; see update/install.ts and update/commit.ts):
+//   lock-acquired       the update lock is held
+//   manifest-verified   the manifest passed every rule and the trust state was saved
+//   journal-started     the install journal (phase "preparing") and the temp dir exist
+//   downloaded          the archive is in the temp dir, size and sha256 checked
+//   extracted           the binary is extracted, 0755 and fsynced
+//   new-binary-checked  `<new> --version` printed the manifest's version
+//   journal-written     the journal (phase "swapping") names the new binary's sha256
+//   backup-written      cco.backup holds the current binary
+//   swapped             the new binary was renamed over the install path
+//   installed-verified  the installed binary printed the expected version
+//   recorded            last_update and updates.log are written, the journal not yet cleared
+// `cco rollback` passes the same commit steps (journal-written … recorded).
+import type { Env } from './env.ts'
+
+export const CRASH_POINTS = [
+  'lock-acquired',
+  'manifest-verified',
+  'journal-started',
+  'downloaded',
+  'extracted',
+  'new-binary-checked',
+  'journal-written',
+  'backup-written',
+  'swapped',
+  'installed-verified',
+  'recorded',
+] as const
+export type CrashPoint = (typeof CRASH_POINTS)[number]
+
+export function crashPoint(env: Env, step: CrashPoint): void {
+  if (env.CCO_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
+}

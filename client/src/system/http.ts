@@ -1,0 +1,182 @@
+// The one HTTP stack for manifests and downloads: undici with proxy support (environment or
+// config), an optional extra CA, timeouts, a generic User-Agent and a redirect policy that
+// re-checks every hop (https, or http only to loopback).
+import { readFileSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import { getCACertificates } from 'node:tls'
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici'
+import { CliError, messageOf, NetworkError, RefusedError, UsageError } from '../errors.ts'
+import { envAny, type Env } from './env.ts'
+import { redactUrl, transportProblem } from './url-policy.ts'
+
+export interface HttpClientOptions {
+  env: Env
+  userAgent: string
+  /** `network.proxy`: overrides HTTP(S)_PROXY for both schemes. */
+  proxy?: string | undefined
+  /** `network.no_proxy`: overrides NO_PROXY. */
+  noProxy?: string | undefined
+  /** `network.ca_file`: a PEM bundle trusted in addition to the system's (TLS-intercepting proxies). */
+  caFile?: string | undefined
+  connectTimeoutMs?: number
+}
+
+export interface GetOptions {
+  headers?: Record<string, string>
+  /** Aborts the whole exchange (a total deadline). */
+  signal?: AbortSignal
+  /** Longest wait for the response headers. */
+  headersTimeoutMs?: number
+  /** Longest gap between two body chunks (a stall). */
+  bodyTimeoutMs?: number
+  maxRedirects?: number
+}
+
+export interface HttpResponse {
+  url: URL
+  status: number
+  headers: IncomingHttpHeaders
+  body: Dispatcher.ResponseData['body']
+}
+
+export interface HttpClient {
+  get(url: string | URL, options?: GetOptions): Promise<HttpResponse>
+  /** The proxy a request to `url` would go through, without credentials (for messages). */
+  proxyFor(url: URL): string | null
+  close(): Promise<void>
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000
+export const MAX_REDIRECTS = 5
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const { env } = options
+  const httpProxy = options.proxy ?? envAny(env, 'http_proxy', 'HTTP_PROXY')
+  const httpsProxy = options.proxy ?? envAny(env, 'https_proxy', 'HTTPS_PROXY') ?? httpProxy
+  const noProxy = options.noProxy ?? envAny(env, 'no_proxy', 'NO_PROXY') ?? ''
+
+  let ca: string[] | undefined
+  if (options.caFile) {
+    let pem: string
+    try {
+      pem = readFileSync(options.caFile, 'utf8')
+    } catch (err) {
+      throw new UsageError(`cannot read network.ca_file ${options.caFile}: ${messageOf(err)}`, { cause: err })
+    }
+    // Passing `ca` replaces Node's roots, so start from the default set (which already
+    // includes NODE_EXTRA_CA_CERTS) and add the configured bundle.
+    ca = [...getCACertificates('default'), pem]
+  }
+  const tls = ca ? { ca } : {}
+  const dispatcher = new EnvHttpProxyAgent({
+    httpProxy,
+    httpsProxy,
+    noProxy,
+    // Plain-http requests are forwarded to the proxy as absolute-URI requests (as curl
+    // does); https goes through CONNECT, so the proxy never sees the content.
+    proxyTunnel: false,
+    connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, ...tls },
+    requestTls: tls,
+    proxyTls: tls,
+    headersTimeout: DEFAULT_HEADERS_TIMEOUT_MS,
+    bodyTimeout: DEFAULT_BODY_TIMEOUT_MS,
+  })
+
+  const proxyFor = (url: URL): string | null => {
+    const p = url.protocol === 'https:' ? httpsProxy : httpProxy
+    return p ? redactUrl(p).replace(/\/$/, '') : null
+  }
+
+  async function get(input: string | URL, opts: GetOptions = {}): Promise<HttpResponse> {
+    let url = new URL(input)
+    const maxRedirects = opts.maxRedirects ?? MAX_REDIRECTS
+    for (let hop = 0; ; hop++) {
+      const problem = transportProblem(url)
+      if (problem) {
+        throw new RefusedError('insecure-url', `refused to fetch ${redactUrl(url)}${hop ? ' (redirect)' : ''}: ${problem}`)
+      }
+      let res: Dispatcher.ResponseData
+      try {
+        res = await request(url, {
+          dispatcher,
+          method: 'GET',
+          headers: { 'user-agent': options.userAgent, ...opts.headers },
+          signal: opts.signal,
+          headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+          bodyTimeout: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+        })
+      } catch (err) {
+        throw networkError(err, url, proxyFor(url))
+      }
+      if (res.statusCode === 407) {
+        await res.body.dump().catch(() => {})
+        throw proxyAuthError(proxyFor(url))
+      }
+      const location = res.headers.location
+      if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
+        await res.body.dump().catch(() => {})
+        if (hop + 1 > maxRedirects) {
+          throw new NetworkError(`too many redirects (more than ${maxRedirects}) fetching ${redactUrl(input)}`)
+        }
+        url = new URL(location, url)
+        continue
+      }
+      return { url, status: res.statusCode, headers: res.headers, body: res.body }
+    }
+  }
+
+  return { get, proxyFor, close: () => dispatcher.close() }
+}
+
+function proxyAuthError(proxy: string | null): NetworkError {
+  return new NetworkError(
+    `proxy authentication required (HTTP 407) from ${proxy ?? 'the proxy'}: set credentials in HTTP(S)_PROXY as http://user:pass@host:port`,
+  )
+}
+
+/** Turns undici's and the socket's errors into one clear NetworkError (exit 3). */
+export function networkError(err: unknown, url: URL, proxy: string | null): CliError {
+  if (err instanceof CliError) return err
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } }
+  const message = e.message ?? String(err)
+  const where = redactUrl(url.origin)
+  if (/Proxy Authentication Required \(407\)|Proxy response \(407\)/.test(message)) return proxyAuthError(proxy)
+  const via = proxy ? ` via proxy ${proxy}` : ''
+  switch (e.code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new NetworkError(`connection to ${where}${via} timed out`, { cause: err })
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new NetworkError(`no response from ${where}${via} in time`, { cause: err })
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new NetworkError(`transfer from ${where} stalled (no data received in time)`, { cause: err })
+  }
+  if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.code === 'UND_ERR_ABORTED' || e.code === 'ABORT_ERR') {
+    return new NetworkError(`request to ${where} took too long and was abandoned`, { cause: err })
+  }
+  const code = e.cause?.code ?? e.code
+  const detail = code && !message.includes(code) ? `${code}: ${message}` : message
+  return new NetworkError(`cannot reach ${where}${via}: ${detail}`, { cause: err })
+}
+
+/** Reads a whole body, refusing it as soon as it passes `maxBytes` (before any parsing). */
+export async function readBodyCapped(
+  body: HttpResponse['body'],
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of body) {
+    const buf = chunk as Buffer
+    total += buf.length
+    if (total > maxBytes) {
+      body.destroy()
+      throw tooLarge()
+    }
+    chunks.push(buf)
+  }
+  return Buffer.concat(chunks, total)
+}

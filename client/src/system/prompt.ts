@@ -1,0 +1,23 @@
+// Asks a yes/no question on the terminal: the question on stderr, the answer from stdin.
+import { createInterface } from 'node:readline'
+import type { OutStream } from '../context.ts'
+
+/** Empty, `y` or `yes` mean yes (the default is yes: `[Y/n]`); end of input means no. */
+export function askYesNo(question: string, stdin: NodeJS.ReadableStream, stderr: OutStream): Promise<boolean> {
+  return new Promise((resolve) => {
+    stderr.write(question)
+    const rl = createInterface({ input: stdin, terminal: false })
+    let answered = false
+    rl.once('line', (line) => {
+      answered = true
+      rl.close()
+      resolve(/^\s*(y|yes)?\s*$/i.test(line))
+    })
+    rl.once('close', () => {
+      if (!answered) {
+        stderr.write('\n')
+        resolve(false)
+      }
+    })
+  })
+}

@@ -1,0 +1,31 @@
+// Which URLs cco may talk to: https anywhere, plain http only to this machine (DESIGN §5).
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1')
+  if (h === 'localhost' || h === '::1') return true
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h)
+  return m !== null && m.slice(1).every((n) => Number(n) <= 255)
+}
+
+/** Why a URL may not be used, or null when it may. */
+export function transportProblem(url: URL): string | null {
+  if (url.protocol === 'https:') return null
+  if (url.protocol === 'http:') {
+    return isLoopbackHost(url.hostname) ? null : `plain http:// is only allowed to loopback hosts, not ${url.hostname}`
+  }
+  return `unsupported URL scheme ${url.protocol}`
+}
+
+/** A URL for messages and logs: never shows credentials. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = new URL(url)
+    if (!u.username && !u.password) return typeof url === 'string' ? url : u.href
+    u.username = '***'
+    u.password = ''
+    return u.href
+  } catch {
+    return '<invalid URL>'
+  }
+}

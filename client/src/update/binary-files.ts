@@ -1,0 +1,37 @@
+// File operations on binaries: hashing, durable copies for the backup and the restore.
+import { createHash } from 'node:crypto'
+import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { errnoCode } from '../errors.ts'
+import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
+
+/** sha256 of a file, or null when it does not exist. */
+export function fileSha256(path: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex')
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null
+    throw err
+  }
+}
+
+/**
+ * Replaces `dest` with a durable copy of `src` (mode 0755): copy beside it, fsync, rename,
+ * fsync the directory. A copy, not a hard link, so that a later `cp x cco` over one file
+ * (which writes into the existing inode) can never change the other.
+ */
+export function copyBinaryAtomic(src: string, dest: string): void {
+  const tmp = `${dest}.tmp-${process.pid}`
+  rmSync(tmp, { force: true })
+  try {
+    // FICLONE makes this a cheap reflink on filesystems that support it, a copy elsewhere.
+    copyFileSync(src, tmp, constants.COPYFILE_FICLONE)
+    chmodSync(tmp, 0o755)
+    fsyncFile(tmp)
+    renameSync(tmp, dest)
+  } catch (err) {
+    rmSync(tmp, { force: true })
+    throw err
+  }
+  fsyncDir(dirname(dest))
+}

@@ -1,0 +1,83 @@
+// One update check: fetch the channel's manifest (conditionally), verify it, persist the new
+// trust state only after it passed, decide, record `last_check`. The daemon calls this too.
+import { join } from 'node:path'
+import type { ManifestPayload } from '../../../contract/manifest.ts'
+import { toRfc3339 } from '../system/clock.ts'
+import { crashPoint } from '../system/crash-points.ts'
+import type { UpdateContext } from './context.ts'
+import { decideUpdate, type Decision } from './decide.ts'
+import { fetchManifest } from './fetch-manifest.ts'
+import { acquireLock } from './lock.ts'
+import { recordCheck } from './records.ts'
+import { readTrust, writeTrust } from './trust-store.ts'
+import { verifyManifest } from './verify-manifest.ts'
+
+export interface CheckResult {
+  channel: string
+  server: string
+  seq: number
+  /** The version the decision compared against. */
+  current: string
+  latest: string | null
+  manifest: ManifestPayload
+  decision: Decision
+  /** The broker answered 304 and the stored manifest was re-verified. */
+  notModified: boolean
+}
+
+export interface CheckOptions {
+  /** Compare against this version instead of the running one (another updater just finished). */
+  current?: string
+}
+
+export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions = {}): Promise<CheckResult> {
+  const stored = readTrust(ctx.paths.trustDir, ctx.channel, ctx.server)
+  // Only ask for a 304 when the bytes to fall back on are intact.
+  const etag = stored.bytes && stored.state?.etag ? stored.state.etag : null
+  const fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, etag)
+  const bytes = fetched.notModified ? stored.bytes! : fetched.bytes
+
+  // A 304 replays the stored bytes through every rule again (expiry above all).
+  const verified = await verifyManifest({
+    bytes,
+    channel: ctx.channel,
+    keys: ctx.trustKeys,
+    trusted: stored.state,
+    now: ctx.clock.now(),
+  })
+
+  if (!fetched.notModified) {
+    // Serialise the read-compare-write with other cco processes so that the stored seq can
+    // only grow, even when two checks race.
+    const lock = await acquireLock(join(ctx.paths.trustDir, `${ctx.channel}.lock`), { waitMs: 5_000, pollMs: 25, what: 'manifest check' })
+    try {
+      const latest = readTrust(ctx.paths.trustDir, ctx.channel, ctx.server).state
+      const trusted = latest && latest.seq > (stored.state?.seq ?? 0) ? latest : stored.state
+      if (trusted !== stored.state) {
+        await verifyManifest({ bytes, channel: ctx.channel, keys: ctx.trustKeys, trusted, now: ctx.clock.now() })
+      }
+      writeTrust(
+        ctx.paths.trustDir,
+        ctx.channel,
+        {
+          seq: verified.payload.seq,
+          sha256: verified.sha256,
+          etag: fetched.etag,
+          server: ctx.server,
+          accepted_at: toRfc3339(ctx.clock.now()),
+        },
+        bytes,
+      )
+    } finally {
+      lock.release()
+    }
+  }
+  crashPoint(ctx.env, 'manifest-verified')
+
+  const current = options.current ?? ctx.version
+  const m = verified.payload
+  const decision = decideUpdate(m, current, ctx.hostId, ctx.platform)
+  const latest = m.release?.version ?? null
+  recordCheck(ctx, `check: channel ${ctx.channel} seq ${m.seq}, current ${current}, latest ${latest ?? 'none'}: ${decision.detail}`)
+  return { channel: ctx.channel, server: ctx.server, seq: m.seq, current, latest, manifest: m, decision, notModified: fetched.notModified }
+}

@@ -1,0 +1,280 @@
+// Extracts only the `cco` binary from a release archive (.tar.gz or .zip) after checking that
+// every entry is harmless: no absolute paths, no `..`, no links, devices or fifos, and no
+// entry larger than a bound derived from the archive's size (decompression bombs).
+import { createHash } from 'node:crypto'
+import { closeSync, createReadStream, fchmodSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs'
+import { Parser, type ReadEntry } from 'tar'
+import yauzl from 'yauzl'
+import type { ArchiveKind } from '../../../contract/platform.ts'
+import { CliError, messageOf, RefusedError } from '../errors.ts'
+
+export const MAX_ENTRY_BYTES = 512 * 1024 * 1024
+/** Release binaries compress about 3:1; anything past this ratio is not a release archive. */
+const MAX_RATIO = 20
+const MIN_CAP = 32 * 1024 * 1024
+
+/** The largest entry accepted from an archive of `archiveSize` bytes. */
+export function entryCap(archiveSize: number): number {
+  return Math.min(MAX_ENTRY_BYTES, Math.max(archiveSize * MAX_RATIO, MIN_CAP))
+}
+
+export interface ExtractOptions {
+  archivePath: string
+  kind: ArchiveKind
+  /** `cco` or `cco.exe`. */
+  binaryName: string
+  /** Where to write the binary (created; mode 0755 once complete). */
+  dest: string
+  archiveSize: number
+}
+
+export interface Extracted {
+  sha256: string
+  size: number
+}
+
+type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'other'
+
+function refuse(message: string): RefusedError {
+  return new RefusedError('archive', `Archive refused: ${message}`)
+}
+
+/** Why an entry makes the whole archive unacceptable, or null. */
+export function entryProblem(path: string, type: EntryType): string | null {
+  if (path.length === 0) return 'an entry has an empty name'
+  if (/^[\\/]/.test(path) || /^[A-Za-z]:/.test(path)) return `entry ${JSON.stringify(path)} has an absolute path`
+  if (path.split(/[\\/]+/).includes('..')) return `entry ${JSON.stringify(path)} escapes the archive root (..)`
+  if (path.includes('\0')) return `entry ${JSON.stringify(path)} has a NUL byte in its name`
+  switch (type) {
+    case 'file':
+    case 'directory':
+      return null
+    case 'symlink':
+      return `entry ${JSON.stringify(path)} is a symbolic link`
+    case 'hardlink':
+      return `entry ${JSON.stringify(path)} is a hard link`
+    case 'device':
+      return `entry ${JSON.stringify(path)} is a device`
+    case 'fifo':
+      return `entry ${JSON.stringify(path)} is a fifo`
+    default:
+      return `entry ${JSON.stringify(path)} has an unsupported type`
+  }
+}
+
+/** `cco` or `./cco` at the root. */
+function isBinaryPath(path: string, binaryName: string): boolean {
+  return path.replace(/^(\.\/)+/, '') === binaryName
+}
+
+/** Writes the binary's bytes, hashing them and enforcing the cap. */
+class BinaryWriter {
+  readonly #fd: number
+  readonly #cap: number
+  readonly #hash = createHash('sha256')
+  size = 0
+  constructor(dest: string, cap: number) {
+    this.#fd = openSync(dest, 'wx', 0o700)
+    this.#cap = cap
+  }
+  write(chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.size > this.#cap) throw refuse(`the binary is larger than ${this.#cap} bytes`)
+    this.#hash.update(chunk)
+    let off = 0
+    while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off)
+  }
+  finish(): Extracted {
+    fchmodSync(this.#fd, 0o755)
+    // The binary must be durable before it is renamed over the installed one.
+    fsyncSync(this.#fd)
+    closeSync(this.#fd)
+    return { sha256: this.#hash.digest('hex'), size: this.size }
+  }
+  abandon(): void {
+    try {
+      closeSync(this.#fd)
+    } catch {}
+  }
+}
+
+export async function extractBinary(o: ExtractOptions): Promise<Extracted> {
+  const cap = entryCap(o.archiveSize)
+  let writer: BinaryWriter | undefined
+  let done = false
+  try {
+    if (o.kind === 'tar.gz') await extractTar(o, cap, () => (writer = new BinaryWriter(o.dest, cap)))
+    else await extractZip(o, cap, () => (writer = new BinaryWriter(o.dest, cap)))
+    if (!writer) throw new RefusedError('archive', `Binary not found in archive: no ${o.binaryName} at the root`)
+    const result = (writer as BinaryWriter).finish()
+    done = true
+    return result
+  } finally {
+    if (!done) {
+      ;(writer as BinaryWriter | undefined)?.abandon()
+      rmSync(o.dest, { force: true })
+    }
+  }
+}
+
+function tarType(entry: ReadEntry): EntryType {
+  switch (entry.type) {
+    case 'File':
+    case 'OldFile':
+    case 'ContiguousFile':
+      return 'file'
+    case 'Directory':
+      return 'directory'
+    case 'SymbolicLink':
+      return 'symlink'
+    case 'Link':
+      return 'hardlink'
+    case 'CharacterDevice':
+    case 'BlockDevice':
+      return 'device'
+    case 'FIFO':
+      return 'fifo'
+    default:
+      return 'other'
+  }
+}
+
+function extractTar(o: ExtractOptions, cap: number, openBinary: () => BinaryWriter): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const input = createReadStream(o.archivePath)
+    // strict: tar format warnings (bad checksums, truncated data) are errors here.
+    const parser = new Parser({ strict: true })
+    let total = 0
+    const fail = (err: unknown) => {
+      if (settled) return
+      settled = true
+      input.destroy()
+      reject(err instanceof CliError ? err : refuse(`not a valid .tar.gz (${messageOf(err)})`))
+    }
+    parser.on('entry', (entry: ReadEntry) => {
+      if (settled) return entry.resume()
+      const type = tarType(entry)
+      const problem = entryProblem(entry.path, type)
+      if (problem) return fail(refuse(problem))
+      // Sizes come from the header, before any byte of the body is inflated.
+      total += entry.size
+      if (entry.size > cap || total > 2 * cap) return fail(refuse(`entry ${JSON.stringify(entry.path)} is ${entry.size} bytes, far more than a ${o.archiveSize}-byte archive can hold`))
+      if (type === 'file' && isBinaryPath(entry.path, o.binaryName)) {
+        let writer: BinaryWriter
+        try {
+          writer = openBinary()
+        } catch (err) {
+          // A second entry with the binary's name: ambiguous, refuse.
+          return fail(refuse(`more than one ${o.binaryName} in the archive (${messageOf(err)})`))
+        }
+        entry.on('data', (chunk: Buffer) => {
+          if (settled) return
+          try {
+            writer.write(chunk)
+          } catch (err) {
+            fail(err)
+          }
+        })
+        return
+      }
+      entry.resume()
+    })
+    parser.on('error', fail)
+    parser.on('abort', fail)
+    parser.on('end', () => {
+      if (settled) return
+      settled = true
+      resolve()
+    })
+    input.on('error', fail)
+    input.pipe(parser)
+  })
+}
+
+const S_IFMT = 0o170000
+function zipType(entry: yauzl.Entry): EntryType {
+  const madeOnUnix = entry.versionMadeBy >> 8 === 3
+  const mode = (entry.externalFileAttributes >>> 16) & S_IFMT
+  if (madeOnUnix && mode !== 0) {
+    switch (mode) {
+      case 0o100000:
+        return 'file'
+      case 0o040000:
+        return 'directory'
+      case 0o120000:
+        return 'symlink'
+      case 0o020000:
+      case 0o060000:
+        return 'device'
+      case 0o010000:
+        return 'fifo'
+      default:
+        return 'other'
+    }
+  }
+  return entry.fileName.endsWith('/') ? 'directory' : 'file'
+}
+
+function extractZip(o: ExtractOptions, cap: number, openBinary: () => BinaryWriter): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // validateEntrySizes: yauzl errors when an entry inflates to more (or less) than it declares.
+    yauzl.open(o.archivePath, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: true }, (openErr, zip) => {
+      if (openErr || !zip) return reject(refuse(`not a valid .zip (${messageOf(openErr)})`))
+      let settled = false
+      let total = 0
+      let found = false
+      const fail = (err: unknown) => {
+        if (settled) return
+        settled = true
+        zip.close()
+        // yauzl's own checks (absolute paths, `..`, sizes that lie) arrive here as errors.
+        reject(err instanceof CliError ? err : refuse(messageOf(err)))
+      }
+      zip.on('error', fail)
+      zip.on('end', () => {
+        if (settled) return
+        settled = true
+        resolve()
+      })
+      zip.on('entry', (entry: yauzl.Entry) => {
+        if (settled) return
+        const type = zipType(entry)
+        const problem = entryProblem(entry.fileName, type)
+        if (problem) return fail(refuse(problem))
+        if (entry.isEncrypted()) return fail(refuse(`entry ${JSON.stringify(entry.fileName)} is encrypted`))
+        total += entry.uncompressedSize
+        if (entry.uncompressedSize > cap || total > 2 * cap) {
+          return fail(refuse(`entry ${JSON.stringify(entry.fileName)} declares ${entry.uncompressedSize} bytes, far more than a ${o.archiveSize}-byte archive can hold`))
+        }
+        if (type !== 'file' || !isBinaryPath(entry.fileName, o.binaryName)) return zip.readEntry()
+        if (found) return fail(refuse(`more than one ${o.binaryName} in the archive`))
+        found = true
+        zip.openReadStream(entry, (streamErr, stream) => {
+          if (streamErr || !stream) return fail(streamErr)
+          let writer: BinaryWriter
+          try {
+            writer = openBinary()
+          } catch (err) {
+            stream.destroy()
+            return fail(err)
+          }
+          stream.on('data', (chunk: Buffer) => {
+            if (settled) return
+            try {
+              writer.write(chunk)
+            } catch (err) {
+              stream.destroy()
+              fail(err)
+            }
+          })
+          stream.on('error', fail)
+          stream.on('end', () => {
+            if (!settled) zip.readEntry()
+          })
+        })
+      })
+      zip.readEntry()
+    })
+  })
+}

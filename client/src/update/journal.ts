@@ -1,0 +1,72 @@
+// The install journal (`install-journal.json` in the state dir): written and fsynced before
+// each phase of an install, so that the next cco run can finish or undo one that was
+// interrupted (see recover.ts for the rules).
+import { readFileSync, rmSync } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
+import { z } from 'zod'
+import { errnoCode } from '../errors.ts'
+import { fsyncDir, writeFileAtomic } from '../system/fs-atomic.ts'
+
+export const TEMP_DIR_PREFIX = '.cco-update-'
+
+const Sha = z.string().regex(/^[0-9a-f]{64}$/)
+
+export const JournalSchema = z.object({
+  format: z.literal(1),
+  kind: z.enum(['update', 'rollback']),
+  /**
+   * preparing: only the temp dir exists; the install path is untouched.
+   * swapping:  the backup and the rename may have happened; new_sha256/previous_sha256 tell.
+   * verifying: the new binary is in place and being checked.
+   */
+  phase: z.enum(['preparing', 'swapping', 'verifying']),
+  pid: z.int(),
+  started_at: z.string(),
+  install_path: z.string(),
+  backup_path: z.string(),
+  temp_dir: z.string(),
+  new_binary: z.string().nullable(),
+  expected_version: z.string().nullable(),
+  new_sha256: Sha.nullable(),
+  /** sha256 of the binary that was installed before, null when there was none. */
+  previous_sha256: Sha.nullable(),
+  previous_version: z.string().nullable(),
+})
+export type Journal = z.infer<typeof JournalSchema>
+
+export type JournalRead = { kind: 'none' } | { kind: 'ok'; journal: Journal } | { kind: 'corrupt'; reason: string }
+
+/** Cheap when there is no journal: one failed open. */
+export function readJournal(file: string): JournalRead {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { kind: 'none' }
+    return { kind: 'corrupt', reason: String(err) }
+  }
+  try {
+    return { kind: 'ok', journal: JournalSchema.parse(JSON.parse(text)) }
+  } catch (err) {
+    return { kind: 'corrupt', reason: err instanceof Error ? err.message.slice(0, 200) : 'invalid' }
+  }
+}
+
+export function writeJournal(file: string, journal: Journal): void {
+  writeFileAtomic(file, `${JSON.stringify(JournalSchema.parse(journal), null, 2)}\n`, { mode: 0o600 })
+}
+
+export function clearJournal(file: string): void {
+  rmSync(file, { force: true })
+  fsyncDir(dirname(file))
+}
+
+/**
+ * Removes an update's temp dir, but only one that looks like ours and sits in the install
+ * directory: a path read back from a file must never become an arbitrary `rm -rf`.
+ */
+export function removeTempDir(tempDir: string, installPath: string): void {
+  const dir = resolve(tempDir)
+  if (dirname(dir) !== dirname(resolve(installPath)) || !basename(dir).startsWith(TEMP_DIR_PREFIX)) return
+  rmSync(dir, { recursive: true, force: true })
+}

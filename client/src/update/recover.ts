@@ -1,0 +1,138 @@
+// Finishes or undoes an install that was interrupted (crash, kill, power loss), early in every
+// cco run. Cheap when there is nothing to do: one failed open of the journal.
+//
+// Recovery rules, applied under the update lock (if a live updater holds it, it is left alone):
+//   phase "preparing"            the install path was never touched: remove the temp dir.
+//   phase "swapping"/"verifying", by the sha256 of what is at the install path now:
+//     = new_sha256               the rename happened. If it answers `--version` with the
+//                                expected version, the install is complete: record it.
+//                                Otherwise restore cco.backup (when it is the previous binary).
+//     = previous_sha256          the rename did not happen: remove the temp dir; done.
+//     missing, previous existed  restore cco.backup if it is the previous binary.
+//     missing, none before       a first install that did not finish: nothing to restore.
+//     anything else              someone replaced the binary since: leave it alone.
+//   In every case the temp dir and the journal are removed afterwards, except when a restore
+//   fails: then the journal stays for the next run and the manual command is printed.
+// A corrupt journal is removed with a warning: the rename is atomic, so the install path
+// holds a complete binary either way.
+import { existsSync } from 'node:fs'
+import { compareVersions, parseVersion } from '../../../contract/version.ts'
+import { messageOf } from '../errors.ts'
+import type { Clock } from '../system/clock.ts'
+import type { Env } from '../system/env.ts'
+import type { Logger } from '../system/logger.ts'
+import type { Paths } from '../system/paths.ts'
+import { probeVersion } from '../system/probe-version.ts'
+import { appendUpdateLog } from '../system/update-log.ts'
+import { fileSha256 } from './binary-files.ts'
+import { manualRestoreCommand, restoreBackup } from './commit.ts'
+import { clearJournal, readJournal, removeTempDir, type Journal } from './journal.ts'
+import { tryAcquireLock } from './lock.ts'
+import { recordInstall } from './records.ts'
+
+export interface RecoveryContext {
+  env: Env
+  paths: Paths
+  clock: Clock
+  logger: Logger
+}
+
+export type RecoveryOutcome =
+  | { kind: 'nothing' }
+  | { kind: 'busy' }
+  | { kind: 'cleaned'; detail: string }
+  | { kind: 'completed'; version: string }
+  | { kind: 'restored'; detail: string }
+  | { kind: 'failed'; detail: string }
+
+export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<RecoveryOutcome> {
+  const first = readJournal(ctx.paths.installJournal)
+  if (first.kind === 'none') return { kind: 'nothing' }
+  const lock = tryAcquireLock(ctx.paths.updateLock)
+  if (!('release' in lock)) return { kind: 'busy' }
+  try {
+    // Read again under the lock: the updater may have finished in between.
+    const read = readJournal(ctx.paths.installJournal)
+    if (read.kind === 'none') return { kind: 'nothing' }
+    if (read.kind === 'corrupt') {
+      clearJournal(ctx.paths.installJournal)
+      ctx.logger.warn(`warning: removed an unreadable install journal (${read.reason})`)
+      return { kind: 'cleaned', detail: 'unreadable journal removed' }
+    }
+    const outcome = await apply(ctx, read.journal)
+    const log = (level: 'info' | 'warn' | 'error', msg: string) => appendUpdateLog(ctx.paths.updatesLog, ctx.clock, level, msg)
+    switch (outcome.kind) {
+      case 'completed':
+        ctx.logger.warn(`ℹ️  Completed an interrupted ${read.journal.kind}: ${outcome.version} is installed`)
+        break
+      case 'restored':
+        log('warn', `recovery: ${outcome.detail}`)
+        ctx.logger.warn(`⚠️  An interrupted ${read.journal.kind} was rolled back: ${outcome.detail}`)
+        break
+      case 'cleaned':
+        log('info', `recovery: ${outcome.detail}`)
+        break
+      case 'failed':
+        log('error', `recovery: ${outcome.detail}`)
+        ctx.logger.error(`⚠️  ${outcome.detail}`)
+        break
+    }
+    return outcome
+  } finally {
+    lock.release()
+  }
+}
+
+async function runsExpected(path: string, env: Env, expected: string | null): Promise<boolean> {
+  const probe = await probeVersion(path, env)
+  if (!probe.ok) return false
+  if (expected === null) return true
+  return parseVersion(probe.version) !== null && parseVersion(expected) !== null && compareVersions(probe.version, expected) === 0
+}
+
+async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome> {
+  // The journal names its own paths; act only if they are still this installation's.
+  const done = (outcome: RecoveryOutcome): RecoveryOutcome => {
+    removeTempDir(j.temp_dir, j.install_path)
+    clearJournal(ctx.paths.installJournal)
+    return outcome
+  }
+  if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
+    return done({ kind: 'cleaned', detail: `journal for another install path (${j.install_path}) discarded` })
+  }
+  if (j.phase === 'preparing') return done({ kind: 'cleaned', detail: `interrupted ${j.kind} to ${j.expected_version ?? '?'} cleaned up before any change` })
+
+  const now = fileSha256(j.install_path)
+  const backupIsPrevious = j.previous_sha256 !== null && fileSha256(j.backup_path) === j.previous_sha256
+  const restore = async (why: string): Promise<RecoveryOutcome> => {
+    if (!backupIsPrevious) {
+      return { kind: 'failed', detail: `${why}, and ${j.backup_path} is not the previous binary; restore by hand: ${manualRestoreCommand(ctx)}` }
+    }
+    try {
+      await restoreBackup(ctx)
+    } catch (err) {
+      return { kind: 'failed', detail: messageOf(err) }
+    }
+    return done({ kind: 'restored', detail: `${why}; ${j.previous_version ?? 'the previous version'} is back` })
+  }
+
+  if (now !== null && now === j.new_sha256) {
+    if (await runsExpected(j.install_path, ctx.env, j.expected_version)) {
+      recordInstall(
+        { configPath: ctx.paths.configFile, updatesLog: ctx.paths.updatesLog, clock: ctx.clock, logger: ctx.logger },
+        `${j.kind}: ${j.previous_version ?? 'none'} -> ${j.expected_version} at ${j.install_path} (completed after an interruption)`,
+      )
+      return done({ kind: 'completed', version: j.expected_version ?? '?' })
+    }
+    return restore(`the new binary does not run`)
+  }
+  if (now !== null && now === j.previous_sha256) {
+    return done({ kind: 'cleaned', detail: `interrupted ${j.kind} to ${j.expected_version ?? '?'} undone (the previous binary was never replaced)` })
+  }
+  if (now === null) {
+    if (j.previous_sha256 === null) return done({ kind: 'cleaned', detail: 'interrupted first install cleaned up' })
+    if (existsSync(j.backup_path)) return restore(`${j.install_path} is missing`)
+    return { kind: 'failed', detail: `${j.install_path} is missing and there is no backup to restore` }
+  }
+  return done({ kind: 'cleaned', detail: `${j.install_path} was replaced by something else since; left as it is` })
+}

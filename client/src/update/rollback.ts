@@ -1,0 +1,71 @@
+// `cco rollback`: swap cco.backup and the installed binary through the same journaled commit
+// as an update, so rolling back twice returns to where you were.
+import { copyFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { CliError, ExitCode } from '../errors.ts'
+import { toRfc3339 } from '../system/clock.ts'
+import { fsyncFile } from '../system/fs-atomic.ts'
+import { probeVersion } from '../system/probe-version.ts'
+import { fileSha256 } from './binary-files.ts'
+import { commitInstall } from './commit.ts'
+import type { UpdateContext } from './context.ts'
+import { takeUpdateLock } from './install.ts'
+import { clearJournal, removeTempDir, writeJournal } from './journal.ts'
+import { createTempDir } from './prepare.ts'
+
+export interface RollbackResult {
+  version: string
+  previousVersion: string | null
+  installPath: string
+  backupPath: string | null
+}
+
+export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResult> {
+  const { installPath, backupPath, installJournal } = ctx.paths
+  const lock = await takeUpdateLock(ctx)
+  try {
+    if (!existsSync(backupPath)) throw new CliError(`No backup found at ${backupPath}: nothing to roll back to`, ExitCode.failure)
+    const backup = await probeVersion(backupPath, ctx.env)
+    if (!backup.ok) throw new CliError(`The backup is not a working cco binary, not rolling back: ${backup.problem}`, ExitCode.failure)
+    const current = existsSync(installPath) ? await probeVersion(installPath, ctx.env) : null
+    const previousVersion = current?.ok ? current.version : null
+
+    const tempDir = createTempDir(installPath)
+    const newBinary = join(tempDir, 'cco')
+    let sha256: string
+    try {
+      writeJournal(installJournal, {
+        format: 1,
+        kind: 'rollback',
+        phase: 'preparing',
+        pid: process.pid,
+        started_at: toRfc3339(ctx.clock.now()),
+        install_path: installPath,
+        backup_path: backupPath,
+        temp_dir: tempDir,
+        new_binary: null,
+        expected_version: backup.version,
+        new_sha256: null,
+        previous_sha256: null,
+        previous_version: previousVersion,
+      })
+      // A copy of the backup is what gets renamed in; the backup itself is then replaced by
+      // the binary that was installed (the swap).
+      copyFileSync(backupPath, newBinary)
+      fsyncFile(newBinary)
+      sha256 = fileSha256(newBinary)!
+    } catch (err) {
+      removeTempDir(tempDir, installPath)
+      clearJournal(installJournal)
+      throw err
+    }
+    const committed = await commitInstall(
+      ctx,
+      { tempDir, newBinary, sha256, version: backup.version },
+      { kind: 'rollback', previousVersion },
+    )
+    return { version: backup.version, previousVersion, installPath, backupPath: committed.backupPath }
+  } finally {
+    lock.release()
+  }
+}
