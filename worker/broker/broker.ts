@@ -501,28 +501,35 @@ export class Broker extends DurableObject<Env> {
 
   /**
    * Writes the signed manifests of dirty channels to KV, one writer at a time and always the
-   * latest bytes, so KV never goes back to an older seq. A failed put is logged and retried by
-   * the next change or the scheduled run; the object's own copy stays the source of truth.
+   * latest bytes, so KV never goes back to an older seq. A failed put is logged; the next change
+   * of that channel or the next scheduled run (which re-puts every channel) repairs it, and the
+   * object's own copy stays the source of truth.
    */
   #flushKv(): Promise<void> {
-    this.#kvFlush ??= (async () => {
-      try {
-        while (this.#kvDirty.size > 0) {
-          const channel = this.#kvDirty.values().next().value as Channel
-          this.#kvDirty.delete(channel)
-          const row = this.#channelRows()[channel]
-          if (!row.signed) continue
-          try {
-            await this.env.MANIFESTS.put(kvKey(channel), row.signed, { metadata: { etag: row.etag, seq: row.seq } })
-          } catch (err) {
-            console.error(`KV put of ${channel} manifest (seq ${row.seq}) failed: ${(err as Error).message}`)
-          }
-        }
-      } finally {
-        this.#kvFlush = null
-      }
-    })()
+    this.#kvFlush ??= this.#drainKv()
     return this.#kvFlush
+  }
+
+  async #drainKv(): Promise<void> {
+    // Yield first, so that #kvFlush is assigned before the loop can finish and clear it.
+    await Promise.resolve()
+    try {
+      while (this.#kvDirty.size > 0) {
+        const channel = this.#kvDirty.values().next().value as Channel
+        this.#kvDirty.delete(channel)
+        const row = this.#channelRows()[channel]
+        if (!row.signed) continue
+        try {
+          await this.env.MANIFESTS.put(kvKey(channel), row.signed, { metadata: { etag: row.etag, seq: row.seq } })
+        } catch (err) {
+          console.error(`KV put of the ${channel} manifest (seq ${row.seq}) failed: ${(err as Error).message}`)
+        }
+      }
+    } finally {
+      // Cleared in the same step as the loop's last check: a channel marked dirty after this
+      // starts a new drain.
+      this.#kvFlush = null
+    }
   }
 
   // ─── Storage helpers ────────────────────────────────────────────────────────────────────
