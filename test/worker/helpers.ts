@@ -4,6 +4,7 @@ import { SELF, env } from 'cloudflare:test'
 import { createLocalJWKSet, generalVerify, type JSONWebKeySet } from 'jose'
 import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
 import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
+import type { AuditPageData } from '../../worker/broker/types.ts'
 import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../support/github.ts'
 
 export const BROKER = 'https://broker.test'
@@ -90,19 +91,22 @@ export async function getManifest(channel: Channel | string, headers: Record<str
   for (const sig of jws.signatures) {
     const one = { payload: jws.payload, signatures: [sig] }
     const verified = await generalVerify(one, keySet, { algorithms: ['EdDSA'] })
-    if (verified.protectedHeader.typ !== 'cco-manifest+json') throw new Error(`typ ${verified.protectedHeader.typ}`)
+    if (verified.protectedHeader?.typ !== 'cco-manifest+json') throw new Error(`typ ${verified.protectedHeader?.typ}`)
     kids.push(String(verified.protectedHeader.kid))
   }
   const { payload } = await generalVerify(jws, keySet, { algorithms: ['EdDSA'] })
   return { res, body, payload: ManifestPayloadSchema.parse(JSON.parse(new TextDecoder().decode(payload))), kids }
 }
 
+type AuditRow = AuditPageData['entries'][number] & { detail: Record<string, any> }
+
 /** The audit log, oldest first. */
-export async function auditLog() {
-  const entries = []
+export async function auditLog(): Promise<AuditRow[]> {
+  const entries: AuditRow[] = []
   let before: number | undefined
   for (;;) {
-    const page = await stub().audit({ before, limit: 1000 })
+    // Cast: the RPC stub's mapped return type is too deep for the checker in assertions.
+    const page = (await stub().audit({ before, limit: 1000 })) as unknown as AuditPageData
     entries.push(...page.entries)
     if (page.next_before === null) break
     before = page.next_before

@@ -11,6 +11,12 @@ afterEach(async () => {
   await reset()
 })
 
+/** Calls the Worker's fetch handler directly, with some vars or secrets replaced. */
+async function callWorker(request: Request, overrides: Partial<Env>): Promise<Response> {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext
+  return worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx)
+}
+
 /** What a refusal must not change: releases, audit log, channel seqs. */
 async function snapshot() {
   return { releases: await stub().listReleases(), audit: await auditLog(), channels: await stub().channelStates() }
@@ -126,17 +132,10 @@ describe('refusals before any state changes', () => {
 
   it('answers 500 misconfigured, naming the secret but not its value, when the webhook secret or signing key is missing or bad', async () => {
     const body = await validBody()
-    const call = (overrides: Partial<Env>) =>
-      worker.fetch(
-        new Request(`${BROKER}/webhooks/github`, {
-          method: 'POST',
-          headers: { 'x-github-event': 'release', 'x-github-delivery': deliveryId() },
-          body,
-        }),
-        { ...env, ...overrides } as Env,
-        { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-      )
-    const noSecret = await call({ GITHUB_WEBHOOK_SECRET: '' })
+    const noSecret = await callWorker(
+      new Request(`${BROKER}/webhooks/github`, { method: 'POST', headers: { 'x-github-event': 'release', 'x-github-delivery': deliveryId() }, body }),
+      { GITHUB_WEBHOOK_SECRET: '' },
+    )
     expect(noSecret.status).toBe(500)
     expect(await noSecret.json()).toEqual({ error: { code: 'misconfigured', message: expect.stringContaining('GITHUB_WEBHOOK_SECRET') } })
 
@@ -147,7 +146,7 @@ describe('refusals before any state changes', () => {
         headers: { 'x-github-event': 'release', 'x-github-delivery': deliveryId(), 'x-hub-signature-256': await signBody(SECRET, body) },
         body,
       })
-      return worker.fetch(req, { ...env, ...overrides } as Env, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext)
+      return callWorker(req, overrides)
     }
     const res = await signed({ MANIFEST_SIGNING_KEY: badKey })
     expect(res.status).toBe(500)

@@ -5,7 +5,6 @@
 // signs the ones whose content changed with seq + 1 and writes everything in one transaction.
 import { DurableObject } from 'cloudflare:workers'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
-import type { AuditEntry, AuditPage } from '../../contract/api.ts'
 import { parseVersion } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
 import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from '../policy/assess-release.ts'
@@ -18,6 +17,7 @@ import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
 import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
 import { SerialQueue } from './serial-queue.ts'
 import type {
+  AuditPageData,
   ChannelState,
   DeliveryResult,
   ReleaseDelivery,
@@ -403,18 +403,18 @@ export class Broker extends DurableObject<Env> {
   }
 
   /** The audit log, newest first, `limit` entries older than `before` (an entry id). */
-  audit(options: { before?: number; limit?: number } = {}): AuditPage {
+  audit(options: { before?: number; limit?: number } = {}): AuditPageData {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000)
     const before = options.before ?? Number.MAX_SAFE_INTEGER
     const rows = this.#sql.exec<Row>('SELECT * FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?', before, limit + 1).toArray()
-    const entries: AuditEntry[] = rows.slice(0, limit).map((r) => ({
+    const entries: AuditPageData['entries'] = rows.slice(0, limit).map((r) => ({
       id: Number(r.id),
       at: String(r.at),
       actor: String(r.actor),
       action: String(r.action),
       target: r.target === null ? null : String(r.target),
       delivery: r.delivery === null ? null : String(r.delivery),
-      detail: JSON.parse(String(r.detail)) as unknown,
+      detail: JSON.parse(String(r.detail)) as Record<string, unknown>,
     }))
     return { entries, next_before: rows.length > limit ? entries[entries.length - 1]!.id : null }
   }

@@ -69,3 +69,9 @@ export interface ScheduledResult {
   /** Channels re-signed, with their new seq. */
   channels: Partial<Record<Channel, number>>
 }
+
+/** `GET /v1/audit`'s page (contract AuditPageSchema); `detail` is the JSON object stored. */
+export interface AuditPageData {
+  entries: { id: number; at: string; actor: string; action: string; target: string | null; delivery: string | null; detail: Record<string, unknown> }[]
+  next_before: number | null
+}

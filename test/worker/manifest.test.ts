@@ -1,0 +1,164 @@
+// GET /v1/channels/{channel}/manifest and the informational reads: the signed manifest's
+// fields and signature, ETag/304, cache headers, and which tier (cache, KV, Durable Object)
+// served it.
+import { SELF, env, reset } from 'cloudflare:test'
+import { generalVerify, importJWK } from 'jose'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ChannelListSchema } from '../../contract/api.ts'
+import { JwsGeneralSchema, PublicKeySchema } from '../../contract/manifest.ts'
+import testKeys from './fixtures/test-signing-keys.json' with { type: 'json' }
+import { BROKER, getManifest, publish } from './helpers.ts'
+
+afterEach(async () => {
+  await reset()
+})
+
+const manifestUrl = (channel: string) => `${BROKER}/v1/channels/${channel}/manifest`
+const cacheKey = (channel: string) => new Request(`${env.PUBLIC_URL}/v1/channels/${channel}/manifest`)
+
+describe('the signed manifest', () => {
+  it('verifies against the pinned key and the JWKS, and carries every field of DESIGN §3', async () => {
+    await publish('2026.11.1', { body: 'What changed.', publishedAt: '2026-11-25T14:00:00Z' })
+    const { res, body, payload, kids } = await getManifest('beta')
+    expect(res.headers.get('content-type')).toBe('application/jose+json')
+    expect(kids).toEqual(['test-key-a'])
+
+    // Verified independently with the pinned public key, as a client does.
+    const jws = JwsGeneralSchema.parse(JSON.parse(body))
+    const pinned = PublicKeySchema.parse({ kid: testKeys.primary.kid, x: testKeys.primary.x })
+    const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: pinned.x }, 'EdDSA')
+    const verified = await generalVerify(jws, key)
+    expect(verified.protectedHeader).toEqual({ alg: 'EdDSA', kid: 'test-key-a', typ: 'cco-manifest+json' })
+
+    expect(Object.keys(payload)).toEqual(['schema', 'product', 'channel', 'seq', 'issued_at', 'expires_at', 'release', 'rollout', 'yanked'])
+    expect(payload).toMatchObject({
+      schema: 1,
+      product: 'cco',
+      channel: 'beta',
+      seq: 1,
+      release: {
+        version: '2026.11.1',
+        tag: 'v2026.11.1',
+        published_at: '2026-11-25T14:00:00Z',
+        notes: 'What changed.',
+        notes_url: 'https://github.com/cco-dev/cco/releases/tag/v2026.11.1',
+      },
+      rollout: { percent: 100, halted: false },
+      yanked: [],
+    })
+    expect(payload.issued_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(Date.parse(payload.expires_at) - Date.parse(payload.issued_at)).toBe(7 * 24 * 3600 * 1000)
+    expect(payload.release!.assets['linux-x86_64']).toEqual({
+      name: 'cco-2026.11.1-linux-x86_64.tar.gz',
+      url: 'https://broker.test/v1/assets/2026.11.1/cco-2026.11.1-linux-x86_64.tar.gz',
+      size: 1000 + 'cco-2026.11.1-linux-x86_64.tar.gz'.length,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    })
+  })
+
+  it('serves a signed manifest with release null for a channel that has no release yet', async () => {
+    const { payload } = await getManifest('stable')
+    expect(payload).toMatchObject({ channel: 'stable', seq: 1, release: null, rollout: { percent: 100, halted: false } })
+  })
+
+  it('answers 404 with a JSON error for an unknown channel', async () => {
+    const res = await SELF.fetch(manifestUrl('nightly'))
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ error: { code: 'unknown_channel', message: 'unknown channel "nightly" (channels: stable, beta)' } })
+  })
+})
+
+describe('HTTP caching', () => {
+  it('sends a strong ETag (sha256 of the bytes), Cache-Control with stale-if-error, and 304 on If-None-Match', async () => {
+    await publish('2026.11.1')
+    const { res, body } = await getManifest('beta')
+    const etag = res.headers.get('etag')!
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))
+    expect(etag).toBe(`"${Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')}"`)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=60, stale-if-error=86400')
+
+    for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+      const again = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': inm } })
+      expect(again.status, inm).toBe(304)
+      expect(again.headers.get('etag')).toBe(etag)
+      expect(await again.text()).toBe('')
+    }
+    const stale = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': '"0000"' } })
+    expect(stale.status).toBe(200)
+    await stale.arrayBuffer()
+
+    // A new release changes the bytes: the old ETag no longer matches.
+    await publish('2026.11.2')
+    const changed = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': etag } })
+    expect(changed.status).toBe(200)
+    expect(changed.headers.get('etag')).not.toBe(etag)
+    await changed.arrayBuffer()
+  })
+
+  it('serves from the Durable Object, then from the edge cache, then from KV once the cache entry is gone', async () => {
+    await publish('2026.11.1')
+    // The publish wrote KV; take it away to force the Durable Object tier.
+    await env.MANIFESTS.delete('manifest:beta')
+    await caches.default.delete(cacheKey('beta'))
+    const fromDo = await getManifest('beta')
+    expect(fromDo.res.headers.get('x-cco-source')).toBe('do')
+    // The DO tier refilled KV, and the Worker filled the cache.
+    const kv = await env.MANIFESTS.getWithMetadata<{ etag: string; seq: number }>('manifest:beta')
+    expect(kv.metadata).toEqual({ etag: fromDo.res.headers.get('etag'), seq: 1 })
+
+    const fromCache = await getManifest('beta')
+    expect(fromCache.res.headers.get('x-cco-source')).toBe('cache')
+    expect(fromCache.body).toBe(fromDo.body)
+
+    await caches.default.delete(cacheKey('beta'))
+    const fromKv = await getManifest('beta')
+    expect(fromKv.res.headers.get('x-cco-source')).toBe('kv')
+    expect(fromKv.body).toBe(fromDo.body)
+    expect(fromKv.res.headers.get('etag')).toBe(fromDo.res.headers.get('etag'))
+  })
+
+  it('serves the cached copy without asking KV or the Durable Object', async () => {
+    await publish('2026.11.1')
+    const first = await getManifest('beta')
+    // Remove every other tier: only the edge cache can answer now.
+    await env.MANIFESTS.delete('manifest:beta')
+    const hit = await getManifest('beta')
+    expect(hit.res.headers.get('x-cco-source')).toBe('cache')
+    expect(hit.body).toBe(first.body)
+  })
+
+  it('drops the cached copy when a webhook changes the channel', async () => {
+    await publish('2026.11.1')
+    await getManifest('beta')
+    expect((await getManifest('beta')).res.headers.get('x-cco-source')).toBe('cache')
+    await publish('2026.11.2')
+    const fresh = await getManifest('beta')
+    expect(fresh.res.headers.get('x-cco-source')).toBe('kv')
+    expect(fresh.payload.release?.version).toBe('2026.11.2')
+  })
+})
+
+describe('informational reads', () => {
+  it('lists the channels with version, seq and rollout', async () => {
+    await publish('2026.11.1')
+    const res = await SELF.fetch(`${BROKER}/v1/channels`)
+    const list = ChannelListSchema.parse(await res.json())
+    expect(list.channels).toEqual([
+      { channel: 'stable', version: null, seq: 1, rollout: { percent: 100, halted: false, reason: null }, issued_at: expect.any(String), expires_at: expect.any(String) },
+      { channel: 'beta', version: '2026.11.1', seq: 1, rollout: { percent: 100, halted: false, reason: null }, issued_at: expect.any(String), expires_at: expect.any(String) },
+    ])
+  })
+
+  it('answers /health and publishes the public key (and nothing private) in the JWKS', async () => {
+    expect(await (await SELF.fetch(`${BROKER}/health`)).json()).toEqual({ status: 'ok', product: 'cco' })
+    const jwks = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] }
+    expect(jwks.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: testKeys.primary.x, kid: 'test-key-a', alg: 'EdDSA', use: 'sig' }])
+    expect(JSON.stringify(jwks)).not.toContain(testKeys.primary.d)
+  })
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await SELF.fetch(`${BROKER}/v2/nothing`)
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /v2/nothing' } })
+  })
+})

@@ -1,0 +1,190 @@
+// The pure policy modules and the config parser, tested with plain data.
+import { describe, expect, it } from 'vitest'
+import { parseAssetHosts, parseConfig } from '../../worker/config.ts'
+import { ConfigError } from '../../worker/errors.ts'
+import { assetUrlProblem } from '../../worker/policy/asset-hosts.ts'
+import { assessRelease } from '../../worker/policy/assess-release.ts'
+import { ifNoneMatchMatches } from '../../worker/policy/cache.ts'
+import { computeChannels, type ChannelPointer, type ChannelPointers, type LiveRelease } from '../../worker/policy/channels.ts'
+import { parseChecksums, pickChecksumsFile, sha256FromDigest } from '../../worker/policy/checksums.ts'
+import type { GithubRelease } from '../../worker/policy/github-release.ts'
+
+const HEX = 'ab'.repeat(32)
+
+describe('checksums files', () => {
+  it('reads sha256sum text with text and binary markers, ./ prefixes, CRLF and uppercase hex', () => {
+    const text = `${HEX}  cco-linux.tar.gz\r\n${HEX.toUpperCase()} *cco-mac.tar.gz\n${'cd'.repeat(32)}  ./cco.zip\n# comment\nnot a line\n`
+    expect(Object.fromEntries(parseChecksums(text))).toEqual({ 'cco-linux.tar.gz': HEX, 'cco-mac.tar.gz': HEX, 'cco.zip': 'cd'.repeat(32) })
+  })
+
+  it('trusts neither line when a name is listed twice with different digests', () => {
+    expect(parseChecksums(`${HEX}  a.tar.gz\n${'cd'.repeat(32)}  a.tar.gz\n`).has('a.tar.gz')).toBe(false)
+  })
+
+  it('recognises the usual checksums file names, preferring checksums.txt', () => {
+    const names = ['cco_2026.1.1_checksums.txt', 'SHA256SUMS', 'checksums.sha256', 'notes.txt'].map((name) => ({ name }))
+    expect(pickChecksumsFile(names)?.name).toBe('SHA256SUMS')
+    expect(pickChecksumsFile([...names, { name: 'Checksums.TXT' }])?.name).toBe('Checksums.TXT')
+    expect(pickChecksumsFile([{ name: 'notes.txt' }])).toBeUndefined()
+  })
+
+  it('accepts only sha256 digests from GitHub', () => {
+    expect(sha256FromDigest(`sha256:${HEX.toUpperCase()}`)).toBe(HEX)
+    expect(sha256FromDigest(`sha512:${HEX}${HEX}`)).toBeNull()
+    expect(sha256FromDigest(null)).toBeNull()
+  })
+})
+
+describe('asset hosts', () => {
+  const hosts = parseAssetHosts('github.com, 127.0.0.1:8080, localhost')
+  it('accepts https on listed hosts and http only on loopback hosts', () => {
+    expect(assetUrlProblem('https://github.com/a/b', hosts)).toBeNull()
+    expect(assetUrlProblem('https://github.com:8443/a', hosts)).toBeNull() // a bare host entry allows any port
+    expect(assetUrlProblem('http://127.0.0.1:8080/a', hosts)).toBeNull()
+    expect(assetUrlProblem('http://127.0.0.1:8081/a', hosts)).toBe('is on 127.0.0.1:8081, which is not in ASSET_HOSTS')
+    expect(assetUrlProblem('http://github.com/a', hosts)).toBe('uses http, not https')
+    expect(assetUrlProblem('https://github.com.evil.example/a', hosts)).toMatch(/not in ASSET_HOSTS/)
+    expect(assetUrlProblem('https://user:pw@github.com/a', hosts)).toBe('carries credentials')
+    expect(assetUrlProblem('ftp://github.com/a', hosts)).toBe('uses ftp, not https')
+    expect(assetUrlProblem('not a url', hosts)).toBe('is not a valid URL')
+  })
+})
+
+describe('If-None-Match', () => {
+  it('matches the exact tag, its weak form, a list and *', () => {
+    expect(ifNoneMatchMatches('"a"', '"a"')).toBe(true)
+    expect(ifNoneMatchMatches('W/"a"', '"a"')).toBe(true)
+    expect(ifNoneMatchMatches('"b", W/"a"', '"a"')).toBe(true)
+    expect(ifNoneMatchMatches('*', '"a"')).toBe(true)
+    expect(ifNoneMatchMatches('"b"', '"a"')).toBe(false)
+    expect(ifNoneMatchMatches(undefined, '"a"')).toBe(false)
+  })
+})
+
+describe('channel computation', () => {
+  const empty: ChannelPointer = { version: null, percent: 100, halted: false, haltReason: null }
+  const pointers = (stable: Partial<ChannelPointer> = {}, beta: Partial<ChannelPointer> = {}): ChannelPointers => ({
+    stable: { ...empty, ...stable },
+    beta: { ...empty, ...beta },
+  })
+  const rel = (version: string, o: Partial<LiveRelease> = {}): LiveRelease => ({ version, prerelease: false, wasOnStable: false, ...o })
+
+  it('points beta at the highest live, unyanked version', () => {
+    const live = [rel('2026.1.2'), rel('2026.1.10'), rel('2026.2.0-rc.1', { prerelease: true })]
+    expect(computeChannels({ live, yanked: new Set(), current: pointers(), stableFromReleases: false }).beta.version).toBe('2026.2.0-rc.1')
+    expect(computeChannels({ live, yanked: new Set(['2026.2.0-rc.1']), current: pointers(), stableFromReleases: false }).beta.version).toBe('2026.1.10')
+  })
+
+  it('keeps stable where it is unless releases move it, and falls back to a version that was on stable', () => {
+    const live = [rel('2026.1.1', { wasOnStable: true }), rel('2026.1.2'), rel('2026.1.3', { wasOnStable: true })]
+    expect(computeChannels({ live, yanked: new Set(), current: pointers({ version: '2026.1.3' }), stableFromReleases: false }).stable.version).toBe('2026.1.3')
+    const withdrawn = live.filter((r) => r.version !== '2026.1.3')
+    expect(computeChannels({ live: withdrawn, yanked: new Set(), current: pointers({ version: '2026.1.3' }), stableFromReleases: false }).stable.version).toBe('2026.1.1')
+    expect(computeChannels({ live: [rel('2026.1.2')], yanked: new Set(), current: pointers({ version: '2026.1.3' }), stableFromReleases: false }).stable.version).toBeNull()
+  })
+
+  it('with STABLE_FROM_RELEASES, moves stable up to the highest non-prerelease, never down', () => {
+    const live = [rel('2026.1.1'), rel('2026.1.2'), rel('2026.1.3', { prerelease: true }), rel('2026.1.4-rc.1')]
+    expect(computeChannels({ live, yanked: new Set(), current: pointers(), stableFromReleases: true }).stable.version).toBe('2026.1.2')
+    const promoted = [...live, rel('2026.1.9', { wasOnStable: true })]
+    expect(computeChannels({ live: promoted, yanked: new Set(), current: pointers({ version: '2026.1.9' }), stableFromReleases: true }).stable.version).toBe('2026.1.9')
+  })
+
+  it('resets the rollout when a channel moves to another version, and keeps it otherwise', () => {
+    const current = pointers({}, { version: '2026.1.1', percent: 20, halted: true, haltReason: 'crash reports' })
+    const same = computeChannels({ live: [rel('2026.1.1')], yanked: new Set(), current, stableFromReleases: false })
+    expect(same.beta).toEqual({ version: '2026.1.1', percent: 20, halted: true, haltReason: 'crash reports' })
+    const moved = computeChannels({ live: [rel('2026.1.1'), rel('2026.1.2')], yanked: new Set(), current, stableFromReleases: false })
+    expect(moved.beta).toEqual({ version: '2026.1.2', percent: 100, halted: false, haltReason: null })
+  })
+})
+
+describe('release assessment', () => {
+  const hosts = parseAssetHosts('github.com')
+  const asset = (name: string, o: Partial<GithubRelease['assets'][number]> = {}) => ({
+    id: 1,
+    name,
+    state: 'uploaded',
+    size: 10,
+    digest: `sha256:${HEX}`,
+    browser_download_url: `https://github.com/o/r/releases/download/v1.2.3/${name}`,
+    ...o,
+  })
+  const release = (assets: GithubRelease['assets'], o: Partial<GithubRelease> = {}): GithubRelease => ({
+    id: 5,
+    tag_name: 'v1.2.3',
+    draft: false,
+    prerelease: false,
+    body: null,
+    html_url: 'https://github.com/o/r/releases/tag/v1.2.3',
+    published_at: '2026-01-02T03:04:05.678Z',
+    assets,
+    ...o,
+  })
+
+  it('maps common asset spellings to platform keys and normalises the version and time', () => {
+    const a = assessRelease(release([asset('cco-x86_64-unknown-linux-gnu.tar.gz'), asset('cco-macos-universal.zip'), asset('cco-windows-amd64.zip')]), { assetHosts: hosts, now: '2026-01-01T00:00:00Z' })
+    expect(a.kind).toBe('publish')
+    if (a.kind !== 'publish') return
+    expect(Object.keys(a.content.assets).sort()).toEqual(['darwin-arm64', 'darwin-x86_64', 'linux-x86_64', 'windows-x86_64'])
+    expect(a.content).toMatchObject({ version: '1.2.3', tag: 'v1.2.3', published_at: '2026-01-02T03:04:05Z', notes: '' })
+  })
+
+  it('refuses an empty archive and an asset still uploading does not count', () => {
+    expect(assessRelease(release([asset('cco-linux-x86_64.tar.gz', { size: 0 })]), { assetHosts: hosts, now: '2026-01-01T00:00:00Z' })).toEqual({
+      kind: 'refuse',
+      reason: 'asset "cco-linux-x86_64.tar.gz" is empty',
+    })
+    expect(assessRelease(release([asset('cco-linux-x86_64.tar.gz', { state: 'starter' })]), { assetHosts: hosts, now: '2026-01-01T00:00:00Z' }).kind).toBe('refuse')
+  })
+
+  it('asks for the checksums file only when a digest is missing, and checks its host first', () => {
+    const sums = asset('checksums.txt', { digest: null })
+    const noDigest = asset('cco-linux-x86_64.tar.gz', { digest: null })
+    expect(assessRelease(release([noDigest, sums]), { assetHosts: hosts, now: '2026-01-01T00:00:00Z' })).toEqual({
+      kind: 'fetch-checksums',
+      checksums: { name: 'checksums.txt', url: sums.browser_download_url },
+    })
+    const offHost = { ...sums, browser_download_url: 'https://evil.example/checksums.txt' }
+    expect(assessRelease(release([noDigest, offHost]), { assetHosts: hosts, now: '2026-01-01T00:00:00Z' })).toMatchObject({
+      kind: 'refuse',
+      reason: 'checksums file "checksums.txt": download URL is on evil.example, which is not in ASSET_HOSTS',
+    })
+  })
+})
+
+describe('configuration', () => {
+  const base = { GITHUB_REPOSITORY: 'cco-dev/cco', PUBLIC_URL: 'https://updates.example.com/', ASSET_HOSTS: 'github.com' }
+  it('parses the vars with their defaults', () => {
+    expect(parseConfig(base)).toEqual({
+      repository: 'cco-dev/cco',
+      product: 'cco',
+      publicUrl: 'https://updates.example.com',
+      assetHosts: [{ hostname: 'github.com', port: null }],
+      stableFromReleases: false,
+      manifestTtlDays: 7,
+      minBetaSoakHours: 0,
+    })
+  })
+
+  it('names the var and the expected form in each error', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ GITHUB_REPOSITORY: 'just-a-name' }, /^var GITHUB_REPOSITORY must be "owner\/name"/],
+      [{ PUBLIC_URL: 'updates.example.com' }, /^var PUBLIC_URL must be the broker's public origin/],
+      [{ ASSET_HOSTS: ' , ' }, /^var ASSET_HOSTS must list at least one host/],
+      [{ ASSET_HOSTS: 'github.com/path' }, /^var ASSET_HOSTS: "github.com\/path" is not a host or host:port/],
+      [{ STABLE_FROM_RELEASES: 'maybe' }, /^var STABLE_FROM_RELEASES must be "true" or "false"/],
+      [{ MANIFEST_TTL_DAYS: '0' }, /^var MANIFEST_TTL_DAYS must be a number/],
+    ]
+    for (const [vars, message] of cases) {
+      let err: unknown
+      try {
+        parseConfig({ ...base, ...vars })
+      } catch (e) {
+        err = e
+      }
+      expect(err, JSON.stringify(vars)).toBeInstanceOf(ConfigError)
+      expect((err as Error).message).toMatch(message)
+    }
+  })
+})
