@@ -1,5 +1,5 @@
 // Constants fixed when the client is bundled (esbuild `define`), with fallbacks for runs from source.
-import { PublicKeySchema, type PublicKey } from '../../contract/manifest.ts'
+// It imports nothing, so that `cco --version` (the self-test probe) loads nothing else.
 
 // esbuild replaces these identifiers with literals; from source they are simply undeclared,
 // which `typeof` tolerates without a ReferenceError.
@@ -21,12 +21,7 @@ export const BUILD: BuildKind =
   typeof __CCO_BUILD__ !== 'undefined' && __CCO_BUILD__ === 'release' ? 'release' : 'dev'
 
 /**
- * Manifest signing keys built into this binary. They are trusted in addition to the
- * `[[trust.keys]]` of the config; a malformed build-time list is a build bug, so it throws.
+ * Manifest signing keys built into this binary, unvalidated (see update/trust-keys.ts). They
+ * are trusted in addition to the `[[trust.keys]]` of the config.
  */
-export const BUILTIN_TRUST_KEYS: readonly PublicKey[] = (() => {
-  if (typeof __CCO_TRUST_KEYS__ === 'undefined') return []
-  const list: unknown = __CCO_TRUST_KEYS__
-  if (!Array.isArray(list)) throw new Error('build-info: __CCO_TRUST_KEYS__ must be an array')
-  return list.map((k) => PublicKeySchema.parse(k))
-})()
+export const BUILTIN_TRUST_KEYS_RAW: unknown = typeof __CCO_TRUST_KEYS__ === 'undefined' ? [] : __CCO_TRUST_KEYS__

@@ -1,9 +1,9 @@
 // `cco config show`: the effective configuration, defaults included.
-import { BUILTIN_TRUST_KEYS } from '../build-info.ts'
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { envAny } from '../system/env.ts'
 import { redactUrl } from '../system/url-policy.ts'
+import { builtinTrustKeys } from '../update/trust-keys.ts'
 
 export interface ConfigView {
   path: string
@@ -32,6 +32,7 @@ export function configShowCommand(app: AppContext): ConfigView {
   const { config, text, path } = loadConfig(app.paths.configFile)
   const iso = (d: Date | null) => (d ? d.toISOString() : null)
   const redact = (v: string | undefined) => (v === undefined ? null : redactUrl(v))
+  const builtin = builtinTrustKeys()
   return {
     path,
     exists: text !== null,
@@ -58,8 +59,8 @@ export function configShowCommand(app: AppContext): ConfigView {
     },
     trust: {
       keys: [
-        ...BUILTIN_TRUST_KEYS.map((k) => ({ kid: k.kid, source: 'built-in' as const })),
-        ...config.trust.keys.filter((k) => !BUILTIN_TRUST_KEYS.some((b) => b.kid === k.kid)).map((k) => ({ kid: k.kid, source: 'config' as const })),
+        ...builtin.map((k) => ({ kid: k.kid, source: 'built-in' as const })),
+        ...config.trust.keys.filter((k) => !builtin.some((b) => b.kid === k.kid)).map((k) => ({ kid: k.kid, source: 'config' as const })),
       ],
     },
   }

@@ -161,6 +161,12 @@ export function networkError(err: unknown, url: URL, proxy: string | null): CliE
   return new NetworkError(`cannot reach ${where}${via}: ${detail}`, { cause: err })
 }
 
+/** Drops a response body we will not read, without an unhandled 'error' from the abort. */
+export function discardBody(body: HttpResponse['body']): void {
+  body.on('error', () => {})
+  body.destroy()
+}
+
 /** Reads a whole body, refusing it as soon as it passes `maxBytes` (before any parsing). */
 export async function readBodyCapped(
   body: HttpResponse['body'],
@@ -173,7 +179,7 @@ export async function readBodyCapped(
     const buf = chunk as Buffer
     total += buf.length
     if (total > maxBytes) {
-      body.destroy()
+      discardBody(body)
       throw tooLarge()
     }
     chunks.push(buf)

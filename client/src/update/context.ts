@@ -1,13 +1,13 @@
 // Everything a check or an install needs, derived from the app context and the config: the
 // channel and broker, the pinned keys, the HTTP stack and the host id.
 import type { Channel, PublicKey } from '../../../contract/manifest.ts'
-import { BUILTIN_TRUST_KEYS } from '../build-info.ts'
 import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { createHttpClient, type HttpClient } from '../system/http.ts'
 import { ensureHostId } from '../system/host-id.ts'
 import { noHooks, type UpdateHooks } from './hooks.ts'
 import type { RecordContext } from './records.ts'
+import { pinnedKeys } from './trust-keys.ts'
 
 export interface ProgressBar {
   update(received: number): void
@@ -33,14 +33,6 @@ export interface UpdateContextOptions {
   channel?: Channel
   hooks?: UpdateHooks
   progress?: UpdateContext['progress']
-}
-
-/** Built-in keys plus `[[trust.keys]]`; a config key with a built-in kid must match it. */
-export function pinnedKeys(config: Config): PublicKey[] {
-  const byKid = new Map<string, PublicKey>()
-  for (const k of BUILTIN_TRUST_KEYS) byKid.set(k.kid, k)
-  for (const k of config.trust.keys) if (!byKid.has(k.kid)) byKid.set(k.kid, { kid: k.kid, x: k.x })
-  return [...byKid.values()]
 }
 
 export function createUpdateContext(app: AppContext, config: Config, configPath: string, options: UpdateContextOptions = {}): UpdateContext {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { open, rm } from 'node:fs/promises'
 import { CliError, NetworkError, RefusedError } from '../errors.ts'
-import { networkError, type HttpClient } from '../system/http.ts'
+import { discardBody, networkError, type HttpClient } from '../system/http.ts'
 import { redactUrl } from '../system/url-policy.ts'
 
 export interface DownloadOptions {
@@ -39,7 +39,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
   }
   const announced = res.headers['content-length']
   if (typeof announced === 'string' && /^\d+$/.test(announced) && Number(announced) !== o.size) {
-    res.body.destroy()
+    discardBody(res.body)
     throw checksumFailure(`the server announced ${announced} bytes but the manifest says ${o.size} (not the release archive?)`)
   }
 
@@ -53,7 +53,7 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
         received += buf.length
         // Refuse endless data as soon as it passes the signed size, not after filling the disk.
         if (received > o.size) {
-          res.body.destroy()
+          discardBody(res.body)
           throw checksumFailure(`received more than the manifest's ${o.size} bytes`)
         }
         hash.update(buf)

@@ -2,7 +2,7 @@
 import { MANIFEST_MAX_BYTES, MANIFEST_MEDIA_TYPE } from '../../../contract/manifest.ts'
 import { ErrorBodySchema } from '../../../contract/api.ts'
 import { CliError, NetworkError, RefusedError } from '../errors.ts'
-import { networkError, readBodyCapped, type HttpClient } from '../system/http.ts'
+import { discardBody, networkError, readBodyCapped, type HttpClient } from '../system/http.ts'
 import { redactUrl } from '../system/url-policy.ts'
 
 export type FetchedManifest = { notModified: false; bytes: Buffer; etag: string | null } | { notModified: true }
@@ -37,7 +37,7 @@ export async function fetchManifest(http: HttpClient, server: string, channel: s
     }
     const announced = res.headers['content-length']
     if (typeof announced === 'string' && Number(announced) > MANIFEST_MAX_BYTES) {
-      res.body.destroy()
+      discardBody(res.body)
       throw tooLarge()
     }
     const bytes = await readBodyCapped(res.body, MANIFEST_MAX_BYTES, tooLarge)

@@ -1,0 +1,217 @@
+// Maps argv to a command, prints its result (human or --json) and returns the exit code
+// (DESIGN §6) to cli.ts, which is the only place that ends the process.
+import { Command, CommanderError, Option } from 'commander'
+import { CHANNELS, type Channel } from '../../contract/manifest.ts'
+import { VERSION } from './build-info.ts'
+import { configGetCommand } from './commands/config-get.ts'
+import { configPathCommand } from './commands/config-path.ts'
+import { configSetCommand } from './commands/config-set.ts'
+import { configShowCommand } from './commands/config-show.ts'
+import { rollbackCommand } from './commands/rollback.ts'
+import { updateCommand, type UpdateEvent } from './commands/update.ts'
+import { versionCommand } from './commands/version.ts'
+import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
+import { CliError, ExitCode, messageOf } from './errors.ts'
+import { formatConfig, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
+import { systemClock } from './system/clock.ts'
+import { createConsoleLogger } from './system/logger.ts'
+import { resolvePaths } from './system/paths.ts'
+import { terminalProgress } from './system/progress.ts'
+import { askYesNo } from './system/prompt.ts'
+import { recoverInterruptedInstall } from './update/recover.ts'
+
+type Run = (app: AppContext) => Promise<{ json: unknown; lines: string[] }>
+
+interface Selected {
+  run: Run
+  json: boolean
+}
+
+function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
+  const program = new Command('cco')
+    .description('cco: command-line tool and daemon that updates itself from signed release channels')
+    .option('-V, --version', 'print "cco <version>" and exit (no network, no side effects)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => app.stdout.write(s), writeErr: (s) => app.stderr.write(s) })
+    .showHelpAfterError('(run "cco help" for the list of commands)')
+    .helpCommand(true)
+
+  program
+    .command('version')
+    .description('show the version, channel, broker and platform')
+    .option('--json', 'print one JSON object')
+    .action((o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const info = versionCommand(a)
+          if (info.config_error) a.logger.warn(`warning: ${info.config_error}`)
+          return { json: info, lines: formatVersion(info) }
+        },
+      }),
+    )
+
+  const config = program.command('config').description('show or change the configuration').exitOverride()
+  config
+    .command('show')
+    .description('show the effective configuration')
+    .option('--json', 'print one JSON object')
+    .action((o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const view = configShowCommand(a)
+          return { json: view, lines: formatConfig(view) }
+        },
+      }),
+    )
+  config
+    .command('get')
+    .description('print one value as "KEY = VALUE"')
+    .argument('<key>', 'e.g. updates.channel, updates.last_check')
+    .option('--json', 'print one JSON object')
+    .action((key: string, o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const v = configGetCommand(a, key)
+          return { json: v, lines: [`${v.key} = ${v.value}`] }
+        },
+      }),
+    )
+  config
+    .command('set')
+    .description('validate and store one value (comments and unknown keys are kept)')
+    .argument('<key>', 'e.g. updates.channel')
+    .argument('<value>', 'e.g. beta')
+    .option('--json', 'print one JSON object')
+    .action((key: string, value: string, o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const v = configSetCommand(a, key, value)
+          return { json: v, lines: [`${v.key} = ${v.value}`] }
+        },
+      }),
+    )
+  config
+    .command('path')
+    .description('print the path of the config file')
+    .option('--json', 'print one JSON object')
+    .action((o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const v = configPathCommand(a)
+          return { json: v, lines: [v.path] }
+        },
+      }),
+    )
+
+  program
+    .command('update')
+    .description('check for a new version and install it (verified, with automatic rollback)')
+    .option('--check', 'only check; never install')
+    .option('-y, --yes', 'do not ask before installing')
+    .option('--prompt', 'ask before installing even without a terminal (end of input means no)')
+    .addOption(new Option('--channel <channel>', 'use this channel for this run').choices([...CHANNELS]))
+    .option('--json', 'print one JSON object')
+    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; channel?: Channel; json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const json = !!o.json
+          const print = (e: UpdateEvent) => {
+            if (!json) for (const line of formatUpdateEvent(e)) a.stdout.write(`${line}\n`)
+          }
+          const result = await updateCommand(
+            a,
+            { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel },
+            {
+              event: print,
+              confirm: (q) => askYesNo(q, a.stdin, a.stderr),
+              interactive: a.stdin.isTTY === true && a.stderr.isTTY === true,
+              progress: a.fancy && !json ? terminalProgress(a.stderr) : undefined,
+            },
+          )
+          // The lines were printed as the update went.
+          return { json: result, lines: [] }
+        },
+      }),
+    )
+
+  program
+    .command('rollback')
+    .description('put cco.backup back (verified); the replaced binary becomes the new backup')
+    .option('--json', 'print one JSON object')
+    .action((o: { json?: boolean }) =>
+      select({
+        json: !!o.json,
+        run: async (a) => {
+          const r = await rollbackCommand(a)
+          return { json: r, lines: formatRollback(r) }
+        },
+      }),
+    )
+
+  return program
+}
+
+export async function main(argv: string[], app: AppContext = appFromProcess()): Promise<number> {
+  let selected: Selected | undefined
+  const program = buildProgram(app, (s) => (selected = s))
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true })
+      return ExitCode.usage
+    }
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error (exit 2).
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage
+    }
+    throw err
+  }
+  if (program.opts<{ version?: boolean }>().version) {
+    app.stdout.write(`cco ${app.version}\n`)
+    return ExitCode.ok
+  }
+  if (!selected) {
+    program.outputHelp({ error: true })
+    return ExitCode.usage
+  }
+
+  const json = selected.json
+  try {
+    // Finish or undo an install that was interrupted, before anything else looks at the binary.
+    await recoverInterruptedInstall(app)
+    const { json: data, lines } = await selected.run(app)
+    if (json) app.stdout.write(`${JSON.stringify(data, null, 2)}\n`)
+    else for (const line of lines) app.stdout.write(`${line}\n`)
+    return ExitCode.ok
+  } catch (err) {
+    const code = err instanceof CliError ? err.exitCode : ExitCode.failure
+    const message = err instanceof CliError ? err.message : `unexpected error: ${messageOf(err)}`
+    app.stderr.write(`${message}\n`)
+    if (!(err instanceof CliError) && app.env.CCO_DEBUG && err instanceof Error && err.stack) app.stderr.write(`${err.stack}\n`)
+    if (json) app.stdout.write(`${JSON.stringify({ error: { message, exit_code: code } }, null, 2)}\n`)
+    return code
+  }
+}
+
+export function appFromProcess(): AppContext {
+  const env = process.env
+  return {
+    env,
+    paths: resolvePaths(env),
+    clock: systemClock,
+    logger: createConsoleLogger(process.stderr, env.CCO_DEBUG ? 'debug' : 'info'),
+    version: VERSION,
+    platform: currentPlatform(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    fancy: wantsFancyOutput(env, process.stderr),
+  }
+}
