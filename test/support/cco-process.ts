@@ -22,6 +22,9 @@ export interface RunOptions {
   input?: string
   timeoutMs?: number
   cwd?: string
+  /** Run as another user (tests that need permissions to bite while running as root). */
+  uid?: number
+  gid?: number
 }
 
 /** The environment every test child gets: only what cco legitimately reads. */
@@ -39,7 +42,12 @@ export function childEnv(home: string, extra: Record<string, string | undefined>
 /** Starts `bin args…`; `bin` is an executable (a bundle with its shebang) or SOURCE_ENTRY. */
 export function spawnCco(bin: string, args: string[], options: RunOptions): ChildProcess {
   const [cmd, argv] = bin.endsWith('.ts') ? [process.execPath, [bin, ...args]] : [bin, args]
-  return spawn(cmd, argv, { env: childEnv(options.home, options.env), cwd: options.cwd ?? options.home, stdio: ['pipe', 'pipe', 'pipe'] })
+  return spawn(cmd, argv, {
+    env: childEnv(options.home, options.env),
+    cwd: options.cwd ?? options.home,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+  })
 }
 
 export function collect(child: ChildProcess, options: Pick<RunOptions, 'input' | 'timeoutMs'> = {}): Promise<CcoRun> {

@@ -65,7 +65,8 @@ const Timestamp = z
   .union([z.date(), z.string()])
   .transform((v, ctx) => {
     if (v === '') return null
-    const d = v instanceof Date ? v : new Date(v)
+    // toml-patch's date classes print their source text from toISOString(): normalise.
+    const d = v instanceof Date ? new Date(v.getTime()) : new Date(v)
     if (typeof v === 'string' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(v)) {
       ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp like 2025-11-17T14:32:15Z' })
       return z.NEVER

@@ -76,7 +76,7 @@ export function formatUpdateEvent(e: UpdateEvent): string[] {
       return lines
     }
     case 'downloading':
-      return [`→ Downloading ${e.name} (${(e.size / 1048576).toFixed(1)} MiB)...`]
+      return [`→ Downloading ${e.name} (${e.size >= 1048576 ? `${(e.size / 1048576).toFixed(1)} MiB` : `${Math.ceil(e.size / 1024)} KiB`})...`]
     case 'declined':
       return ['→ Update cancelled']
     case 'installed':
