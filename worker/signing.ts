@@ -3,7 +3,7 @@
 // and publishes the public halves as a JWKS. Key material never leaves this module, and no
 // error message ever contains the secret's value.
 import { GeneralSign, flattenedVerify, importJWK } from 'jose'
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 import { JWS_ALG, JWS_TYP, type ManifestProtectedHeader } from '../contract/manifest.ts'
 import { ConfigError } from './errors.ts'
 

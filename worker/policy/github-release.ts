@@ -1,7 +1,7 @@
 // The parts of GitHub's `release` webhook payload the broker uses, as zod schemas: everything
 // else in the payload is ignored, and anything here that is missing or of the wrong type makes
 // the delivery a 400 before any state is touched.
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 
 /** Envelope fields checked before the event-specific payload (repository allow-list). */
 export const WebhookEnvelopeSchema = z.object({
