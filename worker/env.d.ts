@@ -1,17 +1,14 @@
-// Secrets of the broker. `wrangler types` only sees wrangler.toml, not the git-ignored
-// .dev.vars or `wrangler secret put`, so they are declared here. All are optional in the
-// type because a deployment may lack them; worker/config.ts and worker/signing.ts turn a
-// missing or bad value into a clear `misconfigured` error.
+// Secrets of the broker. `wrangler types` only sees wrangler.toml (and .dev.vars when it
+// exists), not `wrangler secret put`, so they are declared here. They are typed `string` like
+// the generated ones (so that both declarations merge), but a deployment may lack any of them:
+// worker/config.ts and worker/signing.ts turn a missing or bad value into a clear
+// `misconfigured` error.
 
 interface BrokerSecrets {
   /** The secret GitHub signs webhook deliveries with (`X-Hub-Signature-256`). */
-  GITHUB_WEBHOOK_SECRET?: string
+  GITHUB_WEBHOOK_SECRET: string
   /** A private Ed25519 JWK with `kid`, or a JSON array of them during key rotation. */
-  MANIFEST_SIGNING_KEY?: string
-  /** Admin API credentials (`name:sha256hex`, comma-separated); used by the admin API. */
-  ADMIN_TOKEN_HASHES?: string
-  /** Optional GitHub token (private repositories, reconciliation). */
-  GITHUB_TOKEN?: string
+  MANIFEST_SIGNING_KEY: string
 }
 
 declare namespace Cloudflare {
