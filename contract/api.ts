@@ -1,7 +1,7 @@
 // Bodies of the broker's HTTP API other than the manifest: errors, informational listings
 // and the release engineers' admin requests (DESIGN §4).
 
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 import { isVersion } from './version.ts'
 
 /** Every error response: `{"error":{"code":"…","message":"…"}}`. */

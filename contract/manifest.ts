@@ -3,7 +3,7 @@
 // zod/mini keeps the Worker bundle small; unknown fields are stripped, never refused, so a
 // newer broker can add fields without breaking older clients (see contract/README.md).
 
-import { z } from 'zod/mini'
+import * as z from 'zod/mini'
 import { isVersion } from './version.ts'
 
 export const PRODUCT = 'cco'
