@@ -7,7 +7,7 @@ import { releaseTarGz, zip } from './archives.ts'
 import { clientBundle } from './client-bundles.ts'
 import { makeHome, type CcoHome } from './cco-home.ts'
 import { runCco, type CcoRun, type RunOptions } from './cco-process.ts'
-import { startReleaseServer, type ReleaseServer } from './release-server.ts'
+import { startReleaseServer, type Handler, type ReleaseServer } from './release-server.ts'
 import { createSigner, manifestPayload, sha256, signManifest, type PayloadOptions, type Signer } from './signed-manifest.ts'
 
 export const VERSION_A = '2026.1.1'
@@ -21,6 +21,8 @@ export interface PublishOptions extends Omit<PayloadOptions, 'assets' | 'version
   kind?: 'tar.gz' | 'zip'
   /** Serve these bytes instead of the honest archive (the manifest still describes the honest one). */
   serveInstead?: Buffer
+  /** Spread the download over this many milliseconds. */
+  slowMs?: number
 }
 
 export interface UpdateFixture {
@@ -55,7 +57,9 @@ export async function startUpdateFixture(versions: string[] = [VERSION_A, VERSIO
       const archive = kind === 'zip' ? await zip([{ name: 'cco', body: binary }]) : releaseTarGz(binary)
       const name = kind === 'zip' ? canonicalAssetName(o.version, PLATFORM).replace(/\.tar\.gz$/, '.zip') : canonicalAssetName(o.version, PLATFORM)
       const path = `/download/${o.version}/${Math.random().toString(16).slice(2)}/${name}`
-      server.file(path, o.serveInstead ?? archive)
+      const body = o.serveInstead ?? archive
+      if (o.slowMs) server.route(path, slowBody(body, o.slowMs))
+      else server.file(path, body)
       seqs[channel] = o.seq ?? (seqs[channel] ?? 0) + 1
       const payload = manifestPayload({
         ...o,
@@ -82,6 +86,19 @@ export async function startUpdateFixture(versions: string[] = [VERSION_A, VERSIO
       await server.close()
       for (const h of homes) h.cleanup()
     },
+  }
+}
+
+function slowBody(body: Buffer, ms: number): Handler {
+  return async (_req, res) => {
+    res.writeHead(200, { 'content-length': body.length })
+    const parts = 10
+    const step = Math.ceil(body.length / parts)
+    for (let i = 0; i < body.length; i += step) {
+      res.write(body.subarray(i, i + step))
+      await new Promise((r) => setTimeout(r, ms / parts))
+    }
+    res.end()
   }
 }
 

@@ -107,6 +107,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           signal: opts.signal,
           headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
           bodyTimeout: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+          // One connection per request (Connection: close). A run makes two or three requests,
+          // and some proxies (tinyproxy among them) close client connections after each
+          // response while forwarding the origin's keep-alive: a reused socket would fail.
+          reset: true,
         })
       } catch (err) {
         throw networkError(err, url, proxyFor(url))
@@ -172,17 +176,25 @@ export async function readBodyCapped(
   body: HttpResponse['body'],
   maxBytes: number,
   tooLarge: () => Error,
+  expectedLength?: number,
 ): Promise<Buffer> {
   const chunks: Buffer[] = []
   let total = 0
-  for await (const chunk of body) {
-    const buf = chunk as Buffer
-    total += buf.length
-    if (total > maxBytes) {
-      discardBody(body)
-      throw tooLarge()
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer
+      total += buf.length
+      if (total > maxBytes) break
+      chunks.push(buf)
     }
-    chunks.push(buf)
+  } catch (err) {
+    // A connection dropped right after the last announced byte is a complete body (see
+    // download.ts); anything else is the caller's network error.
+    if (expectedLength === undefined || total !== expectedLength) throw err
+  }
+  if (total > maxBytes) {
+    discardBody(body)
+    throw tooLarge()
   }
   return Buffer.concat(chunks, total)
 }

@@ -62,8 +62,12 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
       }
     } catch (err) {
       if (err instanceof CliError) throw err
-      throw networkError(err, res.url, o.http.proxyFor(res.url))
+      // Some proxies (tinyproxy among them) close the client connection the moment the
+      // origin's response ends, and undici can report that close as an error although every
+      // byte arrived. The signed size and digest below decide whether what arrived is the release.
+      if (received !== o.size) throw networkError(err, res.url, o.http.proxyFor(res.url))
     }
+
     if (received !== o.size) throw checksumFailure(`received ${received} of ${o.size} bytes (truncated download)`)
     const digest = hash.digest('hex')
     if (digest !== o.sha256) throw checksumFailure(`sha256 is ${digest}, the signed manifest says ${o.sha256}`)

@@ -40,7 +40,8 @@ export async function fetchManifest(http: HttpClient, server: string, channel: s
       discardBody(res.body)
       throw tooLarge()
     }
-    const bytes = await readBodyCapped(res.body, MANIFEST_MAX_BYTES, tooLarge)
+    const length = typeof announced === 'string' && /^\d+$/.test(announced) ? Number(announced) : undefined
+    const bytes = await readBodyCapped(res.body, MANIFEST_MAX_BYTES, tooLarge, length)
     const newEtag = typeof res.headers.etag === 'string' ? res.headers.etag : null
     return { notModified: false, bytes, etag: newEtag }
   } catch (err) {

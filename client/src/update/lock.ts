@@ -138,9 +138,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const waitMs = options.waitMs ?? 10_000
   const pollMs = options.pollMs ?? 100
   const started = Date.now()
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const got = tryAcquireLock(path)
-    if ('release' in got) return { ...got, waitedMs: Date.now() - started, release: got.release }
+    if ('release' in got) return { ...got, waitedMs: attempt === 0 ? 0 : Math.max(1, Date.now() - started), release: got.release }
     if (Date.now() - started >= waitMs) {
       const pid = got.heldBy ? ` (pid ${got.heldBy.pid})` : ''
       throw new CliError(`another ${options.what ?? 'update'} is in progress${pid}`, ExitCode.failure)
