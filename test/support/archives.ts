@@ -90,12 +90,13 @@ export async function zip(entries: ZipEntry[]): Promise<Buffer> {
   z.end()
   const chunks: Buffer[] = []
   for await (const c of z.outputStream) chunks.push(c as Buffer)
-  let buf = Buffer.concat(chunks)
+  let buf: Buffer = Buffer.concat(chunks)
   for (const [from, to] of patches) buf = replaceAll(buf, Buffer.from(from), Buffer.from(to))
   return buf
 }
 
 function replaceAll(buf: Buffer, from: Buffer, to: Buffer): Buffer {
+  // In place: the patched names have the placeholders' lengths.
   let i = buf.indexOf(from)
   while (i !== -1) {
     to.copy(buf, i)

@@ -66,7 +66,8 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
       routes.set(`/v1/channels/${channel}/manifest`, (req, res) => {
         if (req.headers['if-none-match'] === etag) {
           res.writeHead(304, { etag })
-          return res.end()
+          res.end()
+          return
         }
         res.writeHead(200, { 'content-type': 'application/jose+json', etag, 'content-length': bytes.length })
         res.end(bytes)
