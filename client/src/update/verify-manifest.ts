@@ -105,6 +105,7 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
   // adds signatures this client does not know). The protected header is integrity-protected,
   // so typ/alg are checked on the header that was actually verified (below) as well.
   const pinned = new Map(input.keys.map((k) => [k.kid, k]))
+  if (pinned.size === 0) refuse('untrusted-key', 'no manifest signing key is pinned: add a [[trust.keys]] table (kid, x) to the config')
   const headers = envelope.data.signatures.map((s) => decodeHeader(s.protected))
   const candidates = headers.filter((h): h is JWSHeaderParameters => !!h && typeof h.kid === 'string' && pinned.has(h.kid))
   if (candidates.length === 0) {
