@@ -1,6 +1,7 @@
 // A local HTTP server standing in for the broker's manifest route and for the download host,
 // with a request log and hooks for the faults tests need (stalls, redirects, wrong bodies).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { sha256 } from './signed-manifest.ts'
 
@@ -32,11 +33,11 @@ export function serveBytes(body: Buffer, contentType = 'application/octet-stream
   }
 }
 
-export async function startReleaseServer(): Promise<ReleaseServer> {
+export async function startReleaseServer(options: { tls?: { key: string; cert: string } } = {}): Promise<ReleaseServer> {
   const routes = new Map<string, Handler>()
   const requests: LoggedRequest[] = []
   const sockets = new Set<import('node:net').Socket>()
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers })
     const h = routes.get(path)
@@ -48,14 +49,15 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     Promise.resolve(h(req, res)).catch((err) => {
       res.destroy(err as Error)
     })
-  })
+  }
+  const server: Server = options.tls ? createHttpsServer(options.tls, handler) : createServer(handler)
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
-  const url = `http://127.0.0.1:${port}`
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`
   return {
     url,
     port,
