@@ -13,6 +13,14 @@ function finish(code: number): void {
   setTimeout(() => process.exit(code), 3000).unref()
 }
 
+// `cco version | head -1` closes the pipe early. Writes after that are dropped quietly; an
+// update in progress must not die halfway because nobody reads its output any more.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+  })
+}
+
 const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`cco ${VERSION}\n`)

@@ -59,6 +59,8 @@ describe('cco version', () => {
   it('gives the version to `cco version | head -1 | awk \'{print $3}\'`', async () => {
     const r = await runCco('/bin/sh', ['-c', `"${h.installPath}" version | head -1 | awk '{print $3}'`], { home: h.home })
     expect(r.stdout).toBe(`${VERSION_A}\n`)
+    // `head` closing the pipe early is not an error worth a stack trace.
+    expect(r.stderr).toBe('')
   })
 
   it('prints one JSON object with --json', async () => {
@@ -93,6 +95,11 @@ describe('usage', () => {
     expect(r.stdout).toContain(`✅ Successfully updated to ${VERSION_B}`)
     const awk = await runCco('/bin/sh', ['-c', `"${host.installPath}" config get updates.last_check | awk '{print $3, $4}'`], { home: host.home })
     expect(awk.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$/)
+    // The update itself survives a reader that stops early.
+    await fx.publish({ version: VERSION_B })
+    const piped = fx.host()
+    const early = await runCco('/bin/sh', ['-c', `"${piped.installPath}" update --yes | head -1; "${piped.installPath}" --version`], { home: piped.home })
+    expect(early.stdout).toBe(`→ Checking for updates...\ncco ${VERSION_B}\n`)
   })
 
   it('keeps stdout for results: warnings go to stderr', async () => {

@@ -16,7 +16,14 @@ let sourceHash: string | undefined
 function hashSources(): string {
   if (sourceHash) return sourceHash
   const h = createHash('sha256')
-  const all = [...files(join(REPO_ROOT, 'client/src')), ...files(join(REPO_ROOT, 'contract')), join(REPO_ROOT, 'scripts/lib/bundle-client.ts')].sort()
+  // Sources and the dependency lock: a new dependency version means a new bundle.
+  const all = [
+    ...files(join(REPO_ROOT, 'client/src')),
+    ...files(join(REPO_ROOT, 'contract')),
+    join(REPO_ROOT, 'scripts/lib/bundle-client.ts'),
+    join(REPO_ROOT, 'client/package.json'),
+    join(REPO_ROOT, 'package-lock.json'),
+  ].sort()
   for (const f of all) h.update(relative(REPO_ROOT, f)).update('\0').update(readFileSync(f)).update('\0')
   sourceHash = h.digest('hex').slice(0, 16)
   return sourceHash
