@@ -185,7 +185,8 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
   const json = selected.json
   try {
     // Finish or undo an install that was interrupted, before anything else looks at the binary.
-    await recoverInterruptedInstall(app)
+    // A recovery that cannot run (unreadable state dir) must not block the command itself.
+    await recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`warning: could not check for an interrupted install: ${messageOf(err)}`))
     const { json: data, lines } = await selected.run(app)
     if (json) app.stdout.write(`${JSON.stringify(data, null, 2)}\n`)
     else for (const line of lines) app.stdout.write(`${line}\n`)
