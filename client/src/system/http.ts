@@ -1,6 +1,6 @@
-// The one HTTP stack for manifests and downloads: undici with proxy support (environment or
-// config), an optional extra CA, timeouts, a generic User-Agent and a redirect policy that
-// re-checks every hop (https, or http only to loopback).
+// The one HTTP stack for manifests, downloads and the admin API: undici with proxy support
+// (environment or config), an optional extra CA, timeouts, a generic User-Agent and a redirect
+// policy that re-checks every hop (https, or http only to loopback).
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { getCACertificates } from 'node:tls'
@@ -32,6 +32,12 @@ export interface GetOptions {
   maxRedirects?: number
 }
 
+/** One request that is not a plain download (the admin API): no redirects are followed. */
+export interface SendOptions extends Omit<GetOptions, 'maxRedirects'> {
+  method: 'GET' | 'POST'
+  body?: string
+}
+
 export interface HttpResponse {
   url: URL
   status: number
@@ -41,6 +47,8 @@ export interface HttpResponse {
 
 export interface HttpClient {
   get(url: string | URL, options?: GetOptions): Promise<HttpResponse>
+  /** Sends one request as is; a 3xx is returned, not followed (credentials stay with the URL asked for). */
+  send(url: string | URL, options: SendOptions): Promise<HttpResponse>
   /** The proxy a request to `url` would go through, without credentials (for messages). */
   proxyFor(url: URL): string | null
   close(): Promise<void>
@@ -90,6 +98,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return p ? redactUrl(p).replace(/\/$/, '') : null
   }
 
+  async function send(input: string | URL, opts: SendOptions): Promise<HttpResponse> {
+    const url = new URL(input)
+    const problem = transportProblem(url)
+    if (problem) throw new RefusedError('insecure-url', `refused to send to ${redactUrl(url)}: ${problem}`)
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(url, {
+        dispatcher,
+        method: opts.method,
+        headers: { 'user-agent': options.userAgent, ...opts.headers },
+        body: opts.body,
+        signal: opts.signal,
+        headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+        bodyTimeout: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+        reset: true,
+      })
+    } catch (err) {
+      throw networkError(err, url, proxyFor(url))
+    }
+    if (res.statusCode === 407) {
+      await res.body.dump().catch(() => {})
+      throw proxyAuthError(proxyFor(url))
+    }
+    return { url, status: res.statusCode, headers: res.headers, body: res.body }
+  }
+
   async function get(input: string | URL, opts: GetOptions = {}): Promise<HttpResponse> {
     let url = new URL(input)
     const maxRedirects = opts.maxRedirects ?? MAX_REDIRECTS
@@ -132,7 +166,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  return { get, proxyFor, close: () => dispatcher.close() }
+  return { get, send, proxyFor, close: () => dispatcher.close() }
 }
 
 function proxyAuthError(proxy: string | null): NetworkError {
