@@ -1,0 +1,85 @@
+// Process benchmarks: `cco --version` start time next to `node -e 0`, and the daemon's idle
+// memory and CPU next to a bare Node process that only listens on a port.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { makeHome } from '../../test/support/cco-home.ts'
+import { childEnv } from '../../test/support/cco-process.ts'
+import { freePort } from '../../test/support/ports.ts'
+import { startReleaseServer } from '../../test/support/release-server.ts'
+import { createSigner, manifestPayload, signManifest } from '../../test/support/signed-manifest.ts'
+import { median, type Figure } from './figures.ts'
+
+function timeRuns(cmd: string, args: string[], runs: number, env: NodeJS.ProcessEnv): number[] {
+  const out: number[] = []
+  for (let i = 0; i < runs + 2; i++) {
+    const t = process.hrtime.bigint()
+    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const ms = Number(process.hrtime.bigint() - t) / 1e6
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
+    if (i >= 2) out.push(ms) // two warm-up runs fill the page cache
+  }
+  return out
+}
+
+export function benchStartup(o: { binary: string; label: string; runs: number }): Figure[] {
+  const env = { ...process.env, NO_COLOR: '1' }
+  const version = execFileSync(o.binary, ['--version'], { env, encoding: 'utf8' }).trim()
+  if (!/^cco \S+$/.test(version)) throw new Error(`unexpected --version output: ${version}`)
+  const cco = timeRuns(o.binary, ['--version'], o.runs, env)
+  const node = timeRuns(process.execPath, ['-e', '0'], o.runs, env)
+  return [{ name: `cco --version start time (${o.label}, median of ${o.runs})`, value: median(cco), unit: 'ms', baseline: { name: 'node -e 0', value: median(node) }, better: 'lower' }]
+}
+
+interface Usage {
+  rssKiB: number
+  cpuMs: number
+}
+
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+function usage(pid: number): Usage {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1])
+  // Fields after the command name (which is in parentheses and may hold spaces).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime + stime
+  return { rssKiB, cpuMs: (ticks / TICKS_PER_SECOND) * 1000 }
+}
+
+async function idle(pid: number, seconds: number): Promise<{ rssMiB: number; cpuPercent: number }> {
+  const start = usage(pid)
+  await sleep(seconds * 1000)
+  const end = usage(pid)
+  return { rssMiB: end.rssKiB / 1024, cpuPercent: ((end.cpuMs - start.cpuMs) / (seconds * 1000)) * 100 }
+}
+
+/** `cco daemon start` with a daily check against a loopback broker, then `seconds` idle. */
+export async function benchDaemonIdle(o: { binary: string; label: string; seconds: number }, log: (line: string) => void): Promise<Figure[]> {
+  const server = await startReleaseServer()
+  const h = makeHome('cco-bench-daemon-')
+  const signer = await createSigner('bench')
+  server.manifest('stable', await signManifest(manifestPayload({ version: '2026.1.1' }), [signer]))
+  const port = await freePort()
+  h.writeConfig({ server: server.url, keys: [signer.publicKey], extra: `[daemon]\nport = ${port}\n` })
+  h.install(o.binary)
+  const env = childEnv(h.home)
+  const bare = spawn(process.execPath, ['-e', "require('node:http').createServer().listen(0, '127.0.0.1')"], { stdio: 'ignore' })
+  try {
+    execFileSync(h.installPath, ['daemon', 'start'], { env, stdio: 'pipe' })
+    const pid = (JSON.parse(readFileSync(`${h.stateDir}/daemon.pid`, 'utf8')) as { pid: number }).pid
+    log(`daemon idle: pid ${pid} (${o.label}) and a bare node pid ${bare.pid}, ${o.seconds} s`)
+    await sleep(2000) // past the first check
+    const [daemon, node] = await Promise.all([idle(pid, o.seconds), idle(bare.pid!, o.seconds)])
+    return [
+      { name: `daemon idle RSS after ${o.seconds} s (${o.label})`, value: daemon.rssMiB, unit: 'MiB', baseline: { name: 'node listening on a port', value: node.rssMiB }, better: 'lower' },
+      { name: `daemon idle CPU over ${o.seconds} s`, value: daemon.cpuPercent, unit: '% of a core', baseline: { name: 'node listening on a port', value: node.cpuPercent }, better: 'lower' },
+    ]
+  } finally {
+    spawnSync(h.installPath, ['daemon', 'stop'], { env, stdio: 'ignore' })
+    bare.kill()
+    await server.close()
+    h.cleanup()
+  }
+}

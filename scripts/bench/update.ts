@@ -1,0 +1,88 @@
+// `cco update --yes` of a large release archive from a loopback server, next to the shell
+// equivalent on the same file: curl -o, sha256sum -c, tar xzf, mv.
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { canonicalAssetName } from '../../contract/platform.ts'
+import { currentPlatform } from '../../client/src/context.ts'
+import { releaseTarGz } from '../../test/support/archives.ts'
+import { makeHome } from '../../test/support/cco-home.ts'
+import { childEnv } from '../../test/support/cco-process.ts'
+import { clientBundle } from '../../test/support/client-bundles.ts'
+import { startReleaseServer } from '../../test/support/release-server.ts'
+import { createSigner, manifestPayload, sha256, signManifest } from '../../test/support/signed-manifest.ts'
+import { median, type Figure } from './figures.ts'
+
+// Asynchronous on purpose: the loopback server runs in this process.
+const run = promisify(execFile)
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+
+export async function benchUpdate(o: { mib: number; runs: number }, log: (line: string) => void): Promise<Figure[]> {
+  const A = '2026.9.1'
+  const B = '2026.9.2'
+  const platform = currentPlatform()
+  if (!platform) throw new Error(`no cco platform key for ${process.platform}/${process.arch}`)
+  // The "binary": a tiny script that answers --version, padded with incompressible bytes so
+  // the archive really is that large (the shell stops reading at `exit`).
+  const binary = Buffer.concat([Buffer.from(`#!/bin/sh\necho "cco ${B}"\nexit 0\n`), randomBytes(o.mib * 1024 * 1024)])
+  const archive = releaseTarGz(binary)
+  const name = canonicalAssetName(B, platform)
+  const server = await startReleaseServer()
+  try {
+    server.file(`/download/${name}`, archive)
+    const signer = await createSigner('bench')
+    const url = `${server.url}/download/${name}`
+    const asset = { name, url, size: archive.length, sha256: sha256(archive) }
+    server.manifest('stable', await signManifest(manifestPayload({ version: B, assets: { [platform]: asset } }), [signer]))
+    const bundleA = await clientBundle({ version: A })
+    log(`update: ${(archive.length / 1048576).toFixed(1)} MiB archive from ${server.url}, ${o.runs} runs each`)
+
+    const cco: number[] = []
+    const shell: number[] = []
+    for (let i = 0; i < o.runs; i++) {
+      const h = makeHome('cco-bench-')
+      try {
+        h.writeConfig({ server: server.url, keys: [signer.publicKey] })
+        h.install(bundleA)
+        cco.push(await time(() => run(h.installPath, ['update', '--yes'], { env: childEnv(h.home) })))
+        if (!readFileSync(h.installPath).equals(binary)) throw new Error('cco update did not install the archive')
+      } finally {
+        h.cleanup()
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'cco-bench-shell-'))
+      try {
+        const script = [
+          'set -e',
+          `cd "${dir}"`,
+          `curl -sS -o "${name}" "${url}"`,
+          `echo "${sha256(archive)}  ${name}" | sha256sum -c --quiet`,
+          `tar xzf "${name}" cco`,
+          'mkdir -p bin && mv cco bin/cco',
+        ].join('\n')
+        shell.push(await time(() => run('bash', ['-c', script])))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+    return [
+      {
+        name: `cco update --yes, ${o.mib} MiB archive (median)`,
+        value: median(cco),
+        unit: 'ms',
+        baseline: { name: 'curl -o + sha256sum -c + tar xzf + mv', value: median(shell) },
+        better: 'lower',
+        note: 'includes manifest verification, --version probes, backup, fsyncs',
+      },
+    ]
+  } finally {
+    await server.close()
+  }
+}
