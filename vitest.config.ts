@@ -1,12 +1,19 @@
 // Test projects: the broker's tests run inside workerd (the real Workers runtime, via
 // the Cloudflare plugin); contract, client and end-to-end tests run in Node 22.
+import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+// Test-only admin tokens; the broker gets their hashes, as ADMIN_TOKEN_HASHES holds them.
+import adminTokens from './test/worker/fixtures/admin-tokens.json' with { type: 'json' }
 // Test-only signing keys (generated once for this suite; they sign nothing real).
 import testKeys from './test/worker/fixtures/test-signing-keys.json' with { type: 'json' }
 
+const tokenHashes = Object.entries(adminTokens)
+  .map(([name, token]) => `${name}:${createHash('sha256').update(token).digest('hex')}`)
+  .join(',')
+
 /** The broker under test: wrangler.toml plus test secrets and the given var overrides. */
-function workerdOptions(vars: Record<string, string>) {
+function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) {
   return {
     wrangler: { configPath: './wrangler.toml' },
     miniflare: {
@@ -14,23 +21,38 @@ function workerdOptions(vars: Record<string, string>) {
         GITHUB_WEBHOOK_SECRET: 'test-webhook-secret',
         MANIFEST_SIGNING_KEY: JSON.stringify(testKeys.primary),
         PUBLIC_URL: 'https://broker.test',
+        ADMIN_TOKEN_HASHES: tokenHashes,
+        // A test OIDC issuer: the tests sign tokens and serve its JWKS through a fetch stub.
+        OIDC_ISSUER: 'https://oidc.test',
+        OIDC_AUDIENCE: 'https://broker.test',
+        OIDC_REFS: 'refs/heads/main,refs/tags/v*',
+        // A stand-in for GitHub's REST API (the reconciliation tests answer it).
+        GITHUB_API_URL: 'https://api.github.test',
         ...vars,
       },
+      r2Buckets,
     },
   }
 }
+
+const ISOLATED = ['test/worker/stable-from-releases.test.ts', 'test/worker/mirror.test.ts']
 
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest(workerdOptions({}))],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], exclude: ['test/worker/stable-from-releases.test.ts'] },
+        plugins: [cloudflareTest(workerdOptions({ MIN_BETA_SOAK_HOURS: '24' }))],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], exclude: ISOLATED },
       },
       {
         // The same Worker with STABLE_FROM_RELEASES on (vars are fixed per workerd instance).
         plugins: [cloudflareTest(workerdOptions({ STABLE_FROM_RELEASES: 'true' }))],
         test: { name: 'worker-stable', include: ['test/worker/stable-from-releases.test.ts'] },
+      },
+      {
+        // The same Worker with the R2 asset mirror on.
+        plugins: [cloudflareTest(workerdOptions({}, ['ASSETS_BUCKET']))],
+        test: { name: 'worker-mirror', include: ['test/worker/mirror.test.ts'] },
       },
       {
         test: {

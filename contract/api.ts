@@ -60,3 +60,23 @@ export const AuditPageSchema = z.object({
   next_before: z.nullable(z.int()),
 })
 export type AuditPage = z.infer<typeof AuditPageSchema>
+
+/**
+ * The answer of `POST /v1/channels/{channel}/promote|rollout|halt|resume`: the channel as it is
+ * now; `changed` is false when the call changed nothing (same seq, no audit entry).
+ */
+export const ChannelChangeSchema = z.extend(ChannelSummarySchema, { changed: z.boolean() })
+export type ChannelChange = z.infer<typeof ChannelChangeSchema>
+
+/** The answer of `POST /v1/releases/{version}/yank|unyank` (the release has more fields). */
+export const ReleaseChangeSchema = z.object({
+  release: z.object({
+    version: z.string(),
+    status: z.string(),
+    channels: z.array(z.string()),
+    yanked: z.nullable(z.object({ reason: z.string(), at: z.string() })),
+  }),
+  /** Channel → its new seq, for every channel the change re-signed. */
+  channels: z.record(z.string(), z.int()),
+})
+export type ReleaseChange = z.infer<typeof ReleaseChangeSchema>

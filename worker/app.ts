@@ -8,6 +8,7 @@ import type { ErrorBody } from '../contract/api.ts'
 import type { AppEnv } from './app-env.ts'
 import { loadConfig } from './config.ts'
 import { ApiError } from './errors.ts'
+import { admin } from './routes/admin.ts'
 import { assets } from './routes/assets.ts'
 import { channels } from './routes/channels.ts'
 import { releases } from './routes/releases.ts'
@@ -22,6 +23,7 @@ const CODES: Partial<Record<number, string>> = {
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  422: 'invalid_request',
 }
 
 export function createApp(): Hono<AppEnv> {
@@ -38,6 +40,9 @@ export function createApp(): Hono<AppEnv> {
   app.route('/v1/channels', channels)
   app.route('/v1/releases', releases)
   app.route('/v1/assets', assets)
+  // Admin routes (POSTs under /v1/channels and /v1/releases, GET /v1/audit); each carries
+  // its own authentication, so the public reads above stay open.
+  app.route('/v1', admin)
 
   app.notFound((c) => c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404))
 

@@ -14,6 +14,23 @@ export interface BrokerConfig {
   stableFromReleases: boolean
   manifestTtlDays: number
   minBetaSoakHours: number
+  /** GitHub Actions OIDC for the admin API; null when OIDC_AUDIENCE is empty (disabled). */
+  oidc: OidcConfig | null
+  /** Base URL of GitHub's REST API, without a trailing slash (reconciliation). */
+  githubApiUrl: string
+}
+
+export interface OidcConfig {
+  /** The `iss` a token must carry. */
+  issuer: string
+  /** Where the issuer's signing keys are fetched from. */
+  jwksUrl: string
+  /** The `aud` a token must carry (the workflow asks for it when minting the token). */
+  audience: string
+  /** `owner/name` the `repository` claim must equal (case-insensitive). */
+  repository: string
+  /** Allowed `ref` claims: exact, or a prefix when the entry ends with `*`. */
+  refs: string[]
 }
 
 export interface AssetHost {
@@ -22,10 +39,25 @@ export interface AssetHost {
   port: string | null
 }
 
-type VarName = 'GITHUB_REPOSITORY' | 'PRODUCT' | 'PUBLIC_URL' | 'ASSET_HOSTS' | 'STABLE_FROM_RELEASES' | 'MANIFEST_TTL_DAYS' | 'MIN_BETA_SOAK_HOURS'
+type VarName =
+  | 'GITHUB_REPOSITORY'
+  | 'PRODUCT'
+  | 'PUBLIC_URL'
+  | 'ASSET_HOSTS'
+  | 'STABLE_FROM_RELEASES'
+  | 'MANIFEST_TTL_DAYS'
+  | 'MIN_BETA_SOAK_HOURS'
+  | 'OIDC_ISSUER'
+  | 'OIDC_JWKS_URL'
+  | 'OIDC_AUDIENCE'
+  | 'OIDC_REPOSITORY'
+  | 'OIDC_REFS'
+  | 'GITHUB_API_URL'
 export type ConfigVars = Partial<Record<VarName, string>>
 
 const DEFAULT_ASSET_HOSTS = 'github.com,objects.githubusercontent.com,release-assets.githubusercontent.com'
+export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com'
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com'
 
 const cache = new WeakMap<object, BrokerConfig>()
 
@@ -56,7 +88,41 @@ export function parseConfig(env: ConfigVars): BrokerConfig {
     stableFromReleases: parseBoolean('STABLE_FROM_RELEASES', env.STABLE_FROM_RELEASES ?? 'false'),
     manifestTtlDays: parseNumber('MANIFEST_TTL_DAYS', env.MANIFEST_TTL_DAYS ?? '7', { min: 1 / 24, max: 365 }),
     minBetaSoakHours: parseNumber('MIN_BETA_SOAK_HOURS', env.MIN_BETA_SOAK_HOURS ?? '0', { min: 0, max: 24 * 365 }),
+    oidc: parseOidc(env, repository),
+    githubApiUrl: parseHttpUrl('GITHUB_API_URL', env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL),
   }
+}
+
+function parseOidc(env: ConfigVars, repository: string): OidcConfig | null {
+  const audience = (env.OIDC_AUDIENCE ?? '').trim()
+  if (audience === '') return null
+  // The issuer is compared with `iss` exactly as written; it is only checked to be a URL.
+  const issuer = (env.OIDC_ISSUER || GITHUB_OIDC_ISSUER).trim()
+  const jwksUrl = parseHttpUrl('OIDC_JWKS_URL', env.OIDC_JWKS_URL || `${parseHttpUrl('OIDC_ISSUER', issuer)}/.well-known/jwks`)
+  const oidcRepository = (env.OIDC_REPOSITORY ?? '').trim() || repository
+  if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(oidcRepository)) {
+    throw new ConfigError(`var OIDC_REPOSITORY must be "owner/name" (got ${JSON.stringify(env.OIDC_REPOSITORY)})`)
+  }
+  const refs = (env.OIDC_REFS || 'refs/heads/main').split(',').map((r) => r.trim()).filter(Boolean)
+  for (const ref of refs) {
+    // A `*` only as the last character: a prefix match, nothing cleverer.
+    if (!/^refs\/[^*\s]*\*?$/.test(ref)) throw new ConfigError(`var OIDC_REFS: ${JSON.stringify(ref)} is not a ref such as refs/heads/main or refs/tags/v*`)
+  }
+  if (refs.length === 0) throw new ConfigError('var OIDC_REFS must list at least one ref')
+  return { issuer, jwksUrl, audience, repository: oidcRepository, refs }
+}
+
+/** An http(s) URL without a trailing slash, query or fragment. */
+function parseHttpUrl(name: VarName, raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw new ConfigError(`var ${name} must be an https URL (got ${JSON.stringify(raw)})`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`var ${name} must be an https URL (got ${JSON.stringify(raw)})`)
+  if (url.search || url.hash || url.username || url.password) throw new ConfigError(`var ${name} must not have credentials, a query or a fragment`)
+  return url.href.replace(/\/+$/, '')
 }
 
 function parsePublicUrl(raw: string | undefined): string {

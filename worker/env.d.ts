@@ -9,6 +9,15 @@ interface BrokerSecrets {
   GITHUB_WEBHOOK_SECRET: string
   /** A private Ed25519 JWK with `kid`, or a JSON array of them during key rotation. */
   MANIFEST_SIGNING_KEY: string
+  /** Admin API tokens as `name:sha256hex,…` (optional; without it and OIDC, admin routes answer 401). */
+  ADMIN_TOKEN_HASHES: string
+  /** A GitHub token for reconciliation (optional; needed for private repositories). */
+  GITHUB_TOKEN: string
+  /**
+   * The R2 bucket of the asset mirror. Optional: mirroring is on only when the binding exists
+   * (see `mirrorBucket`); declared here because wrangler.toml keeps it off by default.
+   */
+  ASSETS_BUCKET: R2Bucket
 }
 
 declare namespace Cloudflare {

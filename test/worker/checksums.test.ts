@@ -4,22 +4,10 @@ import { reset, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:tes
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CHECKSUMS_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import type { FixtureAsset } from '../support/github.ts'
-import { archive, auditLog, digestOf, getManifest, sendRelease, stub } from './helpers.ts'
+import { archive, auditLog, digestOf, fakeNetwork, getManifest, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const CHECKSUMS_URL = `https://github.com/cco-dev/cco/releases/download/v${V}/checksums.txt`
-
-/** A stand-in for GitHub's download host: path → answer. Records every URL asked for. */
-function fakeDownloads(routes: Record<string, () => Response | Promise<Response>>) {
-  const asked: string[] = []
-  const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input: RequestInfo | URL) => {
-    const url = input instanceof Request ? input.url : String(input)
-    asked.push(url)
-    const route = routes[url]
-    return route ? route() : new Response('not found', { status: 404 })
-  })
-  return { asked, spy }
-}
 
 async function releaseWithoutDigests(): Promise<{ assets: FixtureAsset[]; checksums: string }> {
   const linux = await archive(V, 'linux-x86_64', { digest: false })
@@ -45,7 +33,7 @@ afterEach(async () => {
 describe('checksums file', () => {
   it('queues the release without fetching anything on the request path, then publishes it from the alarm', async () => {
     const { assets, checksums } = await releaseWithoutDigests()
-    const net = fakeDownloads({ [CHECKSUMS_URL]: () => new Response(checksums) })
+    const net = fakeNetwork({ [CHECKSUMS_URL]: () => new Response(checksums) })
 
     const started = Date.now()
     const r = await sendRelease({ action: 'published', tag: `v${V}`, assets })
@@ -67,7 +55,7 @@ describe('checksums file', () => {
 
   it('refuses the release when the checksums file has no line for an asset', async () => {
     const { assets } = await releaseWithoutDigests()
-    fakeDownloads({ [CHECKSUMS_URL]: () => new Response(`${'a'.repeat(64)}  some-other-file.tar.gz\n`) })
+    fakeNetwork({ [CHECKSUMS_URL]: () => new Response(`${'a'.repeat(64)}  some-other-file.tar.gz\n`) })
     await sendRelease({ action: 'published', tag: `v${V}`, assets })
     await runDurableObjectAlarm(stub())
     const release = await stub().getRelease(V)
@@ -80,7 +68,7 @@ describe('checksums file', () => {
     const { assets } = await releaseWithoutDigests()
     assets[1] = { ...assets[1]!, digest: `sha256:${'b'.repeat(64)}` }
     const { checksums } = await releaseWithoutDigests()
-    fakeDownloads({ [CHECKSUMS_URL]: () => new Response(checksums) })
+    fakeNetwork({ [CHECKSUMS_URL]: () => new Response(checksums) })
     await sendRelease({ action: 'published', tag: `v${V}`, assets })
     await runDurableObjectAlarm(stub())
     expect((await stub().getRelease(V))?.reason).toMatch(/GitHub's digest and "checksums.txt" disagree/)
@@ -89,7 +77,7 @@ describe('checksums file', () => {
   it('follows redirects on allowed hosts and refuses one that leaves them', async () => {
     const { assets, checksums } = await releaseWithoutDigests()
     const cdn = 'https://release-assets.githubusercontent.com/signed/checksums.txt?token=x'
-    const net = fakeDownloads({
+    const net = fakeNetwork({
       [CHECKSUMS_URL]: () => new Response(null, { status: 302, headers: { location: cdn } }),
       [cdn]: () => new Response(checksums),
     })
@@ -103,7 +91,7 @@ describe('checksums file', () => {
     const url2 = CHECKSUMS_URL.replace(V, V2)
     const assets2 = other.assets.map((a) => ({ ...a, name: a.name.replace(V, V2), url: a.url.replaceAll(V, V2) }))
     vi.restoreAllMocks()
-    fakeDownloads({ [url2]: () => new Response(null, { status: 302, headers: { location: 'https://evil.example/checksums.txt' } }) })
+    fakeNetwork({ [url2]: () => new Response(null, { status: 302, headers: { location: 'https://evil.example/checksums.txt' } }) })
     await sendRelease({ action: 'published', tag: `v${V2}`, assets: assets2 })
     await runDurableObjectAlarm(stub())
     const refused = await stub().getRelease(V2)
@@ -113,7 +101,7 @@ describe('checksums file', () => {
 
   it('retries a failing download with growing delays, then refuses the release with the reason', async () => {
     const { assets } = await releaseWithoutDigests()
-    const net = fakeDownloads({ [CHECKSUMS_URL]: () => new Response('busy', { status: 503 }) })
+    const net = fakeNetwork({ [CHECKSUMS_URL]: () => new Response('busy', { status: 503 }) })
     await sendRelease({ action: 'published', tag: `v${V}`, assets })
 
     const delays: number[] = []
@@ -142,7 +130,7 @@ describe('checksums file', () => {
 
   it('refuses a checksums file over 1 MiB without reading all of it', async () => {
     const { assets } = await releaseWithoutDigests()
-    fakeDownloads({
+    fakeNetwork({
       [CHECKSUMS_URL]: () =>
         new Response(
           new ReadableStream({
@@ -165,7 +153,7 @@ describe('checksums file', () => {
     let unblock!: () => void
     const gate = new Promise<void>((r) => (unblock = r))
     let calls = 0
-    fakeDownloads({
+    fakeNetwork({
       [CHECKSUMS_URL]: async () => {
         calls++
         if (calls > 1) return new Response(newSums)

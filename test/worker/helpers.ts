@@ -1,11 +1,14 @@
 // Shared helpers of the workerd tests: signed webhook deliveries through the real Worker,
-// release assets with digests, and manifests fetched and verified against the JWKS.
-import { SELF, env } from 'cloudflare:test'
+// release assets with digests, manifests fetched and verified against the JWKS, admin calls
+// with the test tokens, and a stand-in for the network at `fetch`.
+import { SELF, env, runInDurableObject } from 'cloudflare:test'
 import { createLocalJWKSet, generalVerify, type JSONWebKeySet } from 'jose'
+import { vi } from 'vitest'
 import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
 import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
 import type { AuditPageData } from '../../worker/broker/types.ts'
 import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../support/github.ts'
+import adminTokens from './fixtures/admin-tokens.json' with { type: 'json' }
 
 export const BROKER = 'https://broker.test'
 export const SECRET = 'test-webhook-secret'
@@ -112,4 +115,71 @@ export async function auditLog(): Promise<AuditRow[]> {
     before = page.next_before
   }
   return entries.reverse()
+}
+
+/** The test admin tokens (vitest.config.ts gives the broker their hashes). */
+export const TOKENS = adminTokens
+
+export interface AdminAnswer {
+  status: number
+  body: Record<string, any>
+}
+
+/**
+ * Calls an admin route. `body` is sent as JSON (a string as is; undefined: no body); `token`
+ * defaults to the `release-bot` token, null sends no Authorization header.
+ */
+export async function adminCall(method: 'GET' | 'POST', path: string, o: { body?: unknown; token?: string | null } = {}): Promise<AdminAnswer> {
+  const headers: Record<string, string> = {}
+  const token = o.token === undefined ? TOKENS['release-bot'] : o.token
+  if (token !== null) headers.authorization = `Bearer ${token}`
+  let body: string | undefined
+  if (o.body !== undefined) {
+    headers['content-type'] = 'application/json'
+    body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
+  }
+  const res = await SELF.fetch(`${BROKER}${path}`, { method, headers, body })
+  return { status: res.status, body: (await res.json()) as Record<string, any> }
+}
+
+export const adminPost = (path: string, body?: unknown, token?: string | null) => adminCall('POST', path, { body, token })
+
+export async function channelState(name: 'stable' | 'beta') {
+  return (await stub().channelStates()).find((c) => c.channel === name)!
+}
+
+/** Makes a live release look as if it went live `hours` ago (the soak clock). */
+export async function backdateLive(version: string, hours: number): Promise<void> {
+  const at = new Date(Date.now() - hours * 3600 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  await runInDurableObject(stub(), (_instance, state) => {
+    state.storage.sql.exec('UPDATE releases SET live_since = ? WHERE version = ?', at, version)
+  })
+}
+
+/** Everything a refused call must leave as it was: each channel's seq and bytes, the audit log. */
+export async function stateSnapshot() {
+  // Manifests first: a channel's very first read signs it, which is not a change to catch.
+  const manifests = await Promise.all((['stable', 'beta'] as const).map(async (c) => (await stub().manifest(c)).body))
+  const channels = await stub().channelStates()
+  const audit = await auditLog()
+  return { seqs: channels.map((c) => [c.channel, c.seq]), manifests, auditLength: audit.length, lastAudit: audit.at(-1)?.id ?? null }
+}
+
+export type FakeRoute = (req: Request) => Response | Promise<Response>
+
+/**
+ * A stand-in for the network at `fetch` (the Worker and the Durable Object run in this
+ * isolate): URL → answer, 404 for anything else. Records every request.
+ */
+export function fakeNetwork(routes: Record<string, FakeRoute>) {
+  const requests: Request[] = []
+  const asked: string[] = []
+  const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(input, init)
+    requests.push(req)
+    asked.push(req.url)
+    const route = routes[req.url]
+    return route ? route(req) : new Response('not found', { status: 404 })
+  })
+  return { requests, asked, spy }
 }

@@ -164,7 +164,21 @@ describe('configuration', () => {
       stableFromReleases: false,
       manifestTtlDays: 7,
       minBetaSoakHours: 0,
+      oidc: null,
+      githubApiUrl: 'https://api.github.com',
     })
+  })
+
+  it('turns OIDC on with an audience, defaulting the issuer, JWKS URL, repository and refs', () => {
+    expect(parseConfig({ ...base, OIDC_AUDIENCE: 'https://updates.example.com' }).oidc).toEqual({
+      issuer: 'https://token.actions.githubusercontent.com',
+      jwksUrl: 'https://token.actions.githubusercontent.com/.well-known/jwks',
+      audience: 'https://updates.example.com',
+      repository: 'cco-dev/cco',
+      refs: ['refs/heads/main'],
+    })
+    const custom = parseConfig({ ...base, OIDC_AUDIENCE: 'cco', OIDC_ISSUER: 'https://oidc.example/', OIDC_REPOSITORY: 'cco-dev/infra', OIDC_REFS: 'refs/heads/main, refs/tags/v*' })
+    expect(custom.oidc).toMatchObject({ issuer: 'https://oidc.example/', jwksUrl: 'https://oidc.example/.well-known/jwks', repository: 'cco-dev/infra', refs: ['refs/heads/main', 'refs/tags/v*'] })
   })
 
   it('names the var and the expected form in each error', () => {
@@ -175,6 +189,11 @@ describe('configuration', () => {
       [{ ASSET_HOSTS: 'github.com/path' }, /^var ASSET_HOSTS: "github.com\/path" is not a host or host:port/],
       [{ STABLE_FROM_RELEASES: 'maybe' }, /^var STABLE_FROM_RELEASES must be "true" or "false"/],
       [{ MANIFEST_TTL_DAYS: '0' }, /^var MANIFEST_TTL_DAYS must be a number/],
+      [{ OIDC_AUDIENCE: 'x', OIDC_REFS: 'main' }, /^var OIDC_REFS: "main" is not a ref/],
+      [{ OIDC_AUDIENCE: 'x', OIDC_REFS: 'refs/*/main' }, /^var OIDC_REFS: "refs\/\*\/main" is not a ref/],
+      [{ OIDC_AUDIENCE: 'x', OIDC_REPOSITORY: 'nope' }, /^var OIDC_REPOSITORY must be "owner\/name"/],
+      [{ OIDC_AUDIENCE: 'x', OIDC_JWKS_URL: 'ftp://x' }, /^var OIDC_JWKS_URL must be an https URL/],
+      [{ GITHUB_API_URL: 'not a url' }, /^var GITHUB_API_URL must be an https URL/],
     ]
     for (const [vars, message] of cases) {
       let err: unknown

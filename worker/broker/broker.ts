@@ -3,23 +3,36 @@
 // deliveries and the append-only audit log, all in its SQLite storage. This is the only file
 // that touches that storage. Every change goes through `commit`, which recomputes the channels,
 // signs the ones whose content changed with seq + 1 and writes everything in one transaction.
+// Changes come from webhook deliveries, the admin API, reconciliation with GitHub's API and
+// the alarm (checksums files, asset mirror copies).
 import { DurableObject } from 'cloudflare:workers'
+import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
 import { parseVersion } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
+import { decideHalt, decidePromote, decideResume, decideRollout, decideUnyank, decideYank, type AdminDecision, type ReleaseFacts } from '../policy/admin.ts'
 import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from '../policy/assess-release.ts'
 import { sha256Hex, strongEtag } from '../policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers } from '../policy/channels.ts'
-import { GithubReleaseSchema, isWithdrawAction, type GithubRelease } from '../policy/github-release.ts'
+import { GithubReleaseSchema, isWithdrawAction, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
 import { contentKey, manifestContent, manifestPayload, shrinkNotes, type ManifestContent } from '../policy/manifest.ts'
+import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
+import { mirrorAsset, mirrorBucket, type MirrorCopy } from './mirror.ts'
+import { listGithubReleases, releasesUrl } from './reconcile.ts'
 import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
 import { SerialQueue } from './serial-queue.ts'
 import type {
+  AdminActor,
+  AdminOutcome,
+  AdminRefusal,
   AuditPageData,
+  ChannelChange,
   ChannelState,
   DeliveryResult,
+  ReconcileResult,
+  ReleaseChange,
   ReleaseDelivery,
   ReleaseStatus,
   ScheduledResult,
@@ -35,15 +48,31 @@ export const RESIGN_BEFORE_MS = 3 * 24 * 3600 * 1000
 /** Checksums fetch attempts before the release is refused, and the first retry delay. */
 export const CHECKSUMS_MAX_ATTEMPTS = 6
 const CHECKSUMS_FIRST_RETRY_MS = 15_000
+/** Mirror copy attempts before the release (or its update) is refused, and the first retry delay. */
+export const MIRROR_MAX_ATTEMPTS = 6
+const MIRROR_FIRST_RETRY_MS = 15_000
+/** `meta` key of the ETag (and URL) of the last GitHub release list that was applied. */
+const RECONCILE_ETAG_KEY = 'reconcile_etag'
 /** Seen delivery ids are kept this long; GitHub only lets people redeliver recent ones. */
 const DELIVERY_RETENTION_MS = 90 * 24 * 3600 * 1000
 
 const DELETED = 'deleted on GitHub'
+const UNPUBLISHED = 'unpublished on GitHub'
 const DAY_MS = 24 * 3600 * 1000
+/** Statuses whose row holds its version for its GitHub release (live, or on its way there). */
+const ACTIVE_STATUSES = new Set<ReleaseStatus>(['live', 'pending', 'mirroring'])
 
 interface PendingFetch {
   name: string
   url: string
+  attempts: number
+  nextAt: number | null
+  error: string | null
+}
+
+/** A waiting copy of `content`'s assets into the R2 mirror; `content` goes live once copied. */
+interface PendingMirror {
+  content: ReleaseContent
   attempts: number
   nextAt: number | null
   error: string | null
@@ -62,6 +91,9 @@ interface ReleaseRow extends ReleaseContent {
   source: GithubRelease
   source_rev: number
   fetch: PendingFetch | null
+  mirror: PendingMirror | null
+  /** When it first became live (set by `commit`). */
+  live_since: string | null
 }
 
 interface ChannelRow extends ChannelPointer {
@@ -89,8 +121,35 @@ interface Change {
   audit?: AuditInput[]
   /** Pointers as an admin action sets them (promotion, rollout, halt); the rest stay. */
   pointers?: Partial<ChannelPointers>
+  /** Refuse the change when the recomputed channel would not point at this version. */
+  keep?: { channel: Channel; version: string | null }
+  /** A version to add to the yank list, or to take off it. */
+  yank?: { version: string; reason: string }
+  unyank?: string
   /** Channel → reason, for re-signing even when the content is unchanged. */
   resign?: Partial<Record<Channel, string>>
+}
+
+/** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
+interface ReleaseOrigin {
+  actor: string
+  /** Recorded as seen with the change (webhooks); null for reconciliation. */
+  deliveryId: string | null
+  /** The webhook's action, or `reconcile`. */
+  action: ReleaseAction | 'reconcile'
+  /** Withdraw with this reason (reconciliation; a webhook withdraws by its action). */
+  withdrawReason?: string
+  /** Put in front of the change's own audit entries (reconciliation's `reconcile.applied`). */
+  audit?: AuditInput[]
+}
+
+/** An admin request refused inside the write queue (before anything was written). */
+class Refused extends Error {
+  readonly refusal: AdminRefusal
+  constructor(refusal: AdminRefusal) {
+    super(refusal.message)
+    this.refusal = refusal
+  }
 }
 
 type Row = Record<string, SqlStorageValue>
@@ -123,27 +182,34 @@ export class Broker extends DurableObject<Env> {
     if (this.#sql.exec('SELECT 1 FROM deliveries WHERE id = ?', d.id).toArray().length > 0) {
       return { status: 'duplicate', channels: {} }
     }
+    return this.#applyRelease(d.release, { actor: d.actor, deliveryId: d.id, action: d.action })
+  }
+
+  /** Applies a release's state on GitHub, from a webhook delivery or from reconciliation. */
+  async #applyRelease(rel: GithubRelease, origin: ReleaseOrigin): Promise<DeliveryResult> {
     const now = Date.now()
     const nowIso = isoSeconds(now)!
-    const rel = d.release
     const version = parseVersion(rel.tag_name)?.text ?? rel.tag_name
-    const base = { actor: d.actor, deliveryId: d.id }
-    const seen = (outcome: string) => ({ event: 'release', action: d.action, outcome })
+    const base = { actor: origin.actor, deliveryId: origin.deliveryId }
+    const seen = (outcome: string) => ({ event: 'release', action: origin.action, outcome })
+    const withOrigin = (entries: AuditInput[]) => [...(origin.audit ?? []), ...entries]
     const byId = this.#releaseByGithubId(rel.id)
 
-    if (isWithdrawAction(d.action)) {
+    const withdrawReason =
+      origin.withdrawReason ?? (origin.action !== 'reconcile' && isWithdrawAction(origin.action) ? (origin.action === 'deleted' ? DELETED : UNPUBLISHED) : null)
+    if (withdrawReason !== null) {
       if (!byId || (byId.status === 'withdrawn' && byId.reason === DELETED)) {
         const reason = byId ? 'release was already deleted' : 'release is not known to the broker'
-        await this.#commit({ ...base, delivery: seen('ignored'), audit: [{ action: 'delivery.ignored', target: byId?.version ?? rel.tag_name, detail: { reason, github_id: rel.id, delivery_action: d.action } }] })
+        await this.#commit({ ...base, delivery: seen('ignored'), audit: withOrigin([{ action: 'delivery.ignored', target: byId?.version ?? rel.tag_name, detail: { reason, github_id: rel.id, delivery_action: origin.action } }]) })
         return { status: 'ignored', reason, channels: {} }
       }
-      const reason = d.action === 'deleted' ? DELETED : 'unpublished on GitHub'
-      const row: ReleaseRow = { ...byId, status: 'withdrawn', reason, fetch: null, source: rel, source_rev: byId.source_rev + 1, updated_at: nowIso }
+      const reason = withdrawReason
+      const row: ReleaseRow = { ...byId, status: 'withdrawn', reason, fetch: null, mirror: null, source: rel, source_rev: byId.source_rev + 1, updated_at: nowIso }
       const channels = await this.#commit({
         ...base,
         delivery: seen('withdrawn'),
         rows: [row],
-        audit: [{ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } }],
+        audit: withOrigin([{ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } }]),
       })
       return { status: 'withdrawn', version: byId.version, channels }
     }
@@ -151,22 +217,22 @@ export class Broker extends DurableObject<Env> {
     // A deleted release stays deleted, even if a late `edited` arrives after the `deleted`.
     if (byId?.status === 'withdrawn' && byId.reason === DELETED) {
       const reason = 'release was deleted on GitHub'
-      await this.#commit({ ...base, delivery: seen('ignored'), audit: [{ action: 'delivery.ignored', target: byId.version, detail: { reason, github_id: rel.id, delivery_action: d.action } }] })
+      await this.#commit({ ...base, delivery: seen('ignored'), audit: withOrigin([{ action: 'delivery.ignored', target: byId.version, detail: { reason, github_id: rel.id, delivery_action: origin.action } }]) })
       return { status: 'ignored', version: byId.version, reason, channels: {} }
     }
 
     const rows: ReleaseRow[] = []
-    const audit: AuditInput[] = []
+    const audit: AuditInput[] = withOrigin([])
     // The tag of a GitHub release was changed: its old version is withdrawn.
     if (byId && byId.version !== version && byId.status !== 'withdrawn') {
       const reason = `tag changed to ${rel.tag_name}`
-      rows.push({ ...byId, status: 'withdrawn', reason, fetch: null, source_rev: byId.source_rev + 1, updated_at: nowIso })
+      rows.push({ ...byId, status: 'withdrawn', reason, fetch: null, mirror: null, source_rev: byId.source_rev + 1, updated_at: nowIso })
       audit.push({ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } })
     }
     const existing = this.#releaseByVersion(version)
-    if (existing && existing.github_id !== rel.id && (existing.status === 'live' || existing.status === 'pending')) {
+    if (existing && existing.github_id !== rel.id && ACTIVE_STATUSES.has(existing.status)) {
       const reason = `version ${version} already belongs to GitHub release ${existing.github_id}`
-      audit.push({ action: 'release.refused', target: version, detail: { reason, tag: rel.tag_name, github_id: rel.id, delivery_action: d.action } })
+      audit.push({ action: 'release.refused', target: version, detail: { reason, tag: rel.tag_name, github_id: rel.id, delivery_action: origin.action } })
       await this.#commit({ ...base, delivery: seen('refused'), rows, audit })
       return { status: 'refused', version, reason, channels: {} }
     }
@@ -181,19 +247,21 @@ export class Broker extends DurableObject<Env> {
       wasOnStable: existing?.was_on_stable ?? false,
       sourceRev: (existing?.source_rev ?? 0) + 1,
       now,
-      context: { github_id: rel.id, delivery_action: d.action },
+      context: { github_id: rel.id, delivery_action: origin.action },
     })
     rows.push(outcome.row)
     audit.push(outcome.audit)
     const channels = await this.#commit({ ...base, delivery: seen(outcome.status), rows, audit })
-    if (outcome.row.fetch) await this.#scheduleAlarm()
+    if (outcome.row.fetch || outcome.row.mirror) await this.#scheduleAlarm()
     return { status: outcome.status, version, ...(outcome.reason ? { reason: outcome.reason } : {}), channels }
   }
 
   /**
    * The row an assessment leads to. A release that is live keeps serving what it served when
-   * an update of it is refused or still waits for its checksums: a transient state on GitHub
-   * (an asset being replaced) must not pull a good release from its channels.
+   * an update of it is refused or still waits for its checksums or its mirror copy: a
+   * transient state on GitHub (an asset being replaced) must not pull a good release from its
+   * channels. With the mirror on, content whose assets are not yet copied waits for the alarm
+   * (`mirrored`: the alarm just copied them).
    */
   #applyAssessment(a: {
     assessment: Assessment
@@ -204,6 +272,7 @@ export class Broker extends DurableObject<Env> {
     sourceRev: number
     now: number
     context: Record<string, unknown>
+    mirrored?: boolean
   }): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput } {
     const nowIso = isoSeconds(a.now)!
     const live = a.prior?.status === 'live' ? a.prior : null
@@ -214,6 +283,7 @@ export class Broker extends DurableObject<Env> {
       was_on_stable: a.wasOnStable,
       source: a.source,
       source_rev: a.sourceRev,
+      live_since: a.prior?.live_since ?? null,
     }
     // What a release that is not live records about itself.
     const unpublished = {
@@ -229,7 +299,15 @@ export class Broker extends DurableObject<Env> {
     switch (a.assessment.kind) {
       case 'publish': {
         const c = a.assessment.content
-        const row: ReleaseRow = { ...common, ...c, status: 'live', reason: null, fetch: null }
+        if (!a.mirrored && mirrorBucket(this.env) && !(live && sameAssets(live.assets, c.assets))) {
+          const mirror: PendingMirror = { content: c, attempts: 0, nextAt: a.now, error: null }
+          const row: ReleaseRow = live
+            ? { ...live, ...common, fetch: null, mirror }
+            : { ...common, ...c, status: 'mirroring', reason: null, fetch: null, mirror }
+          const assets = Object.values(c.assets).map((x) => x.name)
+          return { row, status: 'queued', audit: { action: 'release.mirroring', target: a.version, detail: { ...ctx, assets, still_serving: live !== null } } }
+        }
+        const row: ReleaseRow = { ...common, ...c, status: 'live', reason: null, fetch: null, mirror: null }
         const assets = Object.fromEntries(Object.entries(c.assets).map(([p, x]) => [p, x.name]))
         const detail = { ...ctx, prerelease: c.prerelease, assets, ...(a.assessment.choices.length ? { choices: a.assessment.choices } : {}) }
         return { row, status: 'published', audit: { action: live ? 'release.updated' : 'release.published', target: a.version, detail } }
@@ -237,30 +315,31 @@ export class Broker extends DurableObject<Env> {
       case 'refuse': {
         const reason = a.assessment.reason
         const row: ReleaseRow = live
-          ? { ...live, ...common, reason, fetch: null }
-          : { ...common, ...unpublished, status: 'refused', reason, fetch: null }
+          ? { ...live, ...common, reason, fetch: null, mirror: null }
+          : { ...common, ...unpublished, status: 'refused', reason, fetch: null, mirror: null }
         return { row, status: 'refused', reason, audit: { action: 'release.refused', target: a.version, detail: { ...ctx, reason, still_serving: live !== null } } }
       }
       case 'fetch-checksums': {
         const { name, url } = a.assessment.checksums
         const fetch: PendingFetch = { name, url, attempts: 0, nextAt: a.now, error: null }
         const row: ReleaseRow = live
-          ? { ...live, ...common, fetch }
-          : { ...common, ...unpublished, status: 'pending', reason: null, fetch }
+          ? { ...live, ...common, fetch, mirror: null }
+          : { ...common, ...unpublished, status: 'pending', reason: null, fetch, mirror: null }
         return { row, status: 'queued', audit: { action: 'release.queued', target: a.version, detail: { ...ctx, checksums: name, url } } }
       }
     }
   }
 
-  // ─── Alarm: checksums files, fetched off the webhook's request path ─────────────────────
+  // ─── Alarm: checksums files and mirror copies, off the webhook's request path ──────────
 
   override async alarm(): Promise<void> {
     const config = loadConfig(this.env)
     // Jobs due now (a second of slack: an alarm may fire a hair early relative to Date.now()).
+    const dueBy = Date.now() + 1000
     const due = this.#sql
       .exec<{ version: string; source_rev: number; fetch_url: string }>(
         'SELECT version, source_rev, fetch_url FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at',
-        Date.now() + 1000,
+        dueBy,
       )
       .toArray()
     for (const job of due) {
@@ -268,8 +347,61 @@ export class Broker extends DurableObject<Env> {
       const fetched = await fetchChecksums(job.fetch_url, config.assetHosts)
       await this.#writes.run(() => this.#applyChecksums(job, fetched))
     }
+    const copies = this.#sql
+      .exec<{ version: string; source_rev: number; mirror_content: string }>(
+        'SELECT version, source_rev, mirror_content FROM releases WHERE mirror_next_at IS NOT NULL AND mirror_next_at <= ? ORDER BY mirror_next_at',
+        dueBy,
+      )
+      .toArray()
+    for (const job of copies) {
+      const copied = await this.#copyToMirror(job.version, JSON.parse(job.mirror_content) as ReleaseContent)
+      await this.#writes.run(() => this.#applyMirror(job, copied))
+    }
     await this.#scheduleAlarm()
     await this.#flushKv()
+  }
+
+  /** Copies every asset of the content, stopping at the first failure. */
+  async #copyToMirror(version: string, content: ReleaseContent): Promise<MirrorCopy> {
+    const bucket = mirrorBucket(this.env)
+    // The binding was removed while the job waited: there is no mirror to wait for any more.
+    if (!bucket) return { ok: true }
+    const hosts = loadConfig(this.env).assetHosts
+    for (const asset of Object.values(content.assets)) {
+      const copied = await mirrorAsset(bucket, version, asset, hosts)
+      if (!copied.ok) return copied
+    }
+    return { ok: true }
+  }
+
+  async #applyMirror(job: { version: string; source_rev: number; mirror_content: string }, copied: MirrorCopy): Promise<void> {
+    const row = this.#releaseByVersion(job.version)
+    // A later delivery changed the release during the copy: this answer is stale.
+    if (!row || row.source_rev !== job.source_rev || !row.mirror || JSON.stringify(row.mirror.content) !== job.mirror_content) return
+    const now = Date.now()
+    const base = { actor: 'broker', deliveryId: null }
+    const context = { github_id: row.github_id, mirror: true }
+    const prior = { ...row, mirror: null }
+    const common = { source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context }
+    if (copied.ok) {
+      const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'publish', content: row.mirror.content, choices: [] }, mirrored: true })
+      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      return
+    }
+    const attempts = row.mirror.attempts + 1
+    if (!copied.retry || attempts >= MIRROR_MAX_ATTEMPTS) {
+      const reason = `asset mirror copy failed${copied.retry ? ` after ${attempts} attempts` : ''}: ${copied.error}`
+      const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'refuse', reason } })
+      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      return
+    }
+    // Exponential backoff: 15 s, 30 s, 1 min, 2 min, 4 min.
+    const nextAt = now + MIRROR_FIRST_RETRY_MS * 2 ** (attempts - 1)
+    await this.#commit({
+      ...base,
+      rows: [{ ...row, mirror: { ...row.mirror, attempts, nextAt, error: copied.error } }],
+      audit: [{ action: 'mirror.failed', target: row.version, detail: { ...context, attempt: attempts, error: copied.error, next_attempt_at: isoSeconds(nextAt) } }],
+    })
   }
 
   async #applyChecksums(job: { version: string; source_rev: number; fetch_url: string }, fetched: ChecksumsFetch): Promise<void> {
@@ -317,7 +449,12 @@ export class Broker extends DurableObject<Env> {
   }
 
   async #scheduleAlarm(): Promise<void> {
-    const next = this.#sql.exec<{ at: number | null }>('SELECT MIN(fetch_next_at) AS at FROM releases WHERE fetch_next_at IS NOT NULL').one().at
+    const next = this.#sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(at) AS at FROM (SELECT fetch_next_at AS at FROM releases WHERE fetch_next_at IS NOT NULL
+           UNION ALL SELECT mirror_next_at FROM releases WHERE mirror_next_at IS NOT NULL)`,
+      )
+      .one().at
     if (next === null) return
     const current = await this.ctx.storage.getAlarm()
     if (current === null || current > next) await this.ctx.storage.setAlarm(next)
@@ -349,6 +486,158 @@ export class Broker extends DurableObject<Env> {
     await this.#flushKv()
     await this.#scheduleAlarm()
     return { channels }
+  }
+
+  // ─── RPC: reconciliation with GitHub's API ──────────────────────────────────────────────
+
+  /**
+   * Lists the repository's releases (conditional on the ETag of the last list applied) and
+   * applies what webhooks missed, through the same path as a delivery: releases never seen or
+   * seen with other content, and the withdrawal of active releases GitHub no longer lists (only
+   * from a complete list). The request runs outside the write queue; the plan is made inside
+   * it against the rows as they are then. A failure writes nothing; the next run retries.
+   */
+  async reconcile(): Promise<ReconcileResult> {
+    const config = loadConfig(this.env)
+    const url = releasesUrl(config.githubApiUrl, config.repository)
+    const stored = this.#reconcileEtag()
+    const listedAt = Date.now()
+    const list = await listGithubReleases({
+      apiUrl: config.githubApiUrl,
+      repository: config.repository,
+      token: this.env.GITHUB_TOKEN || undefined,
+      etag: stored?.url === url ? stored.etag : null,
+    })
+    const none = { applied: [], withdrawn: [], channels: {} }
+    if (list.kind === 'not-modified') return { outcome: 'not-modified', ...none }
+    if (list.kind === 'failed') {
+      console.error(`reconciliation with GitHub failed (next scheduled run retries): ${list.error}`)
+      return { outcome: 'failed', ...none, error: list.error }
+    }
+    const result = await this.#writes.run(async () => {
+      const plan = planReconcile({ listed: list.releases, complete: list.complete, recorded: this.#recordedReleases(), listedAt, deletedReason: DELETED })
+      const out: ReconcileResult = { outcome: 'applied', applied: [], withdrawn: [], channels: {} }
+      for (const step of plan.steps) {
+        const rel = step.release
+        const audit = [{ action: 'reconcile.applied', target: step.kind === 'apply' ? rel.tag_name : step.version, detail: { github_id: rel.id, step: step.kind === 'apply' ? 'apply' : `withdraw (${step.action})` } }]
+        const origin: ReleaseOrigin =
+          step.kind === 'apply'
+            ? { actor: 'reconcile', deliveryId: null, action: 'reconcile', audit }
+            : { actor: 'reconcile', deliveryId: null, action: 'reconcile', audit, withdrawReason: step.action === 'missing' ? NOT_LISTED : UNPUBLISHED }
+        const applied = await this.#applyRelease(rel, origin)
+        Object.assign(out.channels, applied.channels)
+        if (step.kind === 'apply') out.applied.push(rel.id)
+        else out.withdrawn.push(step.version)
+      }
+      // A deferred release differs from the list: without the ETag the next run looks again.
+      if (plan.deferred === 0 && list.etag) {
+        this.#sql.exec(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          RECONCILE_ETAG_KEY,
+          JSON.stringify({ url: list.url, etag: list.etag }),
+        )
+      }
+      return out
+    })
+    await this.#flushKv()
+    return result
+  }
+
+  #reconcileEtag(): { url: string; etag: string } | null {
+    const row = this.#sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', RECONCILE_ETAG_KEY).toArray()[0]
+    return row ? (JSON.parse(row.value) as { url: string; etag: string }) : null
+  }
+
+  /** Per GitHub release id, its current row (the one `releaseByGithubId` finds). */
+  #recordedReleases(): RecordedRelease[] {
+    const rows = this.#sql.exec<Row>("SELECT * FROM releases ORDER BY status != 'withdrawn' DESC, updated_at DESC").toArray().map(toReleaseRow)
+    const byId = new Map<number, RecordedRelease>()
+    for (const r of rows) {
+      if (byId.has(r.github_id)) continue
+      byId.set(r.github_id, { githubId: r.github_id, version: r.version, status: r.status, reason: r.reason, source: r.source, updatedAt: r.updated_at })
+    }
+    return [...byId.values()]
+  }
+
+  // ─── RPC: admin API ─────────────────────────────────────────────────────────────────────
+
+  /** Points stable at a version that is on beta (live, not yanked), after its soak time. */
+  async promote(channel: string, request: PromoteRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
+    const req = PromoteRequestSchema.parse(request)
+    const minSoakHours = loadConfig(this.env).minBetaSoakHours
+    return this.#changeChannel(channel, actor, (name, current) =>
+      decidePromote({ channel: name, asked: req.version, release: this.#releaseFacts(req.version), current, percent: req.percent, force: req.force, minSoakHours, now: Date.now() }),
+    )
+  }
+
+  async rollout(channel: string, request: RolloutRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
+    const { percent } = RolloutRequestSchema.parse(request)
+    return this.#changeChannel(channel, actor, (name, current) => decideRollout(name, current, percent))
+  }
+
+  async halt(channel: string, request: HaltRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
+    const { reason } = HaltRequestSchema.parse(request)
+    return this.#changeChannel(channel, actor, (name, current) => decideHalt(name, current, reason))
+  }
+
+  async resume(channel: string, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
+    return this.#changeChannel(channel, actor, (name, current) => decideResume(name, current))
+  }
+
+  /** Withdraws a version from every channel and lists it in every manifest's `yanked`. */
+  async yank(version: string, request: YankRequest, actor: AdminActor): Promise<AdminOutcome<ReleaseChange>> {
+    const { reason } = YankRequestSchema.parse(request)
+    return this.#admin(async () => {
+      const facts = this.#releaseFacts(version)
+      const rows = this.#channelRows()
+      const on = CHANNELS.filter((c) => facts !== null && rows[c].version === facts.version)
+      const d = refuseOrChange(decideYank(version, facts, reason, on))
+      const channels = await this.#commit({ actor: actor.name, yank: { version: facts!.version, reason }, audit: [adminAudit(d.audit, facts!.version, actor)] })
+      return { release: this.getRelease(facts!.version)!, channels }
+    })
+  }
+
+  /** Takes a version off the yank list; beta may return to it, stable moves only by promotion. */
+  async unyank(version: string, actor: AdminActor): Promise<AdminOutcome<ReleaseChange>> {
+    return this.#admin(async () => {
+      const facts = this.#releaseFacts(version)
+      const d = refuseOrChange(decideUnyank(version, facts))
+      const channels = await this.#commit({ actor: actor.name, unyank: facts!.version, audit: [adminAudit(d.audit, facts!.version, actor)] })
+      return { release: this.getRelease(facts!.version)!, channels }
+    })
+  }
+
+  async #changeChannel(name: string, actor: AdminActor, decide: (channel: Channel, current: ChannelPointer) => AdminDecision): Promise<AdminOutcome<ChannelChange>> {
+    if (!isChannel(name)) return { ok: false, status: 404, code: 'not_found', message: `unknown channel ${JSON.stringify(name)} (channels: ${CHANNELS.join(', ')})` }
+    return this.#admin(async () => {
+      const d = decide(name, pointersOf(this.#channelRows())[name])
+      if (d.kind === 'refuse') throw new Refused(refusalOf(d))
+      if (d.kind === 'change' && d.pointer) {
+        await this.#commit({ actor: actor.name, pointers: { [name]: d.pointer }, keep: { channel: name, version: d.pointer.version }, audit: [adminAudit(d.audit, name, actor)] })
+      }
+      return { channel: this.channelStates().find((s) => s.channel === name)!, changed: d.kind === 'change' }
+    })
+  }
+
+  /** Runs an admin change in the write queue; a refusal (thrown before any write) is answered. */
+  async #admin<T extends object>(task: () => Promise<T>): Promise<AdminOutcome<T>> {
+    try {
+      return { ok: true, ...(await this.#writes.run(task)) }
+    } catch (err) {
+      if (err instanceof Refused) return err.refusal
+      throw err
+    } finally {
+      await this.#flushKv()
+    }
+  }
+
+  /** What the admin policy needs to know of a version (null: not a version the broker saw). */
+  #releaseFacts(asked: string): ReleaseFacts | null {
+    const parsed = parseVersion(asked)
+    const row = parsed ? this.#releaseByVersion(parsed.text) : null
+    if (!row) return null
+    const yanked = this.#sql.exec<{ reason: string }>('SELECT reason FROM yanked WHERE version = ?', row.version).toArray()[0] ?? null
+    return { version: row.version, status: row.status, yanked, liveSince: row.live_since }
   }
 
   // ─── RPC: reads ─────────────────────────────────────────────────────────────────────────
@@ -433,13 +722,17 @@ export class Broker extends DurableObject<Env> {
     const config = loadConfig(this.env)
     const keys = await loadSigningKeys(this.env)
     const now = Date.now()
-    const overlay = new Map((change.rows ?? []).map((r) => [r.version, r]))
+    const nowIso = isoSeconds(now)!
+    // The soak time on beta counts from the first time a release went live.
+    const overlay = new Map((change.rows ?? []).map((r) => [r.version, r.status === 'live' && !r.live_since ? { ...r, live_since: nowIso } : r]))
     const live = new Map<string, ReleaseRow>()
     for (const r of this.#sql.exec<Row>("SELECT * FROM releases WHERE status = 'live'").toArray().map(toReleaseRow)) {
       if (!overlay.has(r.version)) live.set(r.version, r)
     }
     for (const r of overlay.values()) if (r.status === 'live') live.set(r.version, r)
-    const yanked = this.#sql.exec<{ version: string; reason: string }>('SELECT version, reason FROM yanked').toArray()
+    let yanked = this.#sql.exec<{ version: string; reason: string }>('SELECT version, reason FROM yanked').toArray()
+    if (change.yank) yanked = [...yanked.filter((y) => y.version !== change.yank!.version), change.yank]
+    if (change.unyank) yanked = yanked.filter((y) => y.version !== change.unyank)
     const stored = this.#channelRows()
     const current = { ...pointersOf(stored), ...change.pointers }
     const next = computeChannels({
@@ -448,6 +741,16 @@ export class Broker extends DurableObject<Env> {
       current,
       stableFromReleases: config.stableFromReleases,
     })
+    if (change.keep && next[change.keep.channel].version !== change.keep.version) {
+      // Only STABLE_FROM_RELEASES moves a pointer an admin just set (to a newer release).
+      const moved = next[change.keep.channel].version
+      throw new Refused({
+        ok: false,
+        status: 409,
+        code: 'conflict',
+        message: `${change.keep.channel} would move to ${moved ?? 'no release'} at once: with STABLE_FROM_RELEASES on it follows the newest release`,
+      })
+    }
 
     const signed: { channel: Channel; seq: number; hash: string; body: string; etag: string; issuedAt: string; expiresAt: string; reason: string }[] = []
     for (const channel of CHANNELS) {
@@ -465,10 +768,11 @@ export class Broker extends DurableObject<Env> {
       signed.push({ channel, seq, hash, body, etag: await strongEtag(body), issuedAt, expiresAt, reason })
     }
 
-    const nowIso = isoSeconds(now)!
     const kids = JSON.stringify(keys.kids)
     this.ctx.storage.transactionSync(() => {
       for (const r of overlay.values()) this.#writeRelease(r)
+      if (change.yank) this.#sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', change.yank.version, change.yank.reason, nowIso)
+      if (change.unyank) this.#sql.exec('DELETE FROM yanked WHERE version = ?', change.unyank)
       for (const channel of CHANNELS) {
         const p = next[channel]
         this.#sql.exec('UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ? WHERE name = ?', p.version, p.percent, p.halted ? 1 : 0, p.haltReason, channel)
@@ -562,14 +866,17 @@ export class Broker extends DurableObject<Env> {
   #writeRelease(r: ReleaseRow): void {
     this.#sql.exec(
       `INSERT INTO releases (version, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at, updated_at,
-         assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error,
+         live_since, mirror_content, mirror_attempts, mirror_next_at, mirror_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (version) DO UPDATE SET tag = excluded.tag, github_id = excluded.github_id, prerelease = excluded.prerelease,
          status = excluded.status, reason = excluded.reason, notes = excluded.notes, notes_url = excluded.notes_url,
          published_at = excluded.published_at, first_seen_at = excluded.first_seen_at, updated_at = excluded.updated_at,
          assets = excluded.assets, was_on_stable = MAX(releases.was_on_stable, excluded.was_on_stable), source = excluded.source,
          source_rev = excluded.source_rev, fetch_name = excluded.fetch_name, fetch_url = excluded.fetch_url,
-         fetch_attempts = excluded.fetch_attempts, fetch_next_at = excluded.fetch_next_at, fetch_error = excluded.fetch_error`,
+         fetch_attempts = excluded.fetch_attempts, fetch_next_at = excluded.fetch_next_at, fetch_error = excluded.fetch_error,
+         live_since = COALESCE(releases.live_since, excluded.live_since), mirror_content = excluded.mirror_content,
+         mirror_attempts = excluded.mirror_attempts, mirror_next_at = excluded.mirror_next_at, mirror_error = excluded.mirror_error`,
       r.version,
       r.tag,
       r.github_id,
@@ -590,6 +897,11 @@ export class Broker extends DurableObject<Env> {
       r.fetch?.attempts ?? 0,
       r.fetch?.nextAt ?? null,
       r.fetch?.error ?? null,
+      r.live_since,
+      r.mirror ? JSON.stringify(r.mirror.content) : null,
+      r.mirror?.attempts ?? 0,
+      r.mirror?.nextAt ?? null,
+      r.mirror?.error ?? null,
     )
   }
 
@@ -639,9 +951,36 @@ export class Broker extends DurableObject<Env> {
         pending: r.fetch
           ? { file: r.fetch.name, attempts: r.fetch.attempts, next_attempt_at: r.fetch.nextAt === null ? null : isoSeconds(r.fetch.nextAt), last_error: r.fetch.error }
           : null,
+        mirror: r.mirror
+          ? { attempts: r.mirror.attempts, next_attempt_at: r.mirror.nextAt === null ? null : isoSeconds(r.mirror.nextAt), last_error: r.mirror.error }
+          : null,
+        live_since: r.live_since,
       }
     })
   }
+}
+
+function refusalOf(d: Extract<AdminDecision, { kind: 'refuse' }>): AdminRefusal {
+  return { ok: false, status: d.status, code: d.code, message: d.message }
+}
+
+/** The decision's change, or the refusal thrown (yank and unyank always change something). */
+function refuseOrChange(d: AdminDecision): Extract<AdminDecision, { kind: 'change' }> {
+  if (d.kind === 'refuse') throw new Refused(refusalOf(d))
+  if (d.kind === 'unchanged') throw new Error('unexpected: a yank decision without a change')
+  return d
+}
+
+/** An admin action's audit entry, with the credential's facts (OIDC workflow, run) as `auth`. */
+function adminAudit(a: { action: string; detail: Record<string, unknown> }, target: string, actor: AdminActor): AuditInput {
+  const auth = Object.keys(actor.detail).length > 0 ? { auth: actor.detail } : {}
+  return { action: a.action, target, detail: { ...a.detail, ...auth } }
+}
+
+function sameAssets(a: ReleaseContent['assets'], b: ReleaseContent['assets']): boolean {
+  const key = (x: ReleaseContent['assets']) =>
+    JSON.stringify(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)).map(([p, v]) => [p, v!.name, v!.size, v!.sha256]))
+  return key(a) === key(b)
 }
 
 function pointersOf(rows: Record<Channel, ChannelRow>): ChannelPointers {
@@ -652,6 +991,7 @@ function pointersOf(rows: Record<Channel, ChannelRow>): ChannelPointers {
 
 function toReleaseRow(r: Row): ReleaseRow {
   const fetchUrl = r.fetch_url === null ? null : String(r.fetch_url)
+  const mirrorContent = r.mirror_content === null ? null : String(r.mirror_content)
   return {
     version: String(r.version),
     tag: String(r.tag),
@@ -678,6 +1018,16 @@ function toReleaseRow(r: Row): ReleaseRow {
             nextAt: r.fetch_next_at === null ? null : Number(r.fetch_next_at),
             error: r.fetch_error === null ? null : String(r.fetch_error),
           },
+    mirror:
+      mirrorContent === null
+        ? null
+        : {
+            content: JSON.parse(mirrorContent) as ReleaseContent,
+            attempts: Number(r.mirror_attempts),
+            nextAt: r.mirror_next_at === null ? null : Number(r.mirror_next_at),
+            error: r.mirror_error === null ? null : String(r.mirror_error),
+          },
+    live_since: r.live_since === null ? null : String(r.live_since),
   }
 }
 

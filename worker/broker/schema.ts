@@ -68,6 +68,50 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       detail   TEXT NOT NULL DEFAULT '{}'
     )`,
   ],
+  // 1 → 2: the `mirroring` status (assets being copied into R2), the mirror job's columns and
+  // `live_since`. SQLite cannot change a CHECK constraint in place, so `releases` is rebuilt
+  // with every old column kept as it was.
+  [
+    `CREATE TABLE releases_v2 (
+      version         TEXT PRIMARY KEY,
+      tag             TEXT NOT NULL,
+      github_id       INTEGER NOT NULL,
+      prerelease      INTEGER NOT NULL DEFAULT 0,
+      status          TEXT NOT NULL CHECK (status IN ('live', 'refused', 'pending', 'mirroring', 'withdrawn')),
+      reason          TEXT,
+      notes           TEXT NOT NULL DEFAULT '',
+      notes_url       TEXT,
+      published_at    TEXT,
+      first_seen_at   TEXT NOT NULL,
+      updated_at      TEXT NOT NULL,
+      assets          TEXT NOT NULL DEFAULT '{}',
+      was_on_stable   INTEGER NOT NULL DEFAULT 0,
+      source          TEXT NOT NULL,
+      source_rev      INTEGER NOT NULL DEFAULT 1,
+      fetch_name      TEXT,
+      fetch_url       TEXT,
+      fetch_attempts  INTEGER NOT NULL DEFAULT 0,
+      fetch_next_at   INTEGER,
+      fetch_error     TEXT,
+      live_since      TEXT,
+      mirror_content  TEXT,
+      mirror_attempts INTEGER NOT NULL DEFAULT 0,
+      mirror_next_at  INTEGER,
+      mirror_error    TEXT
+    )`,
+    // A release live before this migration has soaked since it was first seen, at the latest.
+    `INSERT INTO releases_v2 (version, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at,
+       updated_at, assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error, live_since)
+     SELECT version, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at,
+       updated_at, assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error,
+       CASE WHEN status = 'live' THEN first_seen_at END
+     FROM releases`,
+    `DROP TABLE releases`,
+    `ALTER TABLE releases_v2 RENAME TO releases`,
+    `CREATE UNIQUE INDEX releases_github_id ON releases (github_id) WHERE status != 'withdrawn'`,
+    `CREATE INDEX releases_fetch_due ON releases (fetch_next_at) WHERE fetch_next_at IS NOT NULL`,
+    `CREATE INDEX releases_mirror_due ON releases (mirror_next_at) WHERE mirror_next_at IS NOT NULL`,
+  ],
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

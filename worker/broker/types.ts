@@ -5,7 +5,8 @@ import type { Platform } from '../../contract/platform.ts'
 import type { RecordedAsset } from '../policy/assess-release.ts'
 import type { GithubRelease, ReleaseAction } from '../policy/github-release.ts'
 
-export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'withdrawn'
+/** `pending`: waiting for its checksums file; `mirroring`: its assets are being copied to R2. */
+export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'mirroring' | 'withdrawn'
 
 export interface ReleaseDelivery {
   /** `X-GitHub-Delivery`; a second delivery with the same id has no effect. */
@@ -46,6 +47,10 @@ export interface StoredRelease {
   yanked: { reason: string; at: string } | null
   /** Set while the checksums file is being fetched. */
   pending: { file: string; attempts: number; next_attempt_at: string | null; last_error: string | null } | null
+  /** Set while assets are being copied into the R2 mirror (for a live release: its update's). */
+  mirror: { attempts: number; next_attempt_at: string | null; last_error: string | null } | null
+  /** When it first became live (the soak time on beta counts from here). */
+  live_since: string | null
 }
 
 export interface SignedManifest {
@@ -68,6 +73,48 @@ export interface ChannelState {
 export interface ScheduledResult {
   /** Channels re-signed, with their new seq. */
   channels: Partial<Record<Channel, number>>
+}
+
+/** Who made an admin change: the audit log's actor and facts about the credential. */
+export interface AdminActor {
+  /** `token:<name>` or `oidc:<repository>@<ref>`. */
+  name: string
+  /** Added to the audit entry as `auth` (OIDC: `workflow`, `run_id`, `actor`). */
+  detail: Record<string, string>
+}
+
+/** An admin request the object refused: nothing was written. */
+export interface AdminRefusal {
+  ok: false
+  status: 404 | 409
+  code: 'not_found' | 'conflict'
+  message: string
+}
+
+export type AdminOutcome<T> = ({ ok: true } & T) | AdminRefusal
+
+/** What a channel admin call (promote, rollout, halt, resume) answers. */
+export interface ChannelChange {
+  channel: ChannelState
+  /** False when the call changed nothing (no new seq, no audit entry). */
+  changed: boolean
+}
+
+/** What yank and unyank answer. */
+export interface ReleaseChange {
+  release: StoredRelease
+  /** Channels re-signed by the change, with their new seq. */
+  channels: Partial<Record<Channel, number>>
+}
+
+export interface ReconcileResult {
+  outcome: 'not-modified' | 'applied' | 'failed'
+  /** GitHub release ids applied, and versions withdrawn because GitHub no longer lists them. */
+  applied: number[]
+  withdrawn: string[]
+  /** Channels re-signed, with their new seq. */
+  channels: Partial<Record<Channel, number>>
+  error?: string
 }
 
 /** `GET /v1/audit`'s page (contract AuditPageSchema); `detail` is the JSON object stored. */

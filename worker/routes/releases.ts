@@ -11,17 +11,18 @@ export const releases = new Hono<AppEnv>()
 
 releases.get('/', async (c) => {
   const list = await brokerStub(c.env, c.var.config.product).listReleases()
-  return c.json({ releases: list.map((r) => view(r, c.var.config.publicUrl, false)) })
+  return c.json({ releases: list.map((r) => releaseView(r, c.var.config.publicUrl, false)) })
 })
 
 releases.get('/:version', async (c) => {
   const version = c.req.param('version')
   const release = await brokerStub(c.env, c.var.config.product).getRelease(version)
   if (!release) throw notFound(`release ${JSON.stringify(version)}`)
-  return c.json(view(release, c.var.config.publicUrl, true))
+  return c.json(releaseView(release, c.var.config.publicUrl, true))
 })
 
-function view(r: StoredRelease, publicUrl: string, withNotes: boolean) {
+/** A release as the API shows it (the admin API's yank and unyank answer with it too). */
+export function releaseView(r: StoredRelease, publicUrl: string, withNotes: boolean) {
   return {
     version: r.version,
     tag: r.tag,
@@ -33,7 +34,9 @@ function view(r: StoredRelease, publicUrl: string, withNotes: boolean) {
     updated_at: r.updated_at,
     channels: r.channels,
     yanked: r.yanked,
+    live_since: r.live_since,
     pending: r.pending,
+    mirror: r.mirror,
     ...(withNotes ? { notes: r.notes } : {}),
     notes_url: r.notes_url,
     github_release_id: r.github_id,
