@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { VERSION } from './build-info.ts'
+import { registerReleaseCommands } from './cli-release.ts'
 import { configGetCommand } from './commands/config-get.ts'
 import { configPathCommand } from './commands/config-path.ts'
 import { configSetCommand } from './commands/config-set.ts'
@@ -153,6 +154,8 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
         },
       }),
     )
+
+  registerReleaseCommands(program, select)
 
   return program
 }

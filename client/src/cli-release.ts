@@ -1,0 +1,139 @@
+// Registers `cco release status|promote|rollout|halt|resume|yank|unyank|audit` on the
+// program: argv → options → command → printer, like the other commands in main.ts.
+import { Option, type Command } from 'commander'
+import { CHANNELS } from '../../contract/manifest.ts'
+import { releaseAuditCommand } from './commands/release-audit.ts'
+import { releasePromoteCommand } from './commands/release-promote.ts'
+import { releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
+import { releaseStatusCommand } from './commands/release-status.ts'
+import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
+import type { AppContext } from './context.ts'
+import { parseCount } from './release/arguments.ts'
+import { formatAudit, formatChannelChange, formatStatus, formatYank } from './release/format.ts'
+
+export interface CommandSelection {
+  run: (app: AppContext) => Promise<{ json: unknown; lines: string[] }>
+  json: boolean
+}
+
+interface Connection {
+  server?: string
+  tokenFile?: string
+  json?: boolean
+}
+
+const DEFAULT_RELEASES_SHOWN = 10
+
+function withConnection(cmd: Command, token = true): Command {
+  cmd.option('--server <url>', 'the broker (default: updates.server)')
+  if (token) cmd.option('--token-file <file>', 'read the admin token from the first line of FILE (default: $CCO_ADMIN_TOKEN)')
+  return cmd.option('--json', "print the broker's JSON answer")
+}
+
+const channelOption = () => new Option('--channel <channel>', 'the channel').choices([...CHANNELS]).default('stable')
+
+export function registerReleaseCommands(program: Command, select: (s: CommandSelection) => void): void {
+  const release = program
+    .command('release')
+    .description("release engineering on the broker: promote, roll out, halt, yank (token: $CCO_ADMIN_TOKEN or --token-file)")
+    .exitOverride()
+  const pick = (o: Connection, run: CommandSelection['run']) => select({ json: !!o.json, run })
+  const connection = (o: Connection) => ({ server: o.server, tokenFile: o.tokenFile })
+
+  withConnection(
+    release
+      .command('status')
+      .description('channels (version, seq, rollout, halted, expiry) and the latest releases; no token needed')
+      .option('--releases <n>', `how many releases to list (default ${DEFAULT_RELEASES_SHOWN})`),
+    false,
+  ).action((o: Connection & { releases?: string }) =>
+    pick(o, async (app) => {
+      const releases = o.releases === undefined ? DEFAULT_RELEASES_SHOWN : parseCount(o.releases, '--releases')
+      const s = await releaseStatusCommand(app, { ...connection(o), releases })
+      return { json: s.json, lines: formatStatus(s) }
+    }),
+  )
+
+  withConnection(
+    release
+      .command('promote')
+      .description('point a channel (stable by default) at a version that is on beta')
+      .argument('<version>', 'e.g. 2026.11.3')
+      .option('--percent <n>', 'roll it out to this share of hosts (0–100; default 100)')
+      .option('--force', 'skip the minimum soak time on beta (recorded in the audit log)')
+      .addOption(channelOption()),
+  ).action((version: string, o: Connection & { percent?: string; force?: boolean; channel: string }) =>
+    pick(o, async (app) => {
+      const r = await releasePromoteCommand(app, version, { ...connection(o), channel: o.channel, percent: o.percent, force: !!o.force })
+      return { json: r.json, lines: formatChannelChange(r) }
+    }),
+  )
+
+  withConnection(
+    release
+      .command('rollout')
+      .description("set the share of hosts that install the channel's version")
+      .argument('<percent>', '0–100')
+      .addOption(channelOption()),
+  ).action((percent: string, o: Connection & { channel: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseRolloutCommand(app, percent, { ...connection(o), channel: o.channel })
+      return { json: r.json, lines: formatChannelChange(r) }
+    }),
+  )
+
+  withConnection(
+    release
+      .command('halt')
+      .description("stop the rollout: no host installs the channel's version until it is resumed")
+      .requiredOption('--reason <text>', 'why (shown in status and the audit log)')
+      .addOption(channelOption()),
+  ).action((o: Connection & { reason: string; channel: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseHaltCommand(app, { ...connection(o), channel: o.channel, reason: o.reason })
+      return { json: r.json, lines: formatChannelChange(r) }
+    }),
+  )
+
+  withConnection(release.command('resume').description('restart a halted rollout').addOption(channelOption())).action(
+    (o: Connection & { channel: string }) =>
+      pick(o, async (app) => {
+        const r = await releaseResumeCommand(app, { ...connection(o), channel: o.channel })
+        return { json: r.json, lines: formatChannelChange(r) }
+      }),
+  )
+
+  withConnection(
+    release
+      .command('yank')
+      .description('withdraw a version from every channel; hosts running it move off it')
+      .argument('<version>', 'e.g. 2026.11.2')
+      .requiredOption('--reason <text>', 'why (shown to hosts running it)'),
+  ).action((version: string, o: Connection & { reason: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseYankCommand(app, version, { ...connection(o), reason: o.reason })
+      return { json: r.json, lines: formatYank(r) }
+    }),
+  )
+
+  withConnection(release.command('unyank').description('take a yank back (stable moves back only by promotion)').argument('<version>', 'e.g. 2026.11.2')).action(
+    (version: string, o: Connection) =>
+      pick(o, async (app) => {
+        const r = await releaseUnyankCommand(app, version, connection(o))
+        return { json: r.json, lines: formatYank(r) }
+      }),
+  )
+
+  withConnection(
+    release
+      .command('audit')
+      .description('who changed what on the broker, newest first')
+      .option('-n, --limit <n>', 'entries per page')
+      .option('--before <id>', 'entries older than this id (the next page)'),
+  ).action((o: Connection & { limit?: string; before?: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseAuditCommand(app, { ...connection(o), limit: o.limit, before: o.before })
+      return { json: r.json, lines: formatAudit(r) }
+    }),
+  )
+}

@@ -1,0 +1,27 @@
+// `cco release audit [-n N] [--before ID]`: who changed what on the broker, newest first.
+import type { AppContext } from '../context.ts'
+import type { AuditPageView } from '../release/answers.ts'
+import { parseCount } from '../release/arguments.ts'
+import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+
+export interface ReleaseAuditOptions extends ReleaseConnectionOptions {
+  limit?: string
+  before?: string
+}
+
+export interface ReleaseAuditResult {
+  page: AuditPageView
+  json: unknown
+}
+
+export async function releaseAuditCommand(app: AppContext, options: ReleaseAuditOptions): Promise<ReleaseAuditResult> {
+  const limit = options.limit === undefined ? undefined : parseCount(options.limit, '-n')
+  const before = options.before === undefined ? undefined : parseCount(options.before, '--before')
+  const session = openReleaseSession(app, options)
+  try {
+    const answer = await session.api.audit({ limit, before })
+    return { page: answer.data, json: answer.raw }
+  } finally {
+    await session.close()
+  }
+}

@@ -1,0 +1,35 @@
+// `cco release promote VERSION [--percent N] [--force] [--channel stable]`: points a channel
+// (stable by default) at a version that is on beta.
+import { PromoteRequestSchema } from '../../../contract/api.ts'
+import type { AppContext } from '../context.ts'
+import type { ChannelChange } from '../release/answers.ts'
+import { checkedBody, checkedVersion, parsePercent } from '../release/arguments.ts'
+import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+
+export interface ReleasePromoteOptions extends ReleaseConnectionOptions {
+  channel: string
+  percent?: string
+  force: boolean
+}
+
+export interface ChannelChangeResult {
+  action: 'promote' | 'rollout' | 'halt' | 'resume'
+  change: ChannelChange
+  /** The broker's answer as sent. */
+  json: unknown
+}
+
+export async function releasePromoteCommand(app: AppContext, version: string, options: ReleasePromoteOptions): Promise<ChannelChangeResult> {
+  const body = checkedBody(PromoteRequestSchema, {
+    version: checkedVersion(version),
+    ...(options.percent !== undefined ? { percent: parsePercent(options.percent) } : {}),
+    ...(options.force ? { force: true } : {}),
+  })
+  const session = openReleaseSession(app, options)
+  try {
+    const answer = await session.api.promote(options.channel, body)
+    return { action: 'promote', change: answer.data, json: answer.raw }
+  } finally {
+    await session.close()
+  }
+}

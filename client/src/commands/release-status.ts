@@ -1,0 +1,36 @@
+// `cco release status`: every channel (version, seq, rollout, halted, expiry) and the latest
+// releases, from the broker's public listings; no token needed.
+import type { AppContext } from '../context.ts'
+import type { ChannelView, ReleaseView } from '../release/answers.ts'
+import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+
+export interface ReleaseStatusOptions extends ReleaseConnectionOptions {
+  /** How many of the newest releases the table shows (`--json` always has all). */
+  releases: number
+}
+
+export interface ReleaseStatus {
+  server: string
+  channels: ChannelView[]
+  releases: ReleaseView[]
+  /** How many releases the table shows. */
+  shown: number
+  /** The broker's two answers merged: `{server, channels, releases}`. */
+  json: unknown
+}
+
+export async function releaseStatusCommand(app: AppContext, options: ReleaseStatusOptions): Promise<ReleaseStatus> {
+  const session = openReleaseSession(app, options)
+  try {
+    const [channels, releases] = await Promise.all([session.api.channels(), session.api.releases()])
+    return {
+      server: session.api.server,
+      channels: channels.data,
+      releases: releases.data,
+      shown: Math.min(options.releases, releases.data.length),
+      json: { server: session.api.server, ...(channels.raw as object), ...(releases.raw as object) },
+    }
+  } finally {
+    await session.close()
+  }
+}

@@ -1,0 +1,110 @@
+// Human renderings of `cco release …` results (stdout): aligned tables and one-line outcomes.
+// `--json` prints the broker's answers instead.
+import type { ChannelChangeResult } from '../commands/release-promote.ts'
+import type { ReleaseAuditResult } from '../commands/release-audit.ts'
+import type { ReleaseStatus } from '../commands/release-status.ts'
+import type { ReleaseYankResult } from '../commands/release-yank.ts'
+import { formatUtc } from '../system/clock.ts'
+import type { ChannelView } from './answers.ts'
+
+/** Columns padded to their widest cell, two spaces apart; no trailing blanks. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)]
+}
+
+const time = (iso: string | null | undefined) => {
+  if (!iso) return '-'
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime()) ? iso : formatUtc(d)
+}
+
+const halted = (c: ChannelView) => (c.rollout.halted ? `yes${c.rollout.reason ? `: ${c.rollout.reason}` : ''}` : 'no')
+
+export function formatStatus(s: ReleaseStatus): string[] {
+  const channels = table(
+    ['CHANNEL', 'VERSION', 'SEQ', 'ROLLOUT', 'EXPIRES', 'HALTED'],
+    s.channels.map((c) => [c.channel, c.version ?? '(none)', String(c.seq), `${c.rollout.percent}%`, time(c.expires_at), halted(c)]),
+  )
+  const shown = s.releases.slice(0, s.shown)
+  const releases = shown.length
+    ? table(
+        ['RELEASE', 'STATUS', 'CHANNELS', 'PUBLISHED', 'YANKED'],
+        shown.map((r) => [
+          r.version,
+          r.status,
+          r.channels.length ? r.channels.join(',') : '-',
+          time(r.published_at),
+          r.yanked ? `yes: ${r.yanked.reason}` : '-',
+        ]),
+      )
+    : ['(no releases yet)']
+  const more = s.releases.length > s.shown ? [`(${s.shown} of ${s.releases.length} releases shown; --releases N for more, --json for all)`] : []
+  return [`Broker: ${s.server}`, '', ...channels, '', ...releases, ...more]
+}
+
+/** `stable: 2026.11.3, rollout 25%, halted (reason), seq 16`. */
+export function channelLine(c: ChannelView): string {
+  const state = c.rollout.halted ? `halted${c.rollout.reason ? ` (${c.rollout.reason})` : ''}` : 'not halted'
+  return `${c.channel}: ${c.version ?? '(no release)'}, rollout ${c.rollout.percent}%, ${state}, seq ${c.seq}`
+}
+
+export function formatChannelChange(r: ChannelChangeResult): string[] {
+  const c = r.change.channel
+  const changed = r.change.changed !== false
+  const done = {
+    promote: `Promoted ${c.version} to ${c.channel} at ${c.rollout.percent}%`,
+    rollout: `Rollout of ${c.version} on ${c.channel} set to ${c.rollout.percent}%`,
+    halt: `Halted the rollout of ${c.version} on ${c.channel}: hosts will not install it until it is resumed`,
+    resume: `Resumed the rollout of ${c.version} on ${c.channel} at ${c.rollout.percent}%`,
+  }[r.action]
+  const same = {
+    promote: `${c.channel} already points at ${c.version} at ${c.rollout.percent}%`,
+    rollout: `the rollout on ${c.channel} is already ${c.rollout.percent}%`,
+    halt: `${c.channel} is already halted`,
+    resume: `${c.channel} is not halted`,
+  }[r.action]
+  return [changed ? `✅ ${done}` : `→ Nothing changed: ${same}`, `→ ${channelLine(c)}`]
+}
+
+export function formatYank(r: ReleaseYankResult): string[] {
+  const resigned = Object.entries(r.change.channels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([channel, seq]) => `${channel} (seq ${seq})`)
+  const lines =
+    r.action === 'yank'
+      ? [
+          `✅ Yanked ${r.version}${r.change.release.yanked ? `: ${r.change.release.yanked.reason}` : ''}`,
+          `→ Hosts running ${r.version} move to their channel's version on their next check, even if it is lower`,
+        ]
+      : [`✅ Unyanked ${r.version}`, '→ beta may point at it again; stable moves back only by promotion']
+  lines.push(`→ Re-signed: ${resigned.length ? resigned.join(', ') : 'no channel (nothing changed)'}`)
+  const on = r.change.release.channels
+  lines.push(`→ ${r.version} is now on: ${on.length ? on.join(', ') : 'no channel'}`)
+  return lines
+}
+
+/** An audit entry's detail as `key=value` pairs (nested values as JSON). */
+export function auditDetail(detail: unknown): string {
+  if (detail === null || detail === undefined) return ''
+  if (typeof detail !== 'object' || Array.isArray(detail)) return JSON.stringify(detail)
+  return Object.entries(detail as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ')
+}
+
+export function formatAudit(r: ReleaseAuditResult): string[] {
+  const { entries, next_before } = r.page
+  if (!entries.length) return ['(no audit entries)']
+  const lines = table(
+    ['ID', 'WHEN', 'ACTOR', 'ACTION', 'TARGET', 'DETAIL'],
+    entries.map((e) => [String(e.id), time(e.at), e.actor, e.action, e.target ?? '-', auditDetail(e.detail) || (e.delivery ? `delivery=${e.delivery}` : '')]),
+  )
+  if (next_before !== null && next_before !== undefined) lines.push(`(older entries: cco release audit --before ${next_before})`)
+  return lines
+}
