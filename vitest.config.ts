@@ -1,15 +1,15 @@
 // Test projects: the broker's tests run inside workerd (the real Workers runtime, via
 // the Cloudflare plugin); contract, client and end-to-end tests run in Node 22.
-import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { adminTokenEntry } from './scripts/lib/dev-vars.ts'
 // Test-only admin tokens; the broker gets their hashes, as ADMIN_TOKEN_HASHES holds them.
 import adminTokens from './test/worker/fixtures/admin-tokens.json' with { type: 'json' }
 // Test-only signing keys (generated once for this suite; they sign nothing real).
 import testKeys from './test/worker/fixtures/test-signing-keys.json' with { type: 'json' }
 
 const tokenHashes = Object.entries(adminTokens)
-  .map(([name, token]) => `${name}:${createHash('sha256').update(token).digest('hex')}`)
+  .map(([name, token]) => adminTokenEntry(name, token))
   .join(',')
 
 /** The broker under test: wrangler.toml plus test secrets and the given var overrides. */
@@ -28,6 +28,7 @@ function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) 
         OIDC_REFS: 'refs/heads/main,refs/tags/v*',
         // A stand-in for GitHub's REST API (the reconciliation tests answer it).
         GITHUB_API_URL: 'https://api.github.test',
+        GITHUB_TOKEN: 'test-github-token',
         ...vars,
       },
       r2Buckets,

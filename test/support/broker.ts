@@ -1,11 +1,13 @@
 // Starts the real broker (`wrangler dev` running workerd) on a free loopback port with fresh
-// secrets and its own persisted state, for end-to-end tests that drive it over HTTP.
+// secrets (and an admin API token) and its own persisted state, for end-to-end tests that
+// drive it over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { generateDevSecrets, type DevSecrets } from '../../scripts/lib/dev-secrets.ts'
+import { adminTokenEntry, newAdminToken } from '../../scripts/lib/dev-vars.ts'
 import { freePort } from './ports.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -18,6 +20,10 @@ export interface BrokerOptions {
   persistDir?: string
   /** Reuse secrets (to restart a broker with the same keys). */
   secrets?: DevSecrets
+  /** Reuse an admin token (to restart a broker that accepts the same one). */
+  adminToken?: string
+  /** Another wrangler configuration (e.g. one with an R2 bucket for the asset mirror). */
+  configPath?: string
   port?: number
 }
 
@@ -25,6 +31,8 @@ export interface DevBroker {
   url: string
   port: number
   secrets: DevSecrets
+  /** A bearer token for the admin API (audit actor `token:e2e`). */
+  adminToken: string
   persistDir: string
   /** Everything wrangler and workerd printed so far (for failure messages). */
   output(): string
@@ -39,15 +47,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<DevBroke
   const port = options.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const secrets = options.secrets ?? (await generateDevSecrets())
+  const admin = options.adminToken ? { token: options.adminToken, entry: adminTokenEntry('e2e', options.adminToken) } : newAdminToken('e2e')
   const ownsState = !options.persistDir
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'cco-broker-'))
   const vars: Record<string, string> = {
     PUBLIC_URL: url,
     GITHUB_WEBHOOK_SECRET: secrets.webhookSecret,
     MANIFEST_SIGNING_KEY: JSON.stringify(secrets.signingKey),
+    ADMIN_TOKEN_HASHES: admin.entry,
     ...options.vars,
   }
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistDir]
+  if (options.configPath) args.push('--config', options.configPath)
   args.push('--test-scheduled', '--show-interactive-dev-session=false', '--log-level', 'warn')
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`)
 
@@ -97,6 +108,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<DevBroke
     url,
     port,
     secrets,
+    adminToken: admin.token,
     persistDir,
     output: () => log,
     sendWebhook(event, payload, deliveryId = randomUUID()) {

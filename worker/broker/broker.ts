@@ -501,7 +501,9 @@ export class Broker extends DurableObject<Env> {
     const config = loadConfig(this.env)
     const url = releasesUrl(config.githubApiUrl, config.repository)
     const stored = this.#reconcileEtag()
-    const listedAt = Date.now()
+    // Every change of a release writes an audit entry naming it: entries after this mark tell
+    // which releases changed while the list was on its way.
+    const mark = this.#sql.exec<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM audit').one().id
     const list = await listGithubReleases({
       apiUrl: config.githubApiUrl,
       repository: config.repository,
@@ -515,7 +517,8 @@ export class Broker extends DurableObject<Env> {
       return { outcome: 'failed', ...none, error: list.error }
     }
     const result = await this.#writes.run(async () => {
-      const plan = planReconcile({ listed: list.releases, complete: list.complete, recorded: this.#recordedReleases(), listedAt, deletedReason: DELETED })
+      const changedSince = new Set(this.#sql.exec<{ target: string }>('SELECT DISTINCT target FROM audit WHERE id > ? AND target IS NOT NULL', mark).toArray().map((r) => r.target))
+      const plan = planReconcile({ listed: list.releases, complete: list.complete, recorded: this.#recordedReleases(), changedSince, deletedReason: DELETED })
       const out: ReconcileResult = { outcome: 'applied', applied: [], withdrawn: [], channels: {} }
       for (const step of plan.steps) {
         const rel = step.release
@@ -554,7 +557,7 @@ export class Broker extends DurableObject<Env> {
     const byId = new Map<number, RecordedRelease>()
     for (const r of rows) {
       if (byId.has(r.github_id)) continue
-      byId.set(r.github_id, { githubId: r.github_id, version: r.version, status: r.status, reason: r.reason, source: r.source, updatedAt: r.updated_at })
+      byId.set(r.github_id, { githubId: r.github_id, version: r.version, status: r.status, reason: r.reason, source: r.source })
     }
     return [...byId.values()]
   }

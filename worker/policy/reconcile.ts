@@ -12,8 +12,6 @@ export interface RecordedRelease {
   reason: string | null
   /** The validated payload subset it was last assessed from. */
   source: GithubRelease
-  /** ISO 8601, seconds. */
-  updatedAt: string
 }
 
 export interface ReconcileInput {
@@ -21,8 +19,8 @@ export interface ReconcileInput {
   /** Whether `listed` is every release (no further page). */
   complete: boolean
   recorded: readonly RecordedRelease[]
-  /** When the list was requested (epoch ms). */
-  listedAt: number
+  /** Versions the broker changed after the list was requested (a webhook came in meanwhile). */
+  changedSince: ReadonlySet<string>
   /** The withdrawal reason that makes a row final (`deleted on GitHub`). */
   deletedReason: string
 }
@@ -44,9 +42,7 @@ const ACTIVE = new Set(['live', 'pending', 'mirroring'])
 
 export function planReconcile(i: ReconcileInput): ReconcilePlan {
   const byId = new Map(i.recorded.map((r) => [r.githubId, r]))
-  // The broker's timestamps have whole seconds: a row stamped in the second the list was
-  // requested may be newer than it.
-  const newerThanList = (r: RecordedRelease) => Date.parse(r.updatedAt) >= Math.floor(i.listedAt / 1000) * 1000
+  const newerThanList = (r: RecordedRelease) => i.changedSince.has(r.version)
   const steps: ReconcileStep[] = []
   let deferred = 0
   const seen = new Set<number>()
