@@ -30,6 +30,9 @@ export function parseVersion(input: string): Version | null {
   const m = VERSION_RE.exec(input)
   if (!m) return null
   const [, core, pre, build] = m as unknown as [string, string, string | undefined, string | undefined]
+  // Numeric prerelease identifiers are compared as numbers, so they are bounded like the core's
+  // (15 digits): past 2^53 two different identifiers would become the same number.
+  if (pre !== undefined && /(?:^|\.)\d{16,}(?:\.|$)/.test(pre)) return null
   return {
     text: input.replace(/^[vV]/, ''),
     core: core.split('.').map(Number),
