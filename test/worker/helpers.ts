@@ -101,6 +101,15 @@ export async function getManifest(channel: Channel | string, headers: Record<str
   return { res, body, payload: ManifestPayloadSchema.parse(JSON.parse(new TextDecoder().decode(payload))), kids }
 }
 
+/**
+ * Drops this colo's cached manifests. Changes made by the Durable Object's alarm reach the edge
+ * cache only when its one-minute copy expires; tests that read a channel right after an alarm
+ * drop it instead of waiting.
+ */
+export async function dropEdgeCache(): Promise<void> {
+  for (const channel of ['stable', 'beta']) await caches.default.delete(new Request(`${env.PUBLIC_URL}/v1/channels/${channel}/manifest`))
+}
+
 type AuditRow = AuditPageData['entries'][number] & { detail: Record<string, any> }
 
 /** The audit log, oldest first. */

@@ -43,32 +43,58 @@ export async function mirrorAsset(bucket: R2Bucket, version: string, asset: Reco
       return { ok: false, error: `${asset.name}: size mismatch (the server announced ${declared} bytes, expected ${asset.size})`, retry: true }
     }
 
-    // One branch is hashed, the other stored. R2 needs a body of known length: the fixed-length
-    // stream also fails the upload when the download is longer or shorter than recorded.
-    const [toHash, toStore] = res.body.tee()
+    // Each chunk goes to the hash and to R2. R2 needs a body of known length: the fixed-length
+    // stream also fails the upload when the download is shorter than recorded.
     const digest = new crypto.DigestStream('SHA-256')
+    const hashing = digest.getWriter()
     const fixed = new FixedLengthStream(asset.size)
-    const [hashed, piped, put] = await Promise.allSettled([
-      toHash.pipeTo(digest),
-      toStore.pipeTo(fixed.writable),
-      // R2 verifies the sha256 too and refuses the object when it differs.
-      bucket.put(key, fixed.readable, { sha256: asset.sha256, httpMetadata: { contentType: 'application/octet-stream' } }),
-    ])
-    if (hashed.status === 'rejected') {
-      await bucket.delete(key)
-      return { ok: false, error: `${asset.name}: download failed: ${errorText(hashed.reason)}`, retry: true }
+    const storing = fixed.writable.getWriter()
+    // R2 checks the sha256 too and refuses the object when it differs.
+    const put = bucket.put(key, fixed.readable, { sha256: asset.sha256, httpMetadata: { contentType: 'application/octet-stream' } })
+    // Settled as soon as the upload fails, so that a write waiting on it does not hang.
+    const upload = put.then(
+      () => null,
+      (err: unknown) => errorText(err),
+    )
+    const reader = res.body.getReader()
+    let bytes = 0
+    let failed: string | null = null
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        bytes += value.byteLength
+        if (bytes > asset.size) {
+          failed = `size mismatch (got more than the ${asset.size} bytes expected)`
+          await reader.cancel()
+          break
+        }
+        await hashing.write(value)
+        const stored = await Promise.race([storing.write(value).then(() => null, (err: unknown) => errorText(err)), upload])
+        if (stored !== null) {
+          failed = `upload to R2 failed: ${stored}`
+          await reader.cancel()
+          break
+        }
+      }
+    } catch (err) {
+      failed = signal.aborted ? `not copied within ${MIRROR_TIMEOUT_MS / 60_000} min` : `download failed: ${errorText(err)}`
     }
+    await hashing.close()
     const got = hex(await digest.digest)
-    const bytes = Number(digest.bytesWritten)
-    if (bytes !== asset.size || got !== asset.sha256) {
-      await bucket.delete(key)
-      const what = bytes !== asset.size ? `size mismatch (got ${bytes} bytes, expected ${asset.size})` : `sha256 mismatch (got ${got}, expected ${asset.sha256})`
-      return { ok: false, error: `${asset.name}: ${what}`, retry: true }
+    if (failed === null && bytes !== asset.size) failed = `size mismatch (got ${bytes} bytes, expected ${asset.size})`
+    if (failed === null && got !== asset.sha256) failed = `sha256 mismatch (got ${got}, expected ${asset.sha256})`
+    if (failed === null) {
+      await storing.close().catch(() => undefined)
+      const uploadError = await upload
+      if (uploadError !== null) failed = `upload to R2 failed: ${uploadError}`
+    } else {
+      await storing.abort(new Error(failed)).catch(() => undefined)
+      await upload
     }
-    if (put.status === 'rejected' || piped.status === 'rejected') {
+    if (failed !== null) {
       await bucket.delete(key)
-      const reason = put.status === 'rejected' ? put.reason : (piped as PromiseRejectedResult).reason
-      return { ok: false, error: `${asset.name}: upload to R2 failed: ${errorText(reason)}`, retry: true }
+      return { ok: false, error: `${asset.name}: ${failed}`, retry: true }
     }
     return { ok: true }
   } catch (err) {
