@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { VERSION } from './build-info.ts'
+import { registerDaemonCommands } from './cli-daemon.ts'
 import { registerReleaseCommands } from './cli-release.ts'
 import { configGetCommand } from './commands/config-get.ts'
 import { configPathCommand } from './commands/config-path.ts'
@@ -155,6 +156,7 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
       }),
     )
 
+  registerDaemonCommands(program, select)
   registerReleaseCommands(program, select)
 
   return program

@@ -101,7 +101,7 @@ describe('config set', () => {
     ['updates.enabled', 'yes', /allowed values are true, false/],
     ['updates.auto_install', '1', /allowed values are true, false/],
     ['updates.check_interval', 'monthly', /allowed values are hourly, daily, weekly, never, or a duration like 90s/],
-    ['updates.check_interval', '30s', /between 60s and 365d/],
+    ['updates.check_interval', '400d', /between 1s and 365d/],
     ['updates.channel', 'nightly', /allowed values are stable, beta/],
     ['updates.server', 'ftp://broker', /allowed values are an https:\/\/ URL, or http:\/\/ to a loopback host/],
     ['updates.server', 'http://broker.corp', /plain http:\/\/ is only allowed to loopback hosts/],

@@ -7,8 +7,8 @@ import { isLoopbackHost, transportProblem } from '../system/url-policy.ts'
 export const CHECK_INTERVAL_WORDS = ['hourly', 'daily', 'weekly', 'never'] as const
 const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-/** The daemon should not poll the broker more often than this. */
-export const MIN_CHECK_INTERVAL_MS = 60_000
+/** The shortest explicit interval. Intervals under a minute are meant for tests and demonstrations. */
+export const MIN_CHECK_INTERVAL_MS = 1_000
 export const MAX_CHECK_INTERVAL_MS = 365 * 86_400_000
 
 /** Milliseconds between checks, null for `never`, undefined when the text is not valid. */
@@ -31,7 +31,7 @@ export function checkIntervalMs(text: string): number | null | undefined {
 
 export const ALLOWED = {
   boolean: 'true, false',
-  checkInterval: 'hourly, daily, weekly, never, or a duration like 90s, 30m, 6h, 2d (between 60s and 365d)',
+  checkInterval: 'hourly, daily, weekly, never, or a duration like 90s, 30m, 6h, 2d (between 1s and 365d; under a minute only for testing)',
   channel: CHANNELS.join(', '),
   server: 'an https:// URL, or http:// to a loopback host (127.0.0.1, ::1, localhost)',
   port: 'an integer from 1 to 65535',

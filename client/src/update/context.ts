@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { createHttpClient, type HttpClient } from '../system/http.ts'
 import { ensureHostId } from '../system/host-id.ts'
-import { noHooks, type UpdateHooks } from './hooks.ts'
+import { restartDaemonHooks, type UpdateHooks } from './hooks.ts'
 import type { RecordContext } from './records.ts'
 import { pinnedKeys } from './trust-keys.ts'
 
@@ -52,7 +52,7 @@ export function createUpdateContext(app: AppContext, config: Config, configPath:
       caFile: config.network.ca_file,
     }),
     hostId: ensureHostId(app.paths.hostIdFile),
-    hooks: options.hooks ?? noHooks,
+    hooks: options.hooks ?? restartDaemonHooks(app),
     progress: options.progress,
   }
 }

@@ -1,5 +1,5 @@
 // An update from start to finish (DESIGN §5 steps 1–8): lock, check, prepare, commit. The CLI
-// and (later) the daemon call these functions; the CLI adds the question in between.
+// and the daemon call these functions; the CLI adds the question in between.
 import { existsSync } from 'node:fs'
 import { probeVersion } from '../system/probe-version.ts'
 import { crashPoint } from '../system/crash-points.ts'
@@ -47,6 +47,7 @@ export async function installUpdate(
   decision: Extract<Decision, { kind: 'install' }>,
 ): Promise<InstallResult> {
   const prepared = await prepareInstall(ctx, { version: decision.version, asset: decision.asset })
+  ctx.hooks.beforeSwap?.({ version: decision.version, installPath: ctx.paths.installPath })
   const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current })
   return { version: decision.version, previousVersion: check.current, installPath: ctx.paths.installPath, backupPath: committed.backupPath }
 }

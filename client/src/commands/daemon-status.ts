@@ -1,0 +1,58 @@
+// `cco daemon status [--json]`: whether the pid file names a running cco daemon (a stale file is
+// removed), and what its `/health` says. The caller turns "not running" into exit 3 (LSB).
+import { loadConfig } from '../config/load.ts'
+import type { AppContext } from '../context.ts'
+import { probeHealth, type HealthBody } from '../system/health-probe.ts'
+import { findRunningDaemon } from '../system/pid-file.ts'
+
+export interface DaemonStatus {
+  running: boolean
+  pid: number | null
+  host: string
+  port: number
+  version: string | null
+  started_at: string | null
+  uptime_seconds: number | null
+  healthy: boolean | null
+  health: HealthBody | null
+  /** Why `/health` did not answer ok, when it did not. */
+  problem: string | null
+  supervisor: string | null
+  log: string
+  /** Why a stale pid file was removed, if one was. */
+  cleaned: string | null
+}
+
+export async function daemonStatusCommand(app: AppContext): Promise<DaemonStatus> {
+  const found = findRunningDaemon(app.paths.daemonPid)
+  if (!found.running) {
+    // Where it would listen, for the message; a broken config must not hide the answer.
+    let host = '127.0.0.1'
+    let port = 3000
+    try {
+      const { config } = loadConfig(app.paths.configFile)
+      host = config.daemon.host
+      port = config.daemon.port
+    } catch {}
+    return { running: false, pid: null, host, port, version: null, started_at: null, uptime_seconds: null, healthy: null, health: null, problem: null, supervisor: null, log: app.paths.daemonLog, cleaned: found.cleaned }
+  }
+  const r = found.record
+  const answer = await probeHealth(r.host, r.port, 2_000)
+  const startedMs = Date.parse(r.started_at)
+  const uptime = answer.ok ? answer.body.uptime_seconds : Number.isNaN(startedMs) ? null : Math.max(0, Math.floor((app.clock.now().getTime() - startedMs) / 1000))
+  return {
+    running: true,
+    pid: r.pid,
+    host: r.host,
+    port: r.port,
+    version: answer.ok ? answer.body.version : r.version,
+    started_at: r.started_at,
+    uptime_seconds: uptime,
+    healthy: answer.ok,
+    health: answer.ok ? answer.body : null,
+    problem: answer.ok ? null : answer.problem,
+    supervisor: r.supervisor,
+    log: app.paths.daemonLog,
+    cleaned: null,
+  }
+}

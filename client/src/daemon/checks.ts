@@ -1,0 +1,111 @@
+// One scheduled check by the daemon, through the client's own check and install functions
+// (never a second install path), with the log lines administrators grep for:
+// `Starting update check`, `Current version: X`, `Latest version: Y`, then when installing
+// `Downloading release...`, `Verifying checksum...`, `Installing update...`,
+// `Successfully updated to Y` (or the failure and rollback lines).
+import type { Config } from '../config/schema.ts'
+import type { AppContext } from '../context.ts'
+import { CliError, ExitCode, messageOf } from '../errors.ts'
+import { formatUtc } from '../system/clock.ts'
+import { probeVersion } from '../system/probe-version.ts'
+import { checkForUpdate, type CheckResult } from '../update/check.ts'
+import { createUpdateContext, type ProgressBar } from '../update/context.ts'
+import type { UpdateHooks } from '../update/hooks.ts'
+import { checkUnderLock, installUpdate, takeUpdateLock } from '../update/install.ts'
+import type { LockHandle } from '../update/lock.ts'
+import { readHandover } from './handover-state.ts'
+import { sameVersion } from './restart-request.ts'
+
+export type CheckOutcome =
+  | { kind: 'checked'; latest: string | null; updateAvailable: boolean }
+  /** A new binary is at the install path (installed now, or already there): restart into it. */
+  | { kind: 'installed'; version: string; latest: string | null }
+  | { kind: 'network-error'; message: string }
+  | { kind: 'failed'; message: string; exitCode: number }
+
+function size(bytes: number): string {
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`
+}
+
+/** A version that failed the health gate on this host, and when: not installed again automatically. */
+export function rejectedVersion(stateDir: string): { version: string; at: string } | null {
+  const h = readHandover(stateDir)
+  return h && h.phase === 'rolled-back' ? { version: h.to_version, at: h.at } : null
+}
+
+export async function scheduledCheck(app: AppContext, config: Config, configPath: string): Promise<CheckOutcome> {
+  const log = app.logger
+  let downloaded = false
+  const hooks: UpdateHooks = {
+    async afterInstall() {},
+    beforeSwap: () => log.info('Installing update...'),
+  }
+  const ctx = createUpdateContext(app, config, configPath, {
+    hooks,
+    progress: (name: string, total: number): ProgressBar => {
+      log.info(`Downloading release... (${name}, ${size(total)})`)
+      return {
+        update(received) {
+          // The sha256 was computed while streaming; it is compared once the last byte is in.
+          if (received >= total && !downloaded) {
+            downloaded = true
+            log.info('Verifying checksum...')
+          }
+        },
+        stop() {},
+      }
+    },
+  })
+  let lock: LockHandle | undefined
+  log.info('Starting update check')
+  try {
+    let check: CheckResult
+    if (config.updates.auto_install) {
+      lock = await takeUpdateLock(ctx)
+      check = await checkUnderLock(ctx, lock)
+    } else {
+      check = await checkForUpdate(ctx)
+    }
+    log.info(`Current version: ${check.current}`)
+    log.info(`Latest version: ${check.latest ?? `none (channel ${check.channel} has no release)`}`)
+    const d = check.decision
+    if (d.kind === 'none') {
+      log.info(`No update to install: ${d.detail}`)
+      return { kind: 'checked', latest: check.latest, updateAvailable: false }
+    }
+    if (d.kind === 'no-asset') {
+      log.warn(d.detail)
+      return { kind: 'checked', latest: check.latest, updateAvailable: false }
+    }
+    log.info(`Update available: ${d.version} (${d.detail})`)
+    if (!config.updates.auto_install) {
+      log.info('updates.auto_install is false: install it with `cco update`')
+      return { kind: 'checked', latest: check.latest, updateAvailable: true }
+    }
+    const rejected = rejectedVersion(app.paths.stateDir)
+    if (rejected && sameVersion(rejected.version, d.version)) {
+      log.warn(
+        `Not installing ${d.version} automatically: it did not become healthy on this host (${formatUtc(new Date(rejected.at))}) and was rolled back; install it by hand with \`cco update --yes\``,
+      )
+      return { kind: 'checked', latest: check.latest, updateAvailable: true }
+    }
+    // Installed already (by hand, while this daemon was not told): only the restart is missing.
+    const there = await probeVersion(app.paths.installPath, app.env)
+    if (there.ok && sameVersion(there.version, d.version)) {
+      log.info(`${d.version} is already installed at ${app.paths.installPath}`)
+      return { kind: 'installed', version: d.version, latest: check.latest }
+    }
+    if (!lock) throw new CliError('internal: install without the update lock', ExitCode.failure)
+    const installed = await installUpdate(ctx, check, d)
+    log.info(`Successfully updated to ${installed.version}`)
+    return { kind: 'installed', version: installed.version, latest: check.latest }
+  } catch (err) {
+    const message = messageOf(err)
+    const exitCode = err instanceof CliError ? err.exitCode : ExitCode.failure
+    if (exitCode === ExitCode.network) return { kind: 'network-error', message }
+    return { kind: 'failed', message, exitCode }
+  } finally {
+    lock?.release()
+    await ctx.http.close().catch(() => {})
+  }
+}

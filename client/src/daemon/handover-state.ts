@@ -1,0 +1,44 @@
+// `daemon-handover.json` in the state dir: the last restart of the daemon into another binary
+// and how it ended. `cco update` reads it to stop waiting early when a restart was rolled
+// back, and a restored daemon reads it so that it does not install the same failing version
+// again on its next scheduled check.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { writeFileAtomic } from '../system/fs-atomic.ts'
+
+export const HandoverSchema = z.object({
+  /** The process that handed over (or, for the watchdog, the daemon it guards). */
+  from_pid: z.int(),
+  from_version: z.string(),
+  to_version: z.string(),
+  /**
+   * starting:    the new binary is being started and health-checked
+   * done:        it answered /health with its version; the old process exits
+   * rolled-back: it did not; cco.backup was put back and the previous version restarted
+   * failed:      it did not, and the previous binary could not be restored or restarted
+   */
+  phase: z.enum(['starting', 'done', 'rolled-back', 'failed']),
+  at: z.string(),
+  detail: z.string().default(''),
+})
+export type HandoverState = z.infer<typeof HandoverSchema>
+
+export function handoverFile(stateDir: string): string {
+  return join(stateDir, 'daemon-handover.json')
+}
+
+export function readHandover(stateDir: string): HandoverState | null {
+  try {
+    return HandoverSchema.parse(JSON.parse(readFileSync(handoverFile(stateDir), 'utf8')))
+  } catch {
+    return null
+  }
+}
+
+/** Best effort: the record helps later decisions but must never fail a restart. */
+export function writeHandover(stateDir: string, state: HandoverState): void {
+  try {
+    writeFileAtomic(handoverFile(stateDir), `${JSON.stringify(state)}\n`)
+  } catch {}
+}

@@ -1,0 +1,80 @@
+// The daemon's own log file, rotated by size: at the limit `daemon.log` becomes `daemon.log.1`,
+// older files shift up to `.5` (the oldest is dropped) and a fresh file is opened. The service
+// writes it itself (rather than relying on redirected stdout) so that it can rotate.
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export const LOG_MAX_BYTES = 10 * 1024 * 1024
+export const LOG_KEEP = 5
+
+export interface RotatingLogOptions {
+  maxBytes?: number
+  /** How many rotated files to keep besides the live one. */
+  keep?: number
+}
+
+export interface RotatingLog {
+  write(text: string): void
+  close(): void
+}
+
+export function rotatedName(path: string, n: number): string {
+  return `${path}.${n}`
+}
+
+export function openRotatingLog(path: string, options: RotatingLogOptions = {}): RotatingLog {
+  const maxBytes = options.maxBytes ?? LOG_MAX_BYTES
+  const keep = options.keep ?? LOG_KEEP
+  mkdirSync(dirname(path), { recursive: true })
+  let fd: number | null = null
+  let ino = 0
+  let size = 0
+
+  const open = () => {
+    fd = openSync(path, 'a', 0o644)
+    const st = fstatSync(fd)
+    ino = st.ino
+    size = st.size
+  }
+  const rotate = () => {
+    if (fd !== null) closeSync(fd)
+    fd = null
+    rmSync(rotatedName(path, keep), { force: true })
+    for (let n = keep - 1; n >= 1; n--) {
+      try {
+        renameSync(rotatedName(path, n), rotatedName(path, n + 1))
+      } catch {}
+    }
+    try {
+      renameSync(path, rotatedName(path, 1))
+    } catch {}
+    open()
+  }
+
+  open()
+  return {
+    write(text) {
+      const bytes = Buffer.from(text, 'utf8')
+      try {
+        // Another process writing the same file (the successor during a restart) may have
+        // rotated it already: follow the name, not the old descriptor.
+        const st = statSync(path, { throwIfNoEntry: false })
+        if (!st || st.ino !== ino) {
+          if (fd !== null) closeSync(fd)
+          open()
+        } else {
+          size = Math.max(size, st.size)
+        }
+        if (size > 0 && size + bytes.length > maxBytes) rotate()
+        writeSync(fd!, bytes)
+        size += bytes.length
+      } catch {
+        // A full or vanished disk must not stop the service; the line is lost.
+      }
+    },
+    close() {
+      if (fd !== null) closeSync(fd)
+      fd = null
+    },
+  }
+}
