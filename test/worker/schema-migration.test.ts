@@ -1,0 +1,36 @@
+// The storage migration from schema 1 to 2 (the `mirroring` status needs the releases table
+// rebuilt): rows written by the schema-1 code survive unchanged, live ones get `live_since`.
+import { env, runInDurableObject } from 'cloudflare:test'
+import { expect, it } from 'vitest'
+import { Broker } from '../../worker/broker/broker.ts'
+import { MIGRATIONS, SCHEMA_VERSION } from '../../worker/broker/schema.ts'
+
+it('migrates schema 1 to 2 keeping every release row, its columns and the channels', async () => {
+  const stub = env.BROKER.get(env.BROKER.idFromName('migration-test'))
+  await runInDurableObject(stub, (_instance, state) => {
+    const sql = state.storage.sql
+    // Back to an empty object, then the schema-1 state as the previous code left it.
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    for (const statement of MIGRATIONS[0]!) sql.exec(statement)
+    sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    const insert = `INSERT INTO releases (version, tag, github_id, prerelease, status, reason, notes, published_at, first_seen_at, updated_at, assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_next_at)
+      VALUES (?, ?, ?, 0, ?, NULL, 'notes', '2026-11-01T00:00:00Z', ?, '2026-11-02T00:00:00Z', '{}', ?, '{"id":1}', 3, ?, ?, ?)`
+    sql.exec(insert, '2026.11.1', 'v2026.11.1', 11, 'live', '2026-11-01T10:00:00Z', 1, null, null, null)
+    sql.exec(insert, '2026.11.2', 'v2026.11.2', 12, 'pending', '2026-11-03T10:00:00Z', 0, 'checksums.txt', 'https://github.com/x', 1234)
+    sql.exec("UPDATE channels SET version = '2026.11.1', seq = 7 WHERE name = 'stable'")
+
+    new Broker(state, env)
+
+    expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(SCHEMA_VERSION))
+    const rows = sql.exec('SELECT version, status, was_on_stable, source_rev, fetch_name, fetch_next_at, live_since, mirror_content FROM releases ORDER BY version').toArray()
+    expect(rows).toEqual([
+      { version: '2026.11.1', status: 'live', was_on_stable: 1, source_rev: 3, fetch_name: null, fetch_next_at: null, live_since: '2026-11-01T10:00:00Z', mirror_content: null },
+      { version: '2026.11.2', status: 'pending', was_on_stable: 0, source_rev: 3, fetch_name: 'checksums.txt', fetch_next_at: 1234, live_since: null, mirror_content: null },
+    ])
+    expect(sql.exec("SELECT version, seq FROM channels WHERE name = 'stable'").one()).toEqual({ version: '2026.11.1', seq: 7 })
+    // The new status is accepted, the unique index on GitHub ids still holds.
+    sql.exec("UPDATE releases SET status = 'mirroring' WHERE version = '2026.11.2'")
+    expect(() => sql.exec("UPDATE releases SET github_id = 11 WHERE version = '2026.11.2'")).toThrow()
+  })
+})
