@@ -1,0 +1,172 @@
+// The release build: bundle the client once, then per platform a Node single executable
+// packed as `cco-<version>-<platform>.tar.gz` (`.zip` on Windows) with the binary at the root,
+// and `checksums.txt` over the archives.
+import { availableParallelism, tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { PublicKey } from '../../contract/manifest.ts'
+import { binaryName, canonicalAssetName, PLATFORMS, type Platform } from '../../contract/platform.ts'
+import { isVersion } from '../../contract/version.ts'
+import { bundleClient } from './bundle-client.ts'
+import { packTarGz, packZip, previousOutputs, writeChecksums } from './release-archives.ts'
+import { assertBuildNode, hostPlatform, injectBlob, makeBlob, nodeBinaryFor, run, type NodeBinary } from './sea.ts'
+
+export interface ReleaseBuildOptions {
+  version: string
+  platforms?: readonly Platform[]
+  /** Default `release/<version>/` in the repository. */
+  outDir?: string
+  /** The broker built in as the default `updates.server`. */
+  server?: string
+  /** Manifest keys built in (trusted besides `[[trust.keys]]`). */
+  trustKeys?: PublicKey[]
+  /** Where other platforms' Node binaries are kept between builds. */
+  cacheDir: string
+  /** Parallel injections (each reads and writes a ~120 MB binary); default: CPU count, at most 3. */
+  concurrency?: number
+  /** Archive entry times; default now. */
+  mtime?: Date
+  log?: (line: string) => void
+}
+
+export interface PlatformArtifact {
+  platform: Platform
+  archive: string
+  archiveBytes: number
+  binaryBytes: number
+  codeCache: boolean
+  nodeSource: NodeBinary['source']
+  /** Copy + injection (+ self-test), and packing, in seconds. */
+  injectSeconds: number
+  packSeconds: number
+  /** The host binary's `--version` answer, when it could be run here. */
+  selfTest: string | null
+}
+
+export interface ReleaseBuildResult {
+  version: string
+  outDir: string
+  checksums: string
+  artifacts: PlatformArtifact[]
+  seconds: { total: number; bundle: number; nodeBinaries: number; blobs: number; platforms: number }
+}
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const since = (t: number) => (performance.now() - t) / 1000
+
+/** Runs `fn` over `items` with at most `limit` at a time, keeping the order of results. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+export async function buildRelease(options: ReleaseBuildOptions): Promise<ReleaseBuildResult> {
+  const started = performance.now()
+  const log = options.log ?? (() => {})
+  const { version } = options
+  if (!isVersion(version) || version.startsWith('v')) throw new Error(`not a version: ${JSON.stringify(version)} (e.g. 2026.11.26, without the tag's "v")`)
+  const platforms = [...new Set(options.platforms ?? PLATFORMS)]
+  if (platforms.length === 0) throw new Error('no platforms to build')
+  assertBuildNode()
+  const host = hostPlatform()
+  const outDir = resolve(options.outDir ?? join(ROOT, 'release', version))
+  mkdirSync(outDir, { recursive: true })
+  for (const stale of previousOutputs(outDir, version)) rmSync(join(outDir, stale), { force: true })
+  const work = mkdtempSync(join(tmpdir(), `cco-release-${version}-`))
+  const mtime = options.mtime ?? new Date()
+
+  try {
+    // Node binaries first: a missing registry fails the build before any slow step.
+    let t = performance.now()
+    const nodes = new Map<Platform, NodeBinary>()
+    for (const p of platforms) {
+      const node = await nodeBinaryFor(p, options.cacheDir)
+      nodes.set(p, node)
+      log(`node ${p}: ${node.source === 'host' ? `host ${process.execPath}` : node.source === 'cache' ? `cached ${node.path}` : `fetched into ${node.path}`}`)
+    }
+    const nodeSeconds = since(t)
+
+    t = performance.now()
+    const bundle = await bundleClient({
+      version,
+      outfile: join(work, 'cco.cjs'),
+      build: 'release',
+      defaultServer: options.server,
+      trustKeys: options.trustKeys,
+      minify: false,
+    })
+    // The SEA runs the bundle as a CommonJS script: the shebang line is only for `node cco.cjs`.
+    const main = join(work, 'main.cjs')
+    writeFileSync(main, readFileSync(bundle.outfile, 'utf8').replace(/^#![^\n]*\n/, ''))
+    const bundleSeconds = since(t)
+    log(`bundle: ${(bundle.bytes / 1024).toFixed(0)} KiB in ${bundleSeconds.toFixed(1)} s`)
+
+    t = performance.now()
+    const blobs = { cached: join(work, 'sea-host.blob'), portable: join(work, 'sea-portable.blob') }
+    const needsHostBlob = host !== null && platforms.includes(host)
+    const needsPortableBlob = platforms.some((p) => p !== host)
+    if (needsHostBlob) await makeBlob(main, blobs.cached, true)
+    if (needsPortableBlob) await makeBlob(main, blobs.portable, false)
+    const blobSeconds = since(t)
+
+    t = performance.now()
+    const limit = options.concurrency ?? Math.max(1, Math.min(3, availableParallelism()))
+    const artifacts = await mapLimited(platforms, limit, async (platform): Promise<PlatformArtifact> => {
+      const started = performance.now()
+      const name = binaryName(platform)
+      const binary = join(work, platform, name)
+      const codeCache = platform === host
+      const { warnings } = await injectBlob(nodes.get(platform)!.path, codeCache ? blobs.cached : blobs.portable, binary, platform)
+      for (const w of warnings) log(`${platform}: postject: ${w}`)
+      const injectSeconds = since(started)
+      let selfTest: string | null = null
+      if (platform === host) {
+        const r = await run(binary, ['--version'], { timeoutMs: 30_000, env: { PATH: process.env.PATH ?? '', HOME: work } })
+        selfTest = r.stdout.trim()
+        if (r.code !== 0 || selfTest !== `cco ${version}`) {
+          throw new Error(`the built ${platform} binary failed its self-test: --version said ${JSON.stringify(selfTest)} (exit ${r.code})\n${r.stderr}`)
+        }
+      }
+      const packStarted = performance.now()
+      const archive = join(outDir, canonicalAssetName(version, platform))
+      if (archive.endsWith('.zip')) await packZip(binary, name, archive, mtime)
+      else await packTarGz(binary, name, archive, mtime)
+      const artifact: PlatformArtifact = {
+        platform,
+        archive,
+        archiveBytes: statSync(archive).size,
+        binaryBytes: statSync(binary).size,
+        codeCache,
+        nodeSource: nodes.get(platform)!.source,
+        injectSeconds,
+        packSeconds: since(packStarted),
+        selfTest,
+      }
+      rmSync(join(work, platform), { recursive: true, force: true })
+      log(`${platform}: ${mib(artifact.binaryBytes)} binary, ${mib(artifact.archiveBytes)} archive, inject ${artifact.injectSeconds.toFixed(1)} s, pack ${artifact.packSeconds.toFixed(1)} s${selfTest ? ` (self-test: ${selfTest})` : ''}`)
+      return artifact
+    })
+    const platformSeconds = since(t)
+
+    const checksums = await writeChecksums(outDir, artifacts.map((a) => canonicalAssetName(version, a.platform)))
+    return {
+      version,
+      outDir,
+      checksums,
+      artifacts,
+      seconds: { total: since(started), bundle: bundleSeconds, nodeBinaries: nodeSeconds, blobs: blobSeconds, platforms: platformSeconds },
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
