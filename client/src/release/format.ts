@@ -89,13 +89,18 @@ export function formatYank(r: ReleaseYankResult): string[] {
   return lines
 }
 
-/** An audit entry's detail as `key=value` pairs (nested values as JSON). */
+const DETAIL_MAX = 100
+
+/** An audit entry's detail as `key=value` pairs (nested values as JSON), cut for the table. */
 export function auditDetail(detail: unknown): string {
   if (detail === null || detail === undefined) return ''
-  if (typeof detail !== 'object' || Array.isArray(detail)) return JSON.stringify(detail)
-  return Object.entries(detail as Record<string, unknown>)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join(' ')
+  const text =
+    typeof detail !== 'object' || Array.isArray(detail)
+      ? JSON.stringify(detail)
+      : Object.entries(detail as Record<string, unknown>)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ')
+  return text.length > DETAIL_MAX ? `${text.slice(0, DETAIL_MAX - 1)}…` : text
 }
 
 export function formatAudit(r: ReleaseAuditResult): string[] {
