@@ -57,7 +57,7 @@ describe('concurrent reads while the broker changes', () => {
       const text = new TextDecoder().decode(await res.arrayBuffer())
       if (res.status !== 200) return { status: res.status, seq: -1, channel: '' }
       const { payload, protectedHeader } = await generalVerify(JSON.parse(text), key)
-      expect(protectedHeader.typ).toBe('cco-manifest+json')
+      expect(protectedHeader?.typ).toBe('cco-manifest+json')
       const p = JSON.parse(new TextDecoder().decode(payload)) as { seq: number; channel: string }
       return { status: res.status, seq: p.seq, channel: p.channel }
     }
