@@ -21,6 +21,8 @@ export const MANIFEST_MAX_BYTES = 64 * 1024
 export const NOTES_MAX_BYTES = 16 * 1024
 /** Clients accept an `expires_at` this far in the past (clock skew). */
 export const EXPIRY_SKEW_MS = 5 * 60 * 1000
+/** Longest asset file name a manifest carries (GitHub allows longer ones; the broker refuses them). */
+export const ASSET_NAME_MAX_LENGTH = 255
 
 /** The JWS profile: General JSON Serialization, Ed25519, an explicit type. */
 export const JWS_ALG = 'EdDSA'
@@ -33,7 +35,7 @@ const Timestamp = z.iso.datetime({ offset: true })
 const HttpUrl = z.url({ protocol: /^https?$/ })
 
 export const AssetSchema = z.object({
-  name: z.string().check(z.minLength(1), z.maxLength(255)),
+  name: z.string().check(z.minLength(1), z.maxLength(ASSET_NAME_MAX_LENGTH)),
   url: HttpUrl,
   size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   sha256: Sha256Hex,

@@ -1,7 +1,7 @@
 // Decides what a GitHub release becomes: a publishable release (version, notes, one asset with
 // a verified sha256 per platform), a refusal with a reason a person can act on, or "fetch the
 // checksums file first". Pure: the caller fetches the checksums file and passes its text back.
-import { NOTES_MAX_BYTES, truncateUtf8 } from '../../contract/manifest.ts'
+import { ASSET_NAME_MAX_LENGTH, NOTES_MAX_BYTES, truncateUtf8 } from '../../contract/manifest.ts'
 import { PLATFORMS, platformsForAssetName, type Platform } from '../../contract/platform.ts'
 import { parseVersion } from '../../contract/version.ts'
 import type { AssetHost } from '../config.ts'
@@ -68,6 +68,8 @@ export function assessRelease(release: GithubRelease, options: AssessOptions): A
     const problem = assetUrlProblem(asset.browser_download_url, options.assetHosts)
     if (problem) return refuse(`asset ${JSON.stringify(asset.name)}: download URL ${problem}`)
     if (asset.size < 1) return refuse(`asset ${JSON.stringify(asset.name)} is empty`)
+    // Published, it would make every manifest of the channel fail the contract's schema.
+    if (asset.name.length > ASSET_NAME_MAX_LENGTH) return refuse(`asset ${JSON.stringify(asset.name)}: the name is longer than ${ASSET_NAME_MAX_LENGTH} characters`)
   }
 
   // A digest is mandatory for every offered asset: GitHub's own, else the checksums file's.
