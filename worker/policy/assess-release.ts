@@ -148,7 +148,11 @@ export function isoSeconds(input: string | number | null | undefined): string | 
   if (input === null || input === undefined || input === '') return null
   const ms = typeof input === 'number' ? input : Date.parse(input)
   if (!Number.isFinite(ms)) return null
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const iso = new Date(ms).toISOString()
+  // Years outside 0000–9999 come out expanded (`+275760-…`, `-000001-…`): not RFC 3339, and
+  // a manifest carrying one fails the contract.
+  if (!/^\d{4}-/.test(iso)) return null
+  return iso.replace(/\.\d{3}Z$/, 'Z')
 }
 
 function httpUrlOrNull(raw: string | null | undefined): string | null {
