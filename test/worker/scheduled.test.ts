@@ -1,11 +1,18 @@
 // The cron handler re-signs manifests before they expire (new seq) and after a key rotation,
-// and leaves fresh ones alone.
+// and leaves fresh ones alone. (Its reconciliation with GitHub has its own tests; here the
+// GitHub API answers 404, which changes nothing.)
 import { createScheduledController, env, reset, runInDurableObject } from 'cloudflare:test'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import worker from '../../worker/index.ts'
-import { auditLog, getManifest, publish, stub } from './helpers.ts'
+import { auditLog, fakeNetwork, getManifest, publish, stub } from './helpers.ts'
+
+beforeEach(() => {
+  fakeNetwork({})
+  vi.spyOn(console, 'error').mockImplementation(() => undefined)
+})
 
 afterEach(async () => {
+  vi.restoreAllMocks()
   await reset()
 })
 

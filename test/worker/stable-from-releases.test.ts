@@ -2,7 +2,7 @@
 // release also moves stable; prereleases stay on beta.
 import { env, reset } from 'cloudflare:test'
 import { afterEach, expect, it } from 'vitest'
-import { archives, getManifest, publish, sendRelease } from './helpers.ts'
+import { adminPost, archives, getManifest, publish, sendRelease, stateSnapshot } from './helpers.ts'
 
 afterEach(async () => {
   await reset()
@@ -48,4 +48,19 @@ it('does not move stable down when an older release arrives late', async () => {
   await publish('2026.11.5')
   await publish('2026.11.4')
   expect((await getManifest('stable')).payload.release?.version).toBe('2026.11.5')
+})
+
+it('refuses a promotion that stable would leave at once for the newest release, and allows a higher one', async () => {
+  await publish('2026.11.1')
+  await publish('2026.11.2')
+  await publish('2026.11.3-rc.1', { prerelease: true })
+  const before = await stateSnapshot()
+  const down = await adminPost('/v1/channels/stable/promote', { version: '2026.11.1' })
+  expect(down.status).toBe(409)
+  expect(down.body.error.message).toBe('stable would move to 2026.11.2 at once: with STABLE_FROM_RELEASES on it follows the newest release')
+  expect(await stateSnapshot()).toEqual(before)
+
+  const up = await adminPost('/v1/channels/stable/promote', { version: '2026.11.3-rc.1' })
+  expect(up.body).toMatchObject({ version: '2026.11.3-rc.1', changed: true })
+  expect((await getManifest('stable')).payload.release?.version).toBe('2026.11.3-rc.1')
 })
