@@ -64,7 +64,7 @@ describe('reconciliation', () => {
     const audit = await auditLog()
     const reconciled = audit.filter((e) => e.actor === 'reconcile')
     expect(reconciled.map((e) => [e.action, e.target])).toEqual([
-      ['reconcile.applied', 'v2026.11.2'],
+      ['reconcile.applied', '2026.11.2'],
       ['release.published', '2026.11.2'],
       ['manifest.signed', 'beta'],
     ])

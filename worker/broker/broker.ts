@@ -522,7 +522,8 @@ export class Broker extends DurableObject<Env> {
       const out: ReconcileResult = { outcome: 'applied', applied: [], withdrawn: [], channels: {} }
       for (const step of plan.steps) {
         const rel = step.release
-        const audit = [{ action: 'reconcile.applied', target: step.kind === 'apply' ? rel.tag_name : step.version, detail: { github_id: rel.id, step: step.kind === 'apply' ? 'apply' : `withdraw (${step.action})` } }]
+        const target = step.kind === 'apply' ? (parseVersion(rel.tag_name)?.text ?? rel.tag_name) : step.version
+        const audit = [{ action: 'reconcile.applied', target, detail: { github_id: rel.id, step: step.kind === 'apply' ? 'apply' : `withdraw (${step.action})` } }]
         const origin: ReleaseOrigin =
           step.kind === 'apply'
             ? { actor: 'reconcile', deliveryId: null, action: 'reconcile', audit }
