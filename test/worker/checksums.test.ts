@@ -1,10 +1,10 @@
 // Releases whose assets carry no GitHub digest: the checksums file is fetched by the Durable
 // Object's alarm, never on the webhook's request path. The network is faked at `fetch`.
-import { reset, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { reset, runDurableObjectAlarm } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CHECKSUMS_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import type { FixtureAsset } from '../support/github.ts'
-import { archive, auditLog, digestOf, fakeNetwork, getManifest, sendRelease, stub } from './helpers.ts'
+import { archive, auditLog, digestOf, fakeNetwork, getManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const CHECKSUMS_URL = `https://github.com/cco-dev/cco/releases/download/v${V}/checksums.txt`
@@ -15,13 +15,6 @@ async function releaseWithoutDigests(): Promise<{ assets: FixtureAsset[]; checks
   const checksums = `${await digestOf(linux.name)}  ${linux.name}\n${(await digestOf(mac.name)).toUpperCase()} *${mac.name}\n`
   const file: FixtureAsset = { name: 'checksums.txt', url: CHECKSUMS_URL, size: checksums.length }
   return { assets: [linux, mac, file], checksums }
-}
-
-/** Makes every waiting checksums job due now (the fake clock of the retry schedule). */
-async function makeJobsDue() {
-  await runInDurableObject(stub(), (_instance, state) => {
-    state.storage.sql.exec('UPDATE releases SET fetch_next_at = ? WHERE fetch_next_at IS NOT NULL', Date.now() - 1)
-  })
 }
 
 beforeEach(() => vi.restoreAllMocks())
@@ -106,7 +99,7 @@ describe('checksums file', () => {
 
     const delays: number[] = []
     for (let attempt = 1; attempt < CHECKSUMS_MAX_ATTEMPTS; attempt++) {
-      await makeJobsDue()
+      await makeAlarmJobsDue()
       const before = Date.now()
       expect(await runDurableObjectAlarm(stub())).toBe(true)
       const release = await stub().getRelease(V)
@@ -117,7 +110,7 @@ describe('checksums file', () => {
     // Each wait is about twice the one before (exponential backoff).
     for (let i = 1; i < delays.length; i++) expect(delays[i]! / delays[i - 1]!).toBeGreaterThan(1.5)
 
-    await makeJobsDue()
+    await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect(net.asked).toHaveLength(CHECKSUMS_MAX_ATTEMPTS)
     const release = await stub().getRelease(V)
@@ -170,7 +163,7 @@ describe('checksums file', () => {
     await alarm
     // The old file's digests were not applied to the new payload: it is fetched again.
     expect((await stub().getRelease(V))?.status).toBe('pending')
-    await makeJobsDue()
+    await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     const r = await stub().getRelease(V)
     expect(r?.status).toBe('live')

@@ -165,6 +165,14 @@ export async function backdateLive(version: string, hours: number): Promise<void
   })
 }
 
+/** Makes every waiting alarm job (checksums fetch, mirror copy) due now: the fake clock of the retry schedule. */
+export async function makeAlarmJobsDue(): Promise<void> {
+  await runInDurableObject(stub(), (_instance, state) => {
+    state.storage.sql.exec('UPDATE releases SET fetch_next_at = ? WHERE fetch_next_at IS NOT NULL', Date.now() - 1)
+    state.storage.sql.exec('UPDATE releases SET mirror_next_at = ? WHERE mirror_next_at IS NOT NULL', Date.now() - 1)
+  })
+}
+
 /** Everything a refused call must leave as it was: each channel's seq and bytes, the audit log. */
 export async function stateSnapshot() {
   // Manifests first: a channel's very first read signs it, which is not a change to catch.

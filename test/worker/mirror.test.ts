@@ -2,12 +2,12 @@
 // goes live only after the Durable Object's alarm has copied and verified every asset, and
 // GET /v1/assets/… then serves the copy from R2 with Range support. The download host is
 // faked at `fetch`.
-import { SELF, env, reset, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { SELF, env, reset, runDurableObjectAlarm } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { MIRROR_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import type { FixtureAsset } from '../support/github.ts'
-import { BROKER, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManifest, sendRelease, stub } from './helpers.ts'
+import { BROKER, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const NAME = canonicalAssetName(V, 'linux-x86_64')
@@ -37,13 +37,6 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 
 async function assetFor(bytes: Uint8Array, o: { url?: string; name?: string } = {}): Promise<FixtureAsset> {
   return { name: o.name ?? NAME, url: o.url ?? URL_, size: bytes.length, digest: `sha256:${await sha256(bytes)}` }
-}
-
-/** Makes every waiting mirror copy due now (the fake clock of the retry schedule). */
-async function makeCopiesDue() {
-  await runInDurableObject(stub(), (_instance, state) => {
-    state.storage.sql.exec('UPDATE releases SET mirror_next_at = ? WHERE mirror_next_at IS NOT NULL', Date.now() - 1)
-  })
 }
 
 /** The channel's manifest as hosts get it, past this colo's one-minute cache (see dropEdgeCache). */
@@ -122,7 +115,7 @@ describe('mirroring a release', () => {
 
     const delays: number[] = []
     for (let attempt = 1; attempt < MIRROR_MAX_ATTEMPTS; attempt++) {
-      await makeCopiesDue()
+      await makeAlarmJobsDue()
       const at = Date.now()
       expect(await runDurableObjectAlarm(stub())).toBe(true)
       const release = await stub().getRelease(V)
@@ -133,7 +126,7 @@ describe('mirroring a release', () => {
     }
     for (let i = 1; i < delays.length; i++) expect(delays[i]! / delays[i - 1]!).toBeGreaterThan(1.5)
 
-    await makeCopiesDue()
+    await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect(net.asked).toHaveLength(MIRROR_MAX_ATTEMPTS)
     const release = await stub().getRelease(V)
@@ -157,7 +150,7 @@ describe('mirroring a release', () => {
     // Shorter than recorded.
     vi.restoreAllMocks()
     fakeNetwork({ [URL_]: () => new Response(new Blob([bytes.slice(0, 2999)]).stream()) })
-    await makeCopiesDue()
+    await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect((await stub().getRelease(V))?.mirror?.last_error).toBe(`${NAME}: size mismatch (got 2999 bytes, expected 3000)`)
     expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
@@ -171,7 +164,7 @@ describe('mirroring a release', () => {
       },
     })
     fakeNetwork({ [URL_]: () => new Response(broken) })
-    await makeCopiesDue()
+    await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect(await stub().getRelease(V)).toMatchObject({ status: 'mirroring', mirror: { attempts: 3, last_error: `${NAME}: download failed: connection reset by peer` } })
     expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()

@@ -45,12 +45,11 @@ export const kvKey = (channel: Channel) => `manifest:${channel}`
 
 /** Re-sign a manifest when it expires within this time (the cron runs every 30 minutes). */
 export const RESIGN_BEFORE_MS = 3 * 24 * 3600 * 1000
-/** Checksums fetch attempts before the release is refused, and the first retry delay. */
+/** Attempts of an alarm job (checksums fetch, mirror copy) before the release (or its update) is refused. */
 export const CHECKSUMS_MAX_ATTEMPTS = 6
-const CHECKSUMS_FIRST_RETRY_MS = 15_000
-/** Mirror copy attempts before the release (or its update) is refused, and the first retry delay. */
 export const MIRROR_MAX_ATTEMPTS = 6
-const MIRROR_FIRST_RETRY_MS = 15_000
+/** When a failed alarm job runs again: exponential backoff, 15 s, 30 s, 1 min, 2 min, 4 min. */
+const retryAt = (now: number, attempts: number) => now + 15_000 * 2 ** (attempts - 1)
 /** `meta` key of the ETag (and URL) of the last GitHub release list that was applied. */
 const RECONCILE_ETAG_KEY = 'reconcile_etag'
 /** Seen delivery ids are kept this long; GitHub only lets people redeliver recent ones. */
@@ -395,8 +394,7 @@ export class Broker extends DurableObject<Env> {
       await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
       return
     }
-    // Exponential backoff: 15 s, 30 s, 1 min, 2 min, 4 min.
-    const nextAt = now + MIRROR_FIRST_RETRY_MS * 2 ** (attempts - 1)
+    const nextAt = retryAt(now, attempts)
     await this.#commit({
       ...base,
       rows: [{ ...row, mirror: { ...row.mirror, attempts, nextAt, error: copied.error } }],
@@ -439,8 +437,7 @@ export class Broker extends DurableObject<Env> {
       await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
       return
     }
-    // Exponential backoff: 15 s, 30 s, 1 min, 2 min, 4 min.
-    const nextAt = now + CHECKSUMS_FIRST_RETRY_MS * 2 ** (attempts - 1)
+    const nextAt = retryAt(now, attempts)
     await this.#commit({
       ...base,
       rows: [{ ...row, fetch: { ...row.fetch, attempts, nextAt, error: fetched.error } }],
