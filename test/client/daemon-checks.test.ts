@@ -41,7 +41,7 @@ async function host(config: Parameters<typeof daemonHost>[0]['config'], server =
 
 const checks = (log: string) => log.match(/\[INFO\] Starting update check$/gm)?.length ?? 0
 
-describe('scheduled checks', () => {
+describe.concurrent('scheduled checks', () => {
   it('a 2s interval triggers checks: logged in sequence, last_check recorded, /health reports the newer version', async () => {
     const h = await host({ interval: '2s' })
     expect((await h.cco(['daemon', 'start'])).code).toBe(0)
@@ -97,7 +97,7 @@ describe('scheduled checks', () => {
       // Measured from the end of the previous check: at least the interval, at most interval +
       // jitter (< 200 ms) + the check itself and timer slack.
       expect(gap, `gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(2_000)
-      expect(gap, `gaps ${gaps.join(', ')}`).toBeLessThan(2_200 + 800)
+      expect(gap, `gaps ${gaps.join(', ')}`).toBeLessThan(2_200 + 1_000)
     }
   })
 

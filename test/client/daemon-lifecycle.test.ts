@@ -28,7 +28,7 @@ async function host(o: Parameters<typeof daemonHost>[0] extends infer T ? Partia
   return h
 }
 
-describe('cco daemon start / status / logs / stop', () => {
+describe.concurrent('cco daemon start / status / logs / stop', () => {
   it('starts, answers /health, reports Running: true, logs its start line, stops, then status exits 3', async () => {
     const h = await host()
     const start = await h.cco(['daemon', 'start'])

@@ -73,7 +73,7 @@ export async function daemonStartCommand(app: AppContext, o: DaemonStartOptions 
   child.once('exit', (code, signal) => (exited = `it exited (${signal ?? `status ${code}`})`))
   child.once('error', (err) => (exited = `it could not be started: ${err.message}`))
 
-  const health = await waitForVersion({ host, port }, app.version, { timeoutMs: o.timeoutMs ?? START_TIMEOUT_MS, pid: child.pid, exited: () => exited })
+  const health = await waitForVersion({ host, port }, app.version, { timeoutMs: o.timeoutMs ?? START_TIMEOUT_MS, pid: child.pid, exited: () => exited, pollMs: 100 })
   if (!health.ok) {
     if (child.pid !== undefined && exited === null) {
       signalGroup(child.pid, 'SIGKILL')

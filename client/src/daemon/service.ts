@@ -73,18 +73,9 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
     throw new CliError(`cco daemon is already running (pid ${other.record.pid}, port ${other.record.port})`, ExitCode.failure)
   }
 
-  const server = createHealthServer(() => health())
-  // Listen before opening the log: a refused port is reported on stderr (which `cco daemon
-  // start` sends to daemon.log too) and leaves no trace of a service that never ran.
-  await server.listen(host, port)
-
-  const daemonLog = openDaemonLog(base, { debug: options.debug })
-  const log = daemonLog.logger
-  const app: AppContext = { ...base, logger: log }
-  const startedAt = app.clock.now().getTime()
+  const startedAt = base.clock.now().getTime()
   const random = options.random ?? Math.random
   const program = currentProgram()
-
   let config = loaded.config
   let badConfig: string | null = null
   let ownLastCheck: number | null = null
@@ -104,8 +95,8 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
     const lc = lastCheck()
     return {
       status: 'ok',
-      version: app.version,
-      uptime_seconds: Math.floor((app.clock.now().getTime() - startedAt) / 1000),
+      version: base.version,
+      uptime_seconds: Math.floor((base.clock.now().getTime() - startedAt) / 1000),
       channel: config.updates.channel,
       last_check: lc === null ? null : toRfc3339(new Date(lc)),
       update_available: updateAvailable,
@@ -113,6 +104,15 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
       pid: process.pid,
     }
   }
+
+  const server = createHealthServer(health)
+  // Listen before opening the log: a refused port is reported on stderr (which `cco daemon
+  // start` sends to daemon.log too) and leaves no trace of a service that never ran.
+  await server.listen(host, port)
+
+  const daemonLog = openDaemonLog(base, { debug: options.debug })
+  const log = daemonLog.logger
+  const app: AppContext = { ...base, logger: log }
   const writeOwnPidFile = () =>
     writePidFile(app.paths.daemonPid, {
       pid: process.pid,
@@ -243,6 +243,7 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
   }
 
   let result: HandoverResult | null = null
+  let lastPlanned: number | null = null
   try {
     while (!stopSignal) {
       reload(reloadAsked ? 'SIGHUP' : null)
@@ -274,9 +275,14 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
         if (result?.kind === 'exit') break
         continue
       }
-      if (p.kind === 'due') log.debug(`next check in ${formatDuration(p.at - now)} (${p.why})`)
+      if (p.kind === 'due' && p.at !== lastPlanned) log.debug(`Next check in ${formatDuration(p.at - now)} (${p.why})`)
+      lastPlanned = p.kind === 'due' ? p.at : null
       await sleep(tickMs(p, now))
     }
+  } catch (err) {
+    log.error(`cco daemon ${app.version} (pid ${process.pid}) stops on an unexpected error: ${messageOf(err)}`)
+    daemonLog.close()
+    throw err
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h)
     await server.close()
