@@ -197,6 +197,28 @@ describe('manifest refusals through the CLI', () => {
     await refusedAfterAccepting(() => fx.publish({ version: VERSION_B, seq: 49 }).then(() => {}), /Manifest refused \(seq\): seq 49 is lower than the last accepted seq 50/)
   })
 
+  it('asks again past the caches when handed an older manifest, and accepts only a current one', async () => {
+    await fx.publish({ version: VERSION_A, seq: 60 })
+    const h = fx.host()
+    expect((await fx.run(h, ['update', '--check'])).code).toBe(0)
+    // A cache still holds seq 59; the broker itself (no-cache) has seq 61 with B.
+    const stale = await signManifest(manifestPayload({ version: VERSION_A, seq: 59 }), [fx.signer])
+    const current = await signManifest(manifestPayload({ version: VERSION_B, seq: 61 }), [fx.signer])
+    const asked: (string | undefined)[] = []
+    fx.server.route('/v1/channels/stable/manifest', (req, res) => {
+      const cacheControl = req.headers['cache-control']
+      asked.push(cacheControl)
+      const body = cacheControl === 'no-cache' ? current : stale
+      res.writeHead(200, { 'content-type': 'application/jose+json', 'content-length': body.length })
+      res.end(body)
+    })
+    const r = await fx.run(h, ['update', '--check'])
+    expect(r.code, show(r)).toBe(0)
+    expect(r.stdout).toContain(`ℹ️  New version available: ${VERSION_B}`)
+    expect(asked).toEqual([undefined, 'no-cache'])
+    expect(JSON.parse(readFileSync(join(h.stateDir, 'trust', 'stable.json'), 'utf8')).seq).toBe(61)
+  })
+
   it('refuses an expired manifest', async () => {
     await refusedAfterAccepting(
       () => fx.publish({ version: VERSION_B, seq: 51, expiresAt: new Date(Date.now() - 3_600_000) }).then(() => {}),

@@ -127,6 +127,26 @@ describe('HTTP caching', () => {
     expect(hit.body).toBe(first.body)
   })
 
+  it('answers Cache-Control: no-cache from the Durable Object, past a stale cached and KV copy', async () => {
+    await publish('2026.11.1')
+    const old = await getManifest('beta')
+    await publish('2026.11.2')
+    // A colo that still holds the old copy in both tiers (e.g. another colo within max-age).
+    const stale = new Response(old.body, { headers: { etag: old.res.headers.get('etag')!, 'x-cco-seq': String(old.payload.seq), 'cache-control': 'max-age=60' } })
+    await caches.default.put(cacheKey('beta'), stale)
+    await env.MANIFESTS.put('manifest:beta', old.body, { metadata: { etag: old.res.headers.get('etag'), seq: old.payload.seq } })
+    expect((await getManifest('beta')).payload.seq).toBe(old.payload.seq)
+
+    for (const headers of [{ 'cache-control': 'no-cache' }, { 'cache-control': 'max-age=0' }, { pragma: 'no-cache' }]) {
+      const fresh = await getManifest('beta', headers)
+      expect(fresh.res.headers.get('x-cco-source')).toBe('do')
+      expect(fresh.payload.release?.version).toBe('2026.11.2')
+      expect(fresh.payload.seq).toBeGreaterThan(old.payload.seq)
+    }
+    // The fresh answer also replaced the colo's stale copy.
+    expect((await getManifest('beta')).payload.release?.version).toBe('2026.11.2')
+  })
+
   it('drops the cached copy when a webhook changes the channel', async () => {
     await publish('2026.11.1')
     await getManifest('beta')

@@ -35,3 +35,9 @@ export function ifNoneMatchMatches(header: string | null | undefined, etag: stri
   const bare = etag.replace(/^W\//, '')
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare)
 }
+
+/** Whether a request asks to bypass caches (`Cache-Control: no-cache` or `max-age=0`, `Pragma: no-cache`). */
+export function wantsFresh(cacheControl: string | undefined, pragma: string | undefined): boolean {
+  const directives = (cacheControl ?? '').toLowerCase().split(',').map((d) => d.trim())
+  return directives.includes('no-cache') || directives.includes('max-age=0') || (pragma ?? '').toLowerCase().includes('no-cache')
+}

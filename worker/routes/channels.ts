@@ -9,7 +9,7 @@ import { kvKey } from '../broker/broker.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { cacheManifest, cachedManifest, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
-import { MANIFEST_CACHE_CONTROL, ifNoneMatchMatches } from '../policy/cache.ts'
+import { MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
 import { loadSigningKeys } from '../signing.ts'
 
 export const channels = new Hono<AppEnv>()
@@ -24,9 +24,13 @@ channels.get('/:channel/manifest', async (c) => {
   if (!isChannel(channel)) throw new ApiError(404, 'unknown_channel', `unknown channel ${JSON.stringify(channel)} (channels: ${CHANNELS.join(', ')})`)
   const config = c.var.config
 
+  // A client that was handed a manifest older than one it already accepted (a colo's cache
+  // or KV copy from before a change) asks again with `Cache-Control: no-cache`: that answer
+  // comes from the Durable Object, the strongly consistent copy.
+  const fresh = wantsFresh(c.req.header('cache-control'), c.req.header('pragma'))
   let source: 'cache' | 'kv' | 'do' = 'cache'
-  let m: ServedManifest | null = await cachedManifest(config, channel)
-  if (!m) {
+  let m: ServedManifest | null = fresh ? null : await cachedManifest(config, channel)
+  if (!m && !fresh) {
     source = 'kv'
     const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), 'text')
     if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }

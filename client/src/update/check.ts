@@ -2,6 +2,7 @@
 // trust state only after it passed, decide, record `last_check`. The daemon calls this too.
 import { join } from 'node:path'
 import type { ManifestPayload } from '../../../contract/manifest.ts'
+import { RefusedError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
 import type { UpdateContext } from './context.ts'
@@ -10,7 +11,7 @@ import { fetchManifest } from './fetch-manifest.ts'
 import { acquireLock } from './lock.ts'
 import { recordCheck } from './records.ts'
 import { readTrust, writeTrust } from './trust-store.ts'
-import { verifyManifest } from './verify-manifest.ts'
+import { verifyManifest, type VerifiedManifest } from './verify-manifest.ts'
 
 export interface CheckResult {
   channel: string
@@ -34,17 +35,30 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
   const stored = readTrust(ctx.paths.trustDir, ctx.channel, ctx.server)
   // Only ask for a 304 when the bytes to fall back on are intact.
   const etag = stored.bytes && stored.state?.etag ? stored.state.etag : null
-  const fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, etag)
-  const bytes = fetched.notModified ? stored.bytes! : fetched.bytes
+  let fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, etag)
+  const verify = () =>
+    verifyManifest({
+      bytes: fetched.notModified ? stored.bytes! : fetched.bytes,
+      channel: ctx.channel,
+      keys: ctx.trustKeys,
+      trusted: stored.state,
+      now: ctx.clock.now(),
+    })
 
   // A 304 replays the stored bytes through every rule again (expiry above all).
-  const verified = await verifyManifest({
-    bytes,
-    channel: ctx.channel,
-    keys: ctx.trustKeys,
-    trusted: stored.state,
-    now: ctx.clock.now(),
-  })
+  let verified: VerifiedManifest
+  try {
+    verified = await verify()
+  } catch (err) {
+    // An older manifest than one already accepted is what an edge cache or KV copy from
+    // before a change looks like (another colo, within the cache's max-age). It is never
+    // accepted; the broker is asked once more past its caches, and that answer must pass
+    // every rule on its own. A replayed old manifest fails again.
+    if (!(err instanceof RefusedError && err.rule === 'seq') || fetched.notModified) throw err
+    fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, null, { fresh: true })
+    verified = await verify()
+  }
+  const bytes = fetched.notModified ? stored.bytes! : fetched.bytes
 
   if (!fetched.notModified) {
     // Serialise the read-compare-write with other cco processes so that the stored seq can

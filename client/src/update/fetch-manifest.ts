@@ -15,10 +15,16 @@ export function manifestUrl(server: string, channel: string): URL {
   return new URL(`v1/channels/${encodeURIComponent(channel)}/manifest`, base)
 }
 
-export async function fetchManifest(http: HttpClient, server: string, channel: string, etag: string | null): Promise<FetchedManifest> {
+export interface FetchManifestOptions {
+  /** Ask past the broker's edge cache and KV copies (`Cache-Control: no-cache`). */
+  fresh?: boolean
+}
+
+export async function fetchManifest(http: HttpClient, server: string, channel: string, etag: string | null, options: FetchManifestOptions = {}): Promise<FetchedManifest> {
   const url = manifestUrl(server, channel)
   const headers: Record<string, string> = { accept: MANIFEST_MEDIA_TYPE }
   if (etag) headers['if-none-match'] = etag
+  if (options.fresh) headers['cache-control'] = 'no-cache'
   const res = await http.get(url, { headers, signal: AbortSignal.timeout(MANIFEST_DEADLINE_MS) })
   const tooLarge = () => new RefusedError('size', `Manifest refused (size): more than the ${MANIFEST_MAX_BYTES}-byte limit`)
   try {
