@@ -2,8 +2,16 @@
 import { createHash } from 'node:crypto'
 import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { errnoCode } from '../errors.ts'
+import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
+
+/**
+ * `Failed to install new binary: cannot write …` (exit 1): a write into the install directory
+ * failed (disk full, quota, file size limit). Not the archive's fault and not the network's.
+ */
+export function installWriteError(path: string, err: unknown): CliError {
+  return new CliError(`Failed to install new binary: cannot write ${path}: ${messageOf(err)}`, ExitCode.failure, { cause: err })
+}
 
 /** sha256 of a file, or null when it does not exist. */
 export function fileSha256(path: string): string | null {

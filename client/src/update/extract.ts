@@ -6,7 +6,8 @@ import { closeSync, createReadStream, fchmodSync, fsyncSync, openSync, rmSync, w
 import { Parser, type ReadEntry } from 'tar'
 import yauzl from 'yauzl'
 import type { ArchiveKind } from '../../../contract/platform.ts'
-import { CliError, messageOf, RefusedError } from '../errors.ts'
+import { CliError, errnoCode, messageOf, RefusedError } from '../errors.ts'
+import { installWriteError } from './binary-files.ts'
 
 export const MAX_ENTRY_BYTES = 512 * 1024 * 1024
 /** Release binaries compress about 3:1; anything past this ratio is not a release archive. */
@@ -68,27 +69,39 @@ function isBinaryPath(path: string, binaryName: string): boolean {
 }
 
 /** Writes the binary's bytes, hashing them and enforcing the cap. */
+// A failing write (disk full, EFBIG) is the install directory's problem, not the archive's:
+// it becomes installWriteError (exit 1), never an "Archive refused".
 class BinaryWriter {
   readonly #fd: number
   readonly #cap: number
+  readonly #dest: string
   readonly #hash = createHash('sha256')
   size = 0
   constructor(dest: string, cap: number) {
     this.#fd = openSync(dest, 'wx', 0o700)
     this.#cap = cap
+    this.#dest = dest
   }
   write(chunk: Buffer): void {
     this.size += chunk.length
     if (this.size > this.#cap) throw refuse(`the binary is larger than ${this.#cap} bytes`)
     this.#hash.update(chunk)
     let off = 0
-    while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off)
+    try {
+      while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off)
+    } catch (err) {
+      throw installWriteError(this.#dest, err)
+    }
   }
   finish(): Extracted {
-    fchmodSync(this.#fd, 0o755)
-    // The binary must be durable before it is renamed over the installed one.
-    fsyncSync(this.#fd)
-    closeSync(this.#fd)
+    try {
+      fchmodSync(this.#fd, 0o755)
+      // The binary must be durable before it is renamed over the installed one.
+      fsyncSync(this.#fd)
+      closeSync(this.#fd)
+    } catch (err) {
+      throw installWriteError(this.#dest, err)
+    }
     return { sha256: this.#hash.digest('hex'), size: this.size }
   }
   abandon(): void {
@@ -166,7 +179,8 @@ function extractTar(o: ExtractOptions, cap: number, openBinary: () => BinaryWrit
           writer = openBinary()
         } catch (err) {
           // A second entry with the binary's name: ambiguous, refuse.
-          return fail(refuse(`more than one ${o.binaryName} in the archive (${messageOf(err)})`))
+          if (errnoCode(err) === 'EEXIST') return fail(refuse(`more than one ${o.binaryName} in the archive (${messageOf(err)})`))
+          return fail(installWriteError(o.dest, err))
         }
         entry.on('data', (chunk: Buffer) => {
           if (settled) return
@@ -257,7 +271,7 @@ function extractZip(o: ExtractOptions, cap: number, openBinary: () => BinaryWrit
             writer = openBinary()
           } catch (err) {
             stream.destroy()
-            return fail(err)
+            return fail(installWriteError(o.dest, err))
           }
           stream.on('data', (chunk: Buffer) => {
             if (settled) return
