@@ -5,6 +5,7 @@ import { open, rm } from 'node:fs/promises'
 import { CliError, NetworkError, RefusedError } from '../errors.ts'
 import { discardBody, networkError, type HttpClient } from '../system/http.ts'
 import { redactUrl } from '../system/url-policy.ts'
+import { installWriteError } from './binary-files.ts'
 
 export interface DownloadOptions {
   http: HttpClient
@@ -57,7 +58,10 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
           throw checksumFailure(`received more than the manifest's ${o.size} bytes`)
         }
         hash.update(buf)
-        await file.write(buf)
+        // A full disk is not a network problem: say what could not be written (exit 1).
+        await file.write(buf).catch((err: unknown) => {
+          throw installWriteError(o.dest, err)
+        })
         o.onProgress?.(received, o.size)
       }
     } catch (err) {
