@@ -101,7 +101,8 @@ export async function buildRelease(options: ReleaseBuildOptions): Promise<Releas
       build: 'release',
       defaultServer: options.server,
       trustKeys: options.trustKeys,
-      minify: false,
+      // Minified: a smaller script parses faster, which matters most where there is no code cache.
+      minify: true,
     })
     // The SEA runs the bundle as a CommonJS script: the shebang line is only for `node cco.cjs`.
     const main = join(work, 'main.cjs')

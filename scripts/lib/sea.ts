@@ -72,6 +72,13 @@ export function run(cmd: string, args: string[], options: { cwd?: string; env?: 
 }
 
 const tail = (text: string, lines = 8) => text.trim().split('\n').slice(-lines).join('\n')
+/** npm prints the cause (code, errno, the failed request) first and a log file pointer last. */
+const npmCause = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => /^npm (error|ERR!) (code|errno|network|\w*Error|404|E\d{3})/.test(l))
+    .slice(0, 6)
+    .join('\n') || tail(text)
 
 export interface NodeBinary {
   path: string
@@ -105,7 +112,7 @@ export async function nodeBinaryFor(platform: Platform, cacheDir: string): Promi
     if (packed.code !== 0) {
       throw new Error(
         `cannot fetch the Node.js ${NODE_VERSION} binary for ${platform}: \`npm pack ${spec}\` failed (exit ${packed.code}). ` +
-          `The release build needs the npm registry once per platform, then works offline from ${cacheDir}.\n${tail(packed.stderr)}`,
+          `The release build needs the npm registry once per platform, then works offline from ${cacheDir}.\n${npmCause(packed.stderr)}`,
       )
     }
     const filename = (JSON.parse(packed.stdout) as { filename: string }[])[0]?.filename
