@@ -137,7 +137,8 @@ describe('HTTP caching', () => {
     await env.MANIFESTS.put('manifest:beta', old.body, { metadata: { etag: old.res.headers.get('etag'), seq: old.payload.seq } })
     expect((await getManifest('beta')).payload.seq).toBe(old.payload.seq)
 
-    for (const headers of [{ 'cache-control': 'no-cache' }, { 'cache-control': 'max-age=0' }, { pragma: 'no-cache' }]) {
+    const asks: Record<string, string>[] = [{ 'cache-control': 'no-cache' }, { 'cache-control': 'max-age=0' }, { pragma: 'no-cache' }]
+    for (const headers of asks) {
       const fresh = await getManifest('beta', headers)
       expect(fresh.res.headers.get('x-cco-source')).toBe('do')
       expect(fresh.payload.release?.version).toBe('2026.11.2')
