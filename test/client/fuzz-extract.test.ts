@@ -79,7 +79,7 @@ const entryName = fc
   .map(({ lead, parts, sep, trail }) => lead + parts.join(sep) + trail)
 
 const FILE_TYPES = new Set(['0', '\0', '7'])
-const TYPEFLAGS = ['0', '0', '0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D', 'Z', 'g', 'S', 'V']
+const TYPEFLAGS = ['0', '0', '0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D', 'Z', 'g', 'x', 'S', 'V']
 const linkname = fc.constantFrom('cco', '../cco', '/bin/sh', `${ROOT}/outer/neighbour`, '..', 'x'.repeat(150), '')
 const tarEntry: fc.Arbitrary<RawTarEntry> = fc
   .record({
@@ -130,9 +130,13 @@ describe('tar.gz extraction', () => {
             entries = generated.map((e) => ({ ...e, name: withRoot(root, e.name), linkname: withRoot(root, e.linkname ?? '') }))
             return rawTarGz(entries)
           })
+          // A pax header ('x', 'g') with an empty body makes node-tar rename the next entry
+          // after the pax header's own name: beyond this oracle's model of names, so only the
+          // invariants of extractWatched (nothing but the binary written, RefusedError) apply.
+          if (entries.some((e) => e.typeflag === 'x' || e.typeflag === 'g')) return
           // Entries node-tar reads as plain files or directories (unknown typeflags are skipped).
           const seen = entries
-            .filter((e) => !['g', 'Z', 'S', 'V'].includes(e.typeflag))
+            .filter((e) => !['Z', 'S', 'V'].includes(e.typeflag))
             .map((e) => ({ name: effectiveTarName(e), typeflag: e.typeflag, body: e.body ?? Buffer.alloc(0) }))
           if (outcome.ok) {
             for (const e of seen) expect(harmless(e.name, e.typeflag), `accepted an archive with entry ${JSON.stringify(e.name)} (${JSON.stringify(e.typeflag)})`).toBe(true)
