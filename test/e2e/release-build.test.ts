@@ -144,6 +144,12 @@ describe('the archives', () => {
       // postject flips the fuse from :0 to :1 when it injects the blob.
       expect(binary.includes('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1')).toBe(true)
       expect(binary.includes(`"2026.11.26"`)).toBe(true)
+      if (platform.startsWith('darwin-')) {
+        // Node looks for the blob in segment NODE_SEA, section __NODE_SEA_BLOB, of the load commands.
+        const loadCommands = binary.subarray(0, 32 + binary.readUInt32LE(20))
+        expect(loadCommands.includes(Buffer.concat([Buffer.from('NODE_SEA'), Buffer.alloc(8)]))).toBe(true)
+        expect(loadCommands.includes('__NODE_SEA_BLOB')).toBe(true)
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
