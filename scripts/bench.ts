@@ -1,9 +1,11 @@
 // `npm run bench`: every figure next to a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Not part of `npm test`: numbers are measured here,
 // never asserted in tests.
-//   npm run bench [-- --quick] [--only manifest,update,startup,daemon]
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+//   npm run bench [-- --quick] [--only manifest,update,startup,daemon] [--bundle | --binary PATH] [--readme]
+// --readme replaces the table between the bench markers in README.md with this run's.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { clientBundle } from '../test/support/client-bundles.ts'
@@ -11,6 +13,8 @@ import { table, ratio, type Figure } from './bench/figures.ts'
 import { benchManifest } from './bench/manifest.ts'
 import { benchDaemonIdle, benchStartup } from './bench/processes.ts'
 import { benchUpdate } from './bench/update.ts'
+import { buildRelease } from './lib/release-build.ts'
+import { defaultCacheDir, hostPlatform } from './lib/sea.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({
@@ -18,6 +22,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     binary: { type: 'string' },
+    bundle: { type: 'boolean', default: false },
+    readme: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
   },
 })
@@ -25,13 +31,36 @@ const quick = values.quick
 const only = new Set((values.only ?? 'manifest,update,startup,daemon').split(','))
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
-// The client measured: a single executable when one is given (--binary, from
-// `npm run build:release`), else the one-file bundle, labelled as such.
-const binary = values.binary ? resolve(values.binary) : await clientBundle({ version: '2026.11.3' })
-const label = values.binary ? 'single executable' : 'bundle run by node'
-
 const figures: Figure[] = []
 const started = Date.now()
+
+// The client measured: the single executable for this platform, built here like a release
+// (or the one given with --binary), else with --bundle the one-file bundle run by node.
+let binary: string
+let label: string
+if (values.binary) {
+  binary = resolve(values.binary)
+  label = 'single executable'
+} else if (values.bundle || !(only.has('startup') || only.has('daemon'))) {
+  binary = await clientBundle({ version: '2026.11.3' })
+  label = 'bundle run by node'
+} else {
+  const platform = hostPlatform()
+  if (!platform) throw new Error('no single executable for this platform: use --bundle')
+  const out = mkdtempSync(join(tmpdir(), 'cco-bench-sea-'))
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }))
+  log(`building the ${platform} single executable (npm run build:release -- --platforms ${platform})`)
+  const build = await buildRelease({ version: '2026.11.3', platforms: [platform], outDir: out, cacheDir: defaultCacheDir() })
+  const artifact = build.artifacts[0]!
+  execFileSync('tar', ['xzf', artifact.archive, '-C', out])
+  binary = join(out, 'cco')
+  label = 'single executable'
+  figures.push(
+    { name: `single executable (${platform})`, value: artifact.binaryBytes / 2 ** 20, unit: 'MiB', baseline: { name: 'the Node 22 binary inside it', value: statSync(process.execPath).size / 2 ** 20 }, better: 'lower' },
+    { name: `release archive (${platform}, .tar.gz)`, value: artifact.archiveBytes / 2 ** 20, unit: 'MiB', baseline: { name: 'the binary', value: artifact.binaryBytes / 2 ** 20 }, better: 'lower' },
+    { name: `release build, one platform (bundle + blob + inject + pack)`, value: build.seconds.total, unit: 's', baseline: { name: 'its injection step', value: artifact.injectSeconds }, better: 'lower' },
+  )
+}
 if (only.has('manifest')) figures.push(...(await benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10 }, log)))
 if (only.has('update')) figures.push(...(await benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log)))
 if (only.has('startup')) figures.push(...benchStartup({ binary, label, runs: quick ? 5 : 20 }))
@@ -48,3 +77,14 @@ const results = {
 mkdirSync(resolve(values.out, '..'), { recursive: true })
 writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n')
 process.stdout.write(`\nMachine: ${machine}${quick ? ' (quick run)' : ''}\n\n${table(figures)}\n\nWritten to ${values.out}\n`)
+if (values.readme) {
+  const readme = join(ROOT, 'README.md')
+  const text = readFileSync(readme, 'utf8')
+  const start = text.indexOf('<!-- bench:start -->')
+  const end = text.indexOf('<!-- bench:end -->')
+  if (start < 0 || end < start) throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> markers')
+  const when = results.at.slice(0, 10)
+  const block = `<!-- bench:start -->\nMeasured ${when} on ${machine}${quick ? ' (quick run)' : ''}:\n\n${table(figures)}\n`
+  writeFileSync(readme, text.slice(0, start) + block + text.slice(end))
+  process.stdout.write('README.md updated\n')
+}
