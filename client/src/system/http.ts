@@ -98,10 +98,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return p ? redactUrl(p).replace(/\/$/, '') : null
   }
 
-  async function send(input: string | URL, opts: SendOptions): Promise<HttpResponse> {
-    const url = new URL(input)
-    const problem = transportProblem(url)
-    if (problem) throw new RefusedError('insecure-url', `refused to send to ${redactUrl(url)}: ${problem}`)
+  /** One request, no redirects followed; the transport rules are checked by the callers. */
+  async function once(url: URL, opts: SendOptions): Promise<HttpResponse> {
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
@@ -112,6 +110,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         signal: opts.signal,
         headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
         bodyTimeout: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+        // One connection per request (Connection: close). A run makes two or three requests,
+        // and some proxies (tinyproxy among them) close client connections after each
+        // response while forwarding the origin's keep-alive: a reused socket would fail.
         reset: true,
       })
     } catch (err) {
@@ -124,6 +125,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return { url, status: res.statusCode, headers: res.headers, body: res.body }
   }
 
+  /** A request with a method and body (the admin API): redirects are not followed, so a token goes only where it was meant to. */
+  async function send(input: string | URL, opts: SendOptions): Promise<HttpResponse> {
+    const url = new URL(input)
+    const problem = transportProblem(url)
+    if (problem) throw new RefusedError('insecure-url', `refused to send to ${redactUrl(url)}: ${problem}`)
+    return once(url, opts)
+  }
+
+  /** A GET that follows up to `maxRedirects` redirects, checking every hop's transport. */
   async function get(input: string | URL, opts: GetOptions = {}): Promise<HttpResponse> {
     let url = new URL(input)
     const maxRedirects = opts.maxRedirects ?? MAX_REDIRECTS
@@ -132,29 +142,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (problem) {
         throw new RefusedError('insecure-url', `refused to fetch ${redactUrl(url)}${hop ? ' (redirect)' : ''}: ${problem}`)
       }
-      let res: Dispatcher.ResponseData
-      try {
-        res = await request(url, {
-          dispatcher,
-          method: 'GET',
-          headers: { 'user-agent': options.userAgent, ...opts.headers },
-          signal: opts.signal,
-          headersTimeout: opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-          bodyTimeout: opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
-          // One connection per request (Connection: close). A run makes two or three requests,
-          // and some proxies (tinyproxy among them) close client connections after each
-          // response while forwarding the origin's keep-alive: a reused socket would fail.
-          reset: true,
-        })
-      } catch (err) {
-        throw networkError(err, url, proxyFor(url))
-      }
-      if (res.statusCode === 407) {
-        await res.body.dump().catch(() => {})
-        throw proxyAuthError(proxyFor(url))
-      }
+      const res = await once(url, { ...opts, method: 'GET' })
       const location = res.headers.location
-      if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
+      if (REDIRECTS.has(res.status) && typeof location === 'string') {
         await res.body.dump().catch(() => {})
         if (hop + 1 > maxRedirects) {
           throw new NetworkError(`too many redirects (more than ${maxRedirects}) fetching ${redactUrl(input)}`)
@@ -162,7 +152,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         url = new URL(location, url)
         continue
       }
-      return { url, status: res.statusCode, headers: res.headers, body: res.body }
+      return res
     }
   }
 
