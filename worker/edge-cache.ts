@@ -1,6 +1,7 @@
 // The colo's edge cache (Cache API) in front of KV for manifests. Entries live one minute
 // (EDGE_CACHE_CONTROL); after a change the Worker deletes the entries in its own colo, and
-// other colos converge within that minute. Keys are built from PUBLIC_URL so that a purge
+// other colos converge once theirs expire and KV's read cache has let go of the old copy
+// (see README "Caching and consistency"). Keys are built from PUBLIC_URL so that a purge
 // finds the entry whatever host name a request used.
 import type { Channel } from '../contract/manifest.ts'
 import { MANIFEST_MEDIA_TYPE } from '../contract/manifest.ts'

@@ -6,6 +6,7 @@ import { generalVerify, importJWK } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChannelListSchema } from '../../contract/api.ts'
 import { JwsGeneralSchema, PublicKeySchema } from '../../contract/manifest.ts'
+import { createApp } from '../../worker/app.ts'
 import testKeys from './fixtures/test-signing-keys.json' with { type: 'json' }
 import { BROKER, getManifest, publish } from './helpers.ts'
 
@@ -115,6 +116,22 @@ describe('HTTP caching', () => {
     expect(fromKv.res.headers.get('x-cco-source')).toBe('kv')
     expect(fromKv.body).toBe(fromDo.body)
     expect(fromKv.res.headers.get('etag')).toBe(fromDo.res.headers.get('etag'))
+  })
+
+  it('reads KV with cacheTtl 30, the shortest Cloudflare allows, so a stale KV read lives 30 s and not the default 60', async () => {
+    await publish('2026.11.1')
+    await caches.default.delete(cacheKey('beta'))
+    const asked: unknown[] = []
+    const kv = {
+      getWithMetadata: (key: string, options: KVNamespaceGetOptions<'text'>) => {
+        asked.push(options)
+        return env.MANIFESTS.getWithMetadata(key, options)
+      },
+    } as unknown as KVNamespace
+    const res = await createApp().fetch(new Request(manifestUrl('beta')), { ...env, MANIFESTS: kv })
+    expect(res.headers.get('x-cco-source')).toBe('kv')
+    expect(asked).toEqual([{ type: 'text', cacheTtl: 30 }])
+    await res.arrayBuffer()
   })
 
   it('serves the cached copy without asking KV or the Durable Object', async () => {

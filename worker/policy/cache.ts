@@ -10,10 +10,17 @@ export const MANIFEST_CACHE_CONTROL = 'public, max-age=60, stale-if-error=86400'
 
 /**
  * The edge cache's own copy lives one minute. After a change the broker deletes the copy in
- * its own colo; other colos serve their copy until it expires, so every colo converges
- * within this max-age.
+ * its own colo; other colos serve their copy until it expires, then refill it from KV (whose
+ * own read cache adds up to KV_CACHE_TTL_SECONDS, see README "Caching and consistency").
  */
 export const EDGE_CACHE_CONTROL = 'public, max-age=60'
+
+/**
+ * How long a colo may keep a KV read of a manifest (`cacheTtl`): 30 s, the least Cloudflare
+ * accepts (the default is 60). A copy cached here just before a change can still be put into
+ * the edge cache for another minute, so this adds directly to the convergence bound.
+ */
+export const KV_CACHE_TTL_SECONDS = 30
 
 /** Strong ETag: the quoted sha256 hex of the exact bytes served. */
 export async function strongEtag(body: string): Promise<string> {

@@ -9,7 +9,7 @@ import { kvKey } from '../broker/broker.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { cacheManifest, cachedManifest, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
-import { MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
+import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
 import { loadSigningKeys } from '../signing.ts'
 
 export const channels = new Hono<AppEnv>()
@@ -32,7 +32,7 @@ channels.get('/:channel/manifest', async (c) => {
   let m: ServedManifest | null = fresh ? null : await cachedManifest(config, channel)
   if (!m && !fresh) {
     source = 'kv'
-    const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), 'text')
+    const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), { type: 'text', cacheTtl: KV_CACHE_TTL_SECONDS })
     if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
   }
   if (!m) {
