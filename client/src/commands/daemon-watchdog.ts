@@ -7,6 +7,7 @@ import { CliError, ExitCode, messageOf } from '../errors.ts'
 import { openDaemonLog } from '../daemon/log-sink.ts'
 import { runWatchdog, type WatchdogOutcome } from '../daemon/watchdog.ts'
 import { backupPathFor } from '../system/paths.ts'
+import { recoverInterruptedInstall } from '../update/recover.ts'
 
 export interface DaemonWatchdogOptions {
   expect: string
@@ -30,6 +31,9 @@ export async function daemonWatchdogCommand(base: AppContext, o: DaemonWatchdogO
   } catch (err) {
     app.logger.warn(`Watchdog: ignoring the config file: ${messageOf(err)}`)
   }
+  // The recovery every command runs first saw this binary's own path as the install path and
+  // left the guarded install's journal alone: settle it now, before a restore writes another.
+  await recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`Watchdog: could not check for an interrupted install: ${messageOf(err)}`))
   try {
     const outcome = await runWatchdog(app, config, paths.configFile, {
       expect: o.expect,

@@ -9,6 +9,7 @@
 //   extracted           the binary is extracted, 0755 and fsynced
 //   new-binary-checked  `<new> --version` printed the manifest's version
 //   journal-written     the journal (phase "swapping") names the new binary's sha256
+//   backup-copied       a copy of the current binary is on disk, not yet renamed to cco.backup
 //   backup-written      cco.backup holds the current binary
 //   swapped             the new binary was renamed over the install path
 //   installed-verified  the installed binary printed the expected version
@@ -24,6 +25,7 @@ export const CRASH_POINTS = [
   'extracted',
   'new-binary-checked',
   'journal-written',
+  'backup-copied',
   'backup-written',
   'swapped',
   'installed-verified',

@@ -1,9 +1,10 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
 import { createHash } from 'node:crypto'
 import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
+import { TEMP_DIR_PREFIX } from './journal.ts'
 
 /**
  * `Failed to install new binary: cannot write …` (exit 1): a write into the install directory
@@ -26,16 +27,20 @@ export function fileSha256(path: string): string | null {
 /**
  * Replaces `dest` with a durable copy of `src` (mode 0755): copy beside it, fsync, rename,
  * fsync the directory. A copy, not a hard link, so that a later `cp x cco` over one file
- * (which writes into the existing inode) can never change the other.
+ * (which writes into the existing inode) can never change the other. The copy is staged under
+ * the update temp prefix: a process killed mid-copy leaves a full-size file that the next
+ * recovery or update sweeps (journal.ts), instead of one nobody removes. `onCopied` runs
+ * between the copy and the rename (the crash point of the fault tests).
  */
-export function copyBinaryAtomic(src: string, dest: string): void {
-  const tmp = `${dest}.tmp-${process.pid}`
+export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => void): void {
+  const tmp = join(dirname(dest), `${TEMP_DIR_PREFIX}${basename(dest)}-${process.pid}`)
   rmSync(tmp, { force: true })
   try {
     // FICLONE makes this a cheap reflink on filesystems that support it, a copy elsewhere.
     copyFileSync(src, tmp, constants.COPYFILE_FICLONE)
     chmodSync(tmp, 0o755)
     fsyncFile(tmp)
+    onCopied?.()
     renameSync(tmp, dest)
   } catch (err) {
     rmSync(tmp, { force: true })

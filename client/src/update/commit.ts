@@ -73,7 +73,7 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     removeTempDir(prepared.tempDir, installPath)
   }
   try {
-    if (previousSha !== null) copyBinaryAtomic(installPath, backupPath)
+    if (previousSha !== null) copyBinaryAtomic(installPath, backupPath, () => crashPoint(ctx.env, 'backup-copied'))
     crashPoint(ctx.env, 'backup-written')
     renameSync(prepared.newBinary, installPath)
     // The rename is only durable once the directory entry is on disk.

@@ -1,8 +1,8 @@
 // The install journal (`install-journal.json` in the state dir): written and fsynced before
 // each phase of an install, so that the next cco run can finish or undo one that was
 // interrupted (see recover.ts for the rules).
-import { readFileSync, rmSync } from 'node:fs'
-import { basename, dirname, resolve } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { errnoCode } from '../errors.ts'
 import { fsyncDir, writeFileAtomic } from '../system/fs-atomic.ts'
@@ -61,12 +61,34 @@ export function clearJournal(file: string): void {
   fsyncDir(dirname(file))
 }
 
+/** A temp dir (or staged copy) of an update: named with our prefix, in the install directory. */
+export function isUpdateTemp(path: string, installPath: string): boolean {
+  const p = resolve(path)
+  return dirname(p) === dirname(resolve(installPath)) && basename(p).startsWith(TEMP_DIR_PREFIX)
+}
+
 /**
  * Removes an update's temp dir, but only one that looks like ours and sits in the install
  * directory: a path read back from a file must never become an arbitrary `rm -rf`.
  */
 export function removeTempDir(tempDir: string, installPath: string): void {
-  const dir = resolve(tempDir)
-  if (dirname(dir) !== dirname(resolve(installPath)) || !basename(dir).startsWith(TEMP_DIR_PREFIX)) return
-  rmSync(dir, { recursive: true, force: true })
+  if (!isUpdateTemp(tempDir, installPath)) return
+  rmSync(resolve(tempDir), { recursive: true, force: true })
+}
+
+/**
+ * Removes every leftover of earlier interrupted updates beside the install path: temp dirs
+ * and staged copies of a binary (see binary-files.ts). Only under the update lock, so that no
+ * other updater can be using them.
+ */
+export function sweepUpdateTemps(installPath: string): void {
+  const dir = dirname(resolve(installPath))
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return
+    throw err
+  }
+  for (const name of names) if (name.startsWith(TEMP_DIR_PREFIX)) removeTempDir(join(dir, name), installPath)
 }

@@ -1,7 +1,7 @@
 // Install phase 1, "prepare": everything that can fail without touching the installed binary.
 // Download into a private temp dir beside the install path (same filesystem, so the later
 // rename is atomic), verify size and sha256, extract only the binary, and run it once.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Asset } from '../../../contract/manifest.ts'
 import { archiveKind, binaryName } from '../../../contract/platform.ts'
@@ -13,7 +13,7 @@ import { probeVersion } from '../system/probe-version.ts'
 import type { UpdateContext } from './context.ts'
 import { downloadArtifact } from './download.ts'
 import { extractBinary } from './extract.ts'
-import { clearJournal, removeTempDir, TEMP_DIR_PREFIX, writeJournal } from './journal.ts'
+import { clearJournal, removeTempDir, sweepUpdateTemps, TEMP_DIR_PREFIX, writeJournal } from './journal.ts'
 
 export interface Prepared {
   tempDir: string
@@ -42,9 +42,7 @@ export function createTempDir(installPath: string): string {
   const dir = dirname(installPath)
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 })
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith(TEMP_DIR_PREFIX)) removeTempDir(join(dir, name), installPath)
-    }
+    sweepUpdateTemps(installPath)
     const temp = mkdtempSync(join(dir, TEMP_DIR_PREFIX))
     // mkdtemp already uses 0700; say so explicitly, the archive must not be readable by others
     // while it is unverified.

@@ -7,26 +7,35 @@
 //     = new_sha256               the rename happened. If it answers `--version` with the
 //                                expected version, the install is complete: record it.
 //                                Otherwise restore cco.backup (when it is the previous binary).
-//     = previous_sha256          the rename did not happen: remove the temp dir; done.
+//     = previous_sha256          the rename did not happen: remove the temp dir; done. A
+//                                rollback may already have replaced cco.backup with the
+//                                installed binary: then the temp binary (the only copy of
+//                                the version rolled back to) becomes cco.backup again first.
 //     missing, previous existed  restore cco.backup if it is the previous binary.
 //     missing, none before       a first install that did not finish: nothing to restore.
 //     anything else              someone replaced the binary since: leave it alone.
-//   In every case the temp dir and the journal are removed afterwards, except when a restore
-//   fails: then the journal stays for the next run and the manual command is printed.
+//   In every case the temp dir, staged copies and the journal are removed afterwards, except
+//   when a restore fails: then the journal stays for the next run and the manual command is
+//   printed.
+// A journal for another install path is left alone: it belongs to the cco installed there
+// (a single executable takes its own path as the install path, so `cco.backup daemon
+// watchdog` sees the real install's journal) and that one recovers it.
 // A corrupt journal is removed with a warning: the rename is atomic, so the install path
 // holds a complete binary either way.
-import { existsSync } from 'node:fs'
+import { existsSync, renameSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { compareVersions, parseVersion } from '../../../contract/version.ts'
 import { messageOf } from '../errors.ts'
 import type { Clock } from '../system/clock.ts'
 import type { Env } from '../system/env.ts'
+import { fsyncDir } from '../system/fs-atomic.ts'
 import type { Logger } from '../system/logger.ts'
 import type { Paths } from '../system/paths.ts'
 import { probeVersion } from '../system/probe-version.ts'
 import { appendUpdateLog } from '../system/update-log.ts'
 import { fileSha256 } from './binary-files.ts'
 import { manualRestoreCommand, restoreBackup } from './commit.ts'
-import { clearJournal, readJournal, removeTempDir, type Journal } from './journal.ts'
+import { clearJournal, isUpdateTemp, readJournal, removeTempDir, sweepUpdateTemps, type Journal } from './journal.ts'
 import { tryAcquireLock } from './lock.ts'
 import { recordInstall } from './records.ts'
 
@@ -44,6 +53,7 @@ export type RecoveryOutcome =
   | { kind: 'completed'; version: string }
   | { kind: 'restored'; detail: string }
   | { kind: 'failed'; detail: string }
+  | { kind: 'not-ours'; detail: string }
 
 export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<RecoveryOutcome> {
   const first = readJournal(ctx.paths.installJournal)
@@ -91,14 +101,16 @@ async function runsExpected(path: string, env: Env, expected: string | null): Pr
 }
 
 async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome> {
-  // The journal names its own paths; act only if they are still this installation's.
+  // The journal names its own paths; act only if they are this installation's.
+  if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
+    return { kind: 'not-ours', detail: `journal for another install path (${j.install_path}) left for it` }
+  }
   const done = (outcome: RecoveryOutcome): RecoveryOutcome => {
     removeTempDir(j.temp_dir, j.install_path)
+    // A process killed while copying a binary leaves its staged copy beside the install path.
+    sweepUpdateTemps(j.install_path)
     clearJournal(ctx.paths.installJournal)
     return outcome
-  }
-  if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
-    return done({ kind: 'cleaned', detail: `journal for another install path (${j.install_path}) discarded` })
   }
   if (j.phase === 'preparing') return done({ kind: 'cleaned', detail: `interrupted ${j.kind} to ${j.expected_version ?? '?'} cleaned up before any change` })
 
@@ -127,6 +139,9 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
     return restore(`the new binary does not run`)
   }
   if (now !== null && now === j.previous_sha256) {
+    if (j.kind === 'rollback' && !keepRollbackTarget(j)) {
+      return { kind: 'failed', detail: `an interrupted rollback left ${j.backup_path} without ${j.expected_version ?? 'the version rolled back to'}, and its copy in ${j.temp_dir} is gone` }
+    }
     return done({ kind: 'cleaned', detail: `interrupted ${j.kind} to ${j.expected_version ?? '?'} undone (the previous binary was never replaced)` })
   }
   if (now === null) {
@@ -135,4 +150,21 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
     return { kind: 'failed', detail: `${j.install_path} is missing and there is no backup to restore` }
   }
   return done({ kind: 'cleaned', detail: `${j.install_path} was replaced by something else since; left as it is` })
+}
+
+/**
+ * A rollback writes cco.backup (the installed binary) before it renames its temp copy of the
+ * old backup over the install path. Interrupted in between, that temp copy is the only one of
+ * the version being rolled back to: move it back to cco.backup, so that undoing the rollback
+ * loses nothing. False when it is needed but cannot be found.
+ */
+function keepRollbackTarget(j: Journal): boolean {
+  if (j.new_sha256 === null || fileSha256(j.backup_path) === j.new_sha256) return true
+  const copy = j.new_binary
+  if (copy === null || !isUpdateTemp(j.temp_dir, j.install_path) || dirname(resolve(copy)) !== resolve(j.temp_dir)) return false
+  if (fileSha256(copy) !== j.new_sha256) return false
+  // Same directory as cco.backup: the rename is atomic.
+  renameSync(copy, j.backup_path)
+  fsyncDir(dirname(j.backup_path))
+  return true
 }
