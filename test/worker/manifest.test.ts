@@ -8,7 +8,7 @@ import { ChannelListSchema } from '../../contract/api.ts'
 import { JwsGeneralSchema, PublicKeySchema } from '../../contract/manifest.ts'
 import { createApp } from '../../worker/app.ts'
 import testKeys from './fixtures/test-signing-keys.json' with { type: 'json' }
-import { BROKER, getManifest, publish } from './helpers.ts'
+import { BROKER, getManifest, publish, stub } from './helpers.ts'
 
 afterEach(async () => {
   await reset()
@@ -163,6 +163,36 @@ describe('HTTP caching', () => {
     }
     // The fresh answer also replaced the colo's stale copy.
     expect((await getManifest('beta')).payload.release?.version).toBe('2026.11.2')
+  })
+
+  it('answers no-cache reads from the Durable Object without writing KV', async () => {
+    await publish('2026.11.1')
+    const current = await getManifest('beta')
+    // A KV copy at the current seq that the broker did not write: a re-put would replace it.
+    await env.MANIFESTS.put('manifest:beta', 'copy at the current seq', { metadata: { etag: current.res.headers.get('etag'), seq: current.payload.seq } })
+    for (let i = 0; i < 3; i++) {
+      const fresh = await getManifest('beta', { 'cache-control': 'no-cache' })
+      expect(fresh.res.headers.get('x-cco-source')).toBe('do')
+      expect(fresh.body).toBe(current.body)
+    }
+    expect(await env.MANIFESTS.get('manifest:beta')).toBe('copy at the current seq')
+  })
+
+  it('has the Durable Object write KV only when the Worker saw it missing or older', async () => {
+    await publish('2026.11.1')
+    const current = await getManifest('beta')
+    const seq = current.payload.seq
+    const put = (metadata: Record<string, unknown>) => env.MANIFESTS.put('manifest:beta', 'copy', { metadata })
+    await put({ etag: '"x"', seq })
+    await stub().manifest('beta', { seq })
+    expect(await env.MANIFESTS.get('manifest:beta')).toBe('copy')
+    await stub().manifest('beta')
+    expect(await env.MANIFESTS.get('manifest:beta')).toBe('copy')
+    await stub().manifest('beta', { seq: seq - 1 })
+    expect(await env.MANIFESTS.get('manifest:beta')).toBe(current.body)
+    await put({ etag: '"x"', seq })
+    await stub().manifest('beta', { seq: null })
+    expect(await env.MANIFESTS.get('manifest:beta')).toBe(current.body)
   })
 
   it('drops the cached copy when a webhook changes the channel', async () => {

@@ -643,16 +643,21 @@ export class Broker extends DurableObject<Env> {
 
   // ─── RPC: reads ─────────────────────────────────────────────────────────────────────────
 
-  /** A channel's signed manifest, signed on first use if the channel never had one. */
-  async manifest(channel: Channel): Promise<SignedManifest> {
+  /**
+   * A channel's signed manifest, signed on first use if the channel never had one. `seenInKv` is
+   * what the Worker found in KV (`seq` null: nothing usable); KV is written again only when
+   * that copy is missing or older than this one. A Worker that did not read KV (a no-cache
+   * request, which anyone can send) passes nothing and causes no KV write: KV allows about one
+   * write per second per key, and every write is billed.
+   */
+  async manifest(channel: Channel, seenInKv?: { seq: number | null }): Promise<SignedManifest> {
     if (!isChannel(channel)) throw new Error(`unknown channel ${JSON.stringify(channel)}`)
     if (!this.#channelRows()[channel].signed) {
       await this.#writes.run(async () => {
         if (!this.#channelRows()[channel].signed) await this.#commit({ actor: 'broker', resign: { [channel]: 'first manifest' } })
       })
     }
-    // Called when the Worker found nothing in KV: make sure KV has it for the next reader.
-    this.#kvDirty.add(channel)
+    if (seenInKv && (seenInKv.seq === null || seenInKv.seq < this.#channelRows()[channel].seq)) this.#kvDirty.add(channel)
     await this.#flushKv()
     const row = this.#channelRows()[channel]
     return { channel, body: row.signed!, etag: row.etag!, seq: row.seq }

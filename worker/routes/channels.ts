@@ -30,17 +30,21 @@ channels.get('/:channel/manifest', async (c) => {
   const fresh = wantsFresh(c.req.header('cache-control'), c.req.header('pragma'))
   let source: 'cache' | 'kv' | 'do' = 'cache'
   let m: ServedManifest | null = fresh ? null : await cachedManifest(config, channel)
+  // What this request saw in KV, for the Durable Object to decide whether KV needs its copy;
+  // undefined when KV was not read (a no-cache request), which never causes a KV write.
+  let seenInKv: { seq: number | null } | undefined
   if (!m && !fresh) {
     source = 'kv'
     const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), { type: 'text', cacheTtl: KV_CACHE_TTL_SECONDS })
     if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
+    else seenInKv = { seq: null }
   }
   if (!m) {
     source = 'do'
     // Only this tier may have to sign (a channel's first manifest): a broken key is reported
     // here as `misconfigured`, while already signed manifests keep being served.
     await loadSigningKeys(c.env)
-    m = await brokerStub(c.env, config.product).manifest(channel)
+    m = await brokerStub(c.env, config.product).manifest(channel, seenInKv)
   }
   // Awaited rather than left to waitUntil: the next request in this colo must find it.
   if (source !== 'cache') await cacheManifest(config, channel, m)
