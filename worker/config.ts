@@ -31,6 +31,10 @@ export interface OidcConfig {
   repository: string
   /** Allowed `ref` claims: exact, or a prefix when the entry ends with `*`. */
   refs: string[]
+  /** The `repository_id` claim must equal this (survives a rename or a re-created repository); null: not checked. */
+  repositoryId: string | null
+  /** Allowed `job_workflow_ref` claims (the workflow file and its ref), as `refs`; null: not checked. */
+  workflowRefs: string[] | null
 }
 
 export interface AssetHost {
@@ -52,6 +56,8 @@ type VarName =
   | 'OIDC_AUDIENCE'
   | 'OIDC_REPOSITORY'
   | 'OIDC_REFS'
+  | 'OIDC_REPOSITORY_ID'
+  | 'OIDC_WORKFLOW_REFS'
   | 'GITHUB_API_URL'
 export type ConfigVars = Partial<Record<VarName, string>>
 
@@ -109,7 +115,18 @@ function parseOidc(env: ConfigVars, repository: string): OidcConfig | null {
     if (!/^refs\/[^*\s]*\*?$/.test(ref)) throw new ConfigError(`var OIDC_REFS: ${JSON.stringify(ref)} is not a ref such as refs/heads/main or refs/tags/v*`)
   }
   if (refs.length === 0) throw new ConfigError('var OIDC_REFS must list at least one ref')
-  return { issuer, jwksUrl, audience, repository: oidcRepository, refs }
+  const repositoryId = (env.OIDC_REPOSITORY_ID ?? '').trim() || null
+  if (repositoryId !== null && !/^[1-9][0-9]{0,19}$/.test(repositoryId)) {
+    throw new ConfigError(`var OIDC_REPOSITORY_ID must be the repository's numeric id (gh api repos/OWNER/NAME --jq .id; got ${JSON.stringify(env.OIDC_REPOSITORY_ID)})`)
+  }
+  const workflowRefs = (env.OIDC_WORKFLOW_REFS ?? '').split(',').map((r) => r.trim()).filter(Boolean)
+  for (const ref of workflowRefs) {
+    // owner/repo/path@ref as GitHub writes `job_workflow_ref`; a `*` only as the last character.
+    if (!/^[^\s/*]+\/[^\s/*]+\/[^\s*]+\*?$/.test(ref) || !(ref.includes('@') || ref.endsWith('*'))) {
+      throw new ConfigError(`var OIDC_WORKFLOW_REFS: ${JSON.stringify(ref)} is not a workflow ref such as owner/repo/.github/workflows/promote.yml@refs/heads/main (a trailing * matches any rest)`)
+    }
+  }
+  return { issuer, jwksUrl, audience, repository: oidcRepository, refs, repositoryId, workflowRefs: workflowRefs.length > 0 ? workflowRefs : null }
 }
 
 /** An http(s) URL without a trailing slash, query or fragment. */

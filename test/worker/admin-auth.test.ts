@@ -137,6 +137,60 @@ describe('GitHub Actions OIDC', () => {
   })
 })
 
+describe('OIDC_REPOSITORY_ID and OIDC_WORKFLOW_REFS', () => {
+  const PROMOTE = 'cco-dev/cco/.github/workflows/promote.yml@refs/heads/main'
+  const VARS = { OIDC_REPOSITORY_ID: '123456789', OIDC_WORKFLOW_REFS: `${PROMOTE},cco-dev/cco/.github/workflows/release-*` }
+  const GOOD = { repository_id: '123456789', job_workflow_ref: PROMOTE }
+
+  /** A rollout on beta through a Worker configured with `vars` on top of the test vars. */
+  async function rollout(token: string, vars: Record<string, string> = VARS) {
+    const res = await createApp().fetch(
+      new Request(`${BROKER}/v1/channels/beta/rollout`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{"percent":50}' }),
+      { ...env, ...vars },
+    )
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+
+  it('accepts a token whose repository_id and job_workflow_ref match, by exact entry or trailing-* prefix', async () => {
+    await publish('2026.11.1')
+    expect(await rollout(await oidcToken({ claims: GOOD }))).toMatchObject({ status: 200, body: { channel: 'beta', rollout: { percent: 50 }, changed: true } })
+    const release = await oidcToken({ claims: { ...GOOD, job_workflow_ref: 'cco-dev/cco/.github/workflows/release-stable.yml@refs/tags/v2026.11.1' } })
+    expect(await rollout(release)).toMatchObject({ status: 200, body: { changed: false } })
+  })
+
+  it('refuses with 403 a token from another repository id or workflow, or without those claims, changing nothing', async () => {
+    await publish('2026.11.1')
+    const { repository_id: _id, ...noId } = GOOD
+    const { job_workflow_ref: _ref, ...noRef } = GOOD
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['a re-created repository of the same name', { ...GOOD, repository_id: '987654321' }, /only from repository id 123456789 \(this one is from 987654321\)/],
+      ['no repository_id claim', noId, /only from repository id 123456789 \(this one has no repository_id claim\)/],
+      ['another workflow on main', { ...GOOD, job_workflow_ref: 'cco-dev/cco/.github/workflows/ci.yml@refs/heads/main' }, /only from the workflows .*promote\.yml.* \(this one is from cco-dev\/cco\/\.github\/workflows\/ci\.yml@refs\/heads\/main\)/],
+      ['the promote workflow from a fork', { ...GOOD, job_workflow_ref: 'someone/cco/.github/workflows/promote.yml@refs/heads/main' }, /only from the workflows/],
+      ['no job_workflow_ref claim', noRef, /\(this one has no job_workflow_ref claim\)/],
+    ]
+    const before = await stateSnapshot()
+    for (const [what, claims, message] of cases) {
+      const r = await rollout(await oidcToken({ claims }))
+      expect(r.status, what).toBe(403)
+      expect(r.body.error, what).toEqual({ code: 'forbidden', message: expect.stringMatching(message) })
+      expect(await stateSnapshot(), what).toEqual(before)
+    }
+    // Unset, the claims are not looked at (the tokens above pass the other checks).
+    expect((await rollout(await oidcToken({ claims: noId }), {})).status).toBe(200)
+  })
+
+  it('reports a malformed OIDC_REPOSITORY_ID or OIDC_WORKFLOW_REFS as misconfigured', async () => {
+    const token = await oidcToken({ claims: GOOD })
+    const bad: Record<string, string>[] = [{ OIDC_REPOSITORY_ID: 'cco-dev/cco' }, { OIDC_WORKFLOW_REFS: 'promote.yml' }, { OIDC_WORKFLOW_REFS: 'cco-dev/cco/.github/workflows/promote.yml' }, { OIDC_WORKFLOW_REFS: 'cco-dev/*/promote.yml@refs/heads/main' }]
+    for (const vars of bad) {
+      const r = await rollout(token, vars)
+      expect(r.status, JSON.stringify(vars)).toBe(500)
+      expect(r.body.error, JSON.stringify(vars)).toMatchObject({ code: 'misconfigured', message: expect.stringMatching(/^var OIDC_(REPOSITORY_ID|WORKFLOW_REFS)/) })
+    }
+  })
+})
+
 describe('static tokens', () => {
   it('names the matching token in the audit log', async () => {
     await soakedRelease()

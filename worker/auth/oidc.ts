@@ -1,7 +1,10 @@
 // GitHub Actions OIDC tokens for the admin API: an RS256 JWT from the configured issuer,
 // verified by jose against the issuer's JWKS, for the configured audience, then checked for
-// the allowed `repository` and `ref`. A token that fails verification is a 401; a valid token
-// for a repository or ref that may not administer this broker is a 403.
+// the allowed `repository` and `ref`, and, when configured, `repository_id` and
+// `job_workflow_ref` (GitHub's advice: a name can be taken over by a re-created repository,
+// and any workflow on an allowed ref could otherwise mint a token). A token that fails
+// verification is a 401; a valid token from an identity that may not administer this broker
+// is a 403.
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
 import * as z from 'zod/mini'
 import type { AdminActor } from '../broker/types.ts'
@@ -21,6 +24,8 @@ const GithubClaimsSchema = z.object({
   workflow: z.optional(z.string().check(z.maxLength(1024))),
   run_id: z.optional(z.string().check(z.maxLength(64))),
   actor: z.optional(z.string().check(z.maxLength(256))),
+  repository_id: z.optional(z.string().check(z.maxLength(64))),
+  job_workflow_ref: z.optional(z.string().check(z.maxLength(2048))),
 })
 
 /** Verification failures that are the token's fault (everything else is the issuer's). */
@@ -59,6 +64,16 @@ export async function verifyOidcToken(token: string, oidc: OidcConfig, keys: Key
   if (!refAllowed(ref, oidc.refs)) {
     throw new ApiError(403, 'forbidden', `OIDC tokens are accepted only for ${oidc.refs.join(', ')} (this one is for ${ref})`)
   }
+  const repositoryId = claims.data.repository_id
+  if (oidc.repositoryId !== null && repositoryId !== oidc.repositoryId) {
+    const from = repositoryId === undefined ? 'has no repository_id claim' : `is from ${repositoryId}`
+    throw new ApiError(403, 'forbidden', `OIDC tokens are accepted only from repository id ${oidc.repositoryId} (this one ${from})`)
+  }
+  const workflowRef = claims.data.job_workflow_ref
+  if (oidc.workflowRefs !== null && (workflowRef === undefined || !refAllowed(workflowRef, oidc.workflowRefs))) {
+    const from = workflowRef === undefined ? 'has no job_workflow_ref claim' : `is from ${workflowRef}`
+    throw new ApiError(403, 'forbidden', `OIDC tokens are accepted only from the workflows ${oidc.workflowRefs.join(', ')} (this one ${from})`)
+  }
   const detail: Record<string, string> = {}
   for (const key of ['workflow', 'run_id', 'actor'] as const) {
     const value = claims.data[key]
@@ -67,7 +82,7 @@ export async function verifyOidcToken(token: string, oidc: OidcConfig, keys: Key
   return { name: `oidc:${repository}@${ref}`, detail }
 }
 
-/** `refs/tags/v*` allows every ref starting with `refs/tags/v`; other entries match exactly. */
+/** `refs/tags/v*` allows every ref starting with `refs/tags/v`; other entries match exactly (also for workflow refs). */
 export function refAllowed(ref: string, allowed: readonly string[]): boolean {
   return allowed.some((a) => (a.endsWith('*') ? ref.startsWith(a.slice(0, -1)) : ref === a))
 }
