@@ -145,6 +145,26 @@ describe.concurrent('auto-install and restart', () => {
     expect(h.log()).toContain(`Restarting into ${B} (SIGUSR2: ${h.installPath} holds ${B})`)
   })
 
+  it('a manual `cco update --yes` of a B that never reports healthy: the daemon rolls back at once and the CLI says so', async () => {
+    const h = await host(bad, { autoInstall: false, interval: 'never' })
+    expect((await h.cco(['daemon', 'start'])).code).toBe(0)
+    const pidA = h.pidRecord()!.pid
+    const started = Date.now()
+    const update = await h.cco(['update', '--yes'], { timeoutMs: 60_000 })
+    const took = Date.now() - started
+    expect(update.code, show(update)).toBe(0)
+    expect(update.stdout).toContain(`✅ Successfully updated to ${B}`)
+    // The CLI no longer holds the update lock while it waits, so the daemon's restore runs
+    // right after its 5 s health gate, long before the CLI's own 35 s wait runs out.
+    expect(update.stderr, show(update)).toContain(`⚠️  The daemon did not become healthy on ${B}: did not become healthy within 5 s`)
+    expect(took, show(update)).toBeLessThan(25_000)
+    expect(h.log()).toContain(`New daemon did not become healthy within 5 s; rolled back to ${A}`)
+    expect(h.log()).not.toContain('Waiting for another update to finish before rolling back')
+    const health = await h.waitForHealth({ version: A, notPid: pidA })
+    expect(h.pidRecord()).toMatchObject({ pid: health.body.pid, version: A })
+    expect(readFileSync(h.installPath)).toEqual(readFileSync(bundleA))
+  }, 90_000)
+
   it('under a service manager: exits after installing, and the watchdog restores A when B is not healthy', async () => {
     const h = await host(bad, { autoInstall: true, interval: 'hourly' })
     const sup = supervise(h.installPath, { home: h.home, env: h.env, restartDelayMs: 500 })

@@ -112,7 +112,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
       return outcome(check, 'declined')
     }
     ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
-    const installed = await installUpdate(ctx, check, decision)
+    const installed = await installUpdate(ctx, check, decision, lock!)
     ui.event({ type: 'installed', result: installed })
     return outcome(check, 'updated', installed)
   } finally {

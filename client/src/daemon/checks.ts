@@ -96,7 +96,7 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
       return { kind: 'installed', version: d.version, latest: check.latest }
     }
     if (!lock) throw new CliError('internal: install without the update lock', ExitCode.failure)
-    const installed = await installUpdate(ctx, check, d)
+    const installed = await installUpdate(ctx, check, d, lock)
     log.info(`Successfully updated to ${installed.version}`)
     return { kind: 'installed', version: installed.version, latest: check.latest }
   } catch (err) {

@@ -43,13 +43,16 @@ export async function restartRunningDaemon(
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, o.pollMs ?? 200))
     const read = readPidFile(app.paths.daemonPid)
-    if (read.kind === 'record' && read.record.pid !== old.pid && sameVersion(read.record.version, version) && isPidAlive(read.record.pid)) {
+    // The verdict is the handover record: a successor writes its pid file as soon as it
+    // listens, before the health gate has passed, so the pid file alone proves nothing.
+    const h = readHandover(app.paths.stateDir)
+    const recent = h !== null && Date.parse(h.at) >= askedAt
+    if (!h || !recent || h.from_pid !== old.pid || !sameVersion(h.to_version, version)) continue
+    if (h.phase === 'done' && read.kind === 'record' && read.record.pid !== old.pid && sameVersion(read.record.version, version) && isPidAlive(read.record.pid)) {
       app.logger.info(`↻ Restarted the running daemon (pid ${read.record.pid}) on version ${version}`)
       return { kind: 'restarted', pid: read.record.pid }
     }
-    const h = readHandover(app.paths.stateDir)
-    const recent = h !== null && Date.parse(h.at) >= askedAt
-    if (h && recent && h.from_pid === old.pid && sameVersion(h.to_version, version) && (h.phase === 'rolled-back' || h.phase === 'failed')) {
+    if (h.phase === 'rolled-back' || h.phase === 'failed') {
       const now = read.kind === 'record' ? read.record.pid : null
       app.logger.warn(`⚠️  The daemon did not become healthy on ${version}: ${h.detail || h.phase} (see \`cco daemon logs\`)`)
       return { kind: 'rolled-back', pid: now, detail: h.detail }

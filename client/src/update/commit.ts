@@ -14,6 +14,7 @@ import { probeVersion } from '../system/probe-version.ts'
 import { copyBinaryAtomic, fileSha256 } from './binary-files.ts'
 import type { UpdateContext } from './context.ts'
 import { clearJournal, removeTempDir, writeJournal, type Journal } from './journal.ts'
+import type { LockHandle } from './lock.ts'
 import type { Prepared } from './prepare.ts'
 import { recordInstall } from './records.ts'
 
@@ -22,6 +23,12 @@ export const ROLLING_BACK = '⚠️  New binary verification failed, rolling bac
 export interface CommitOptions {
   kind: 'update' | 'rollback'
   previousVersion: string | null
+  /**
+   * The update lock the caller holds. It is released once the install is settled (journal
+   * cleared), before the after-install hook: that hook waits for a running daemon to restart,
+   * and the daemon's health-gated restore of cco.backup needs this lock.
+   */
+  lock: LockHandle
 }
 
 export interface Committed {
@@ -115,6 +122,7 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
   recordInstall(ctx, `${options.kind}: ${options.previousVersion ?? 'none'} -> ${prepared.version} at ${installPath}`)
   crashPoint(ctx.env, 'recorded')
   cleanup()
+  options.lock.release()
   try {
     await ctx.hooks.afterInstall({ kind: options.kind, version: prepared.version, installPath })
   } catch (err) {

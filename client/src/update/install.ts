@@ -40,14 +40,18 @@ export async function checkUnderLock(ctx: UpdateContext, lock: LockHandle): Prom
   return checkForUpdate(ctx, { current })
 }
 
-/** Steps 3–8 for a decision to install; the caller holds the update lock. */
+/**
+ * Steps 3–8 for a decision to install, under the caller's update lock; the lock is released
+ * once the install is settled, before the after-install hook (see CommitOptions.lock).
+ */
 export async function installUpdate(
   ctx: UpdateContext,
   check: CheckResult,
   decision: Extract<Decision, { kind: 'install' }>,
+  lock: LockHandle,
 ): Promise<InstallResult> {
   const prepared = await prepareInstall(ctx, { version: decision.version, asset: decision.asset })
   ctx.hooks.beforeSwap?.({ version: decision.version, installPath: ctx.paths.installPath })
-  const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current })
+  const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current, lock })
   return { version: decision.version, previousVersion: check.current, installPath: ctx.paths.installPath, backupPath: committed.backupPath }
 }

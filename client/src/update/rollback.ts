@@ -62,7 +62,7 @@ export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResu
     const committed = await commitInstall(
       ctx,
       { tempDir, newBinary, sha256, version: backup.version },
-      { kind: 'rollback', previousVersion },
+      { kind: 'rollback', previousVersion, lock },
     )
     return { version: backup.version, previousVersion, installPath, backupPath: committed.backupPath }
   } finally {
