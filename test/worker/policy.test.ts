@@ -176,9 +176,26 @@ describe('configuration', () => {
       audience: 'https://updates.example.com',
       repository: 'cco-dev/cco',
       refs: ['refs/heads/main'],
+      repositoryId: null,
+      workflowRefs: null,
     })
-    const custom = parseConfig({ ...base, OIDC_AUDIENCE: 'cco', OIDC_ISSUER: 'https://oidc.example/', OIDC_REPOSITORY: 'cco-dev/infra', OIDC_REFS: 'refs/heads/main, refs/tags/v*' })
-    expect(custom.oidc).toMatchObject({ issuer: 'https://oidc.example/', jwksUrl: 'https://oidc.example/.well-known/jwks', repository: 'cco-dev/infra', refs: ['refs/heads/main', 'refs/tags/v*'] })
+    const custom = parseConfig({
+      ...base,
+      OIDC_AUDIENCE: 'cco',
+      OIDC_ISSUER: 'https://oidc.example/',
+      OIDC_REPOSITORY: 'cco-dev/infra',
+      OIDC_REFS: 'refs/heads/main, refs/tags/v*',
+      OIDC_REPOSITORY_ID: ' 123456789 ',
+      OIDC_WORKFLOW_REFS: 'cco-dev/infra/.github/workflows/promote.yml@refs/heads/main, cco-dev/infra/.github/workflows/release-*',
+    })
+    expect(custom.oidc).toMatchObject({
+      issuer: 'https://oidc.example/',
+      jwksUrl: 'https://oidc.example/.well-known/jwks',
+      repository: 'cco-dev/infra',
+      refs: ['refs/heads/main', 'refs/tags/v*'],
+      repositoryId: '123456789',
+      workflowRefs: ['cco-dev/infra/.github/workflows/promote.yml@refs/heads/main', 'cco-dev/infra/.github/workflows/release-*'],
+    })
   })
 
   it('names the var and the expected form in each error', () => {
