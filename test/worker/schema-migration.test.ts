@@ -1,5 +1,6 @@
-// The storage migration from schema 1 to 2 (the `mirroring` status needs the releases table
-// rebuilt): rows written by the schema-1 code survive unchanged, live ones get `live_since`.
+// The storage migrations: from schema 1 to 2 (the `mirroring` status needs the releases table
+// rebuilt) rows written by the schema-1 code survive unchanged, live ones get `live_since`;
+// from 2 to 3 (the body hash of each delivery) every delivery row survives.
 import { env, runInDurableObject } from 'cloudflare:test'
 import { expect, it } from 'vitest'
 import { Broker } from '../../worker/broker/broker.ts'
@@ -32,5 +33,33 @@ it('migrates schema 1 to 2 keeping every release row, its columns and the channe
     // The new status is accepted, the unique index on GitHub ids still holds.
     sql.exec("UPDATE releases SET status = 'mirroring' WHERE version = '2026.11.2'")
     expect(() => sql.exec("UPDATE releases SET github_id = 11 WHERE version = '2026.11.2'")).toThrow()
+  })
+})
+
+it('migrates schema 2 to 3 keeping every delivery row (no body hash) and every release', async () => {
+  const stub = env.BROKER.get(env.BROKER.idFromName('migration-test-3'))
+  await runInDurableObject(stub, (_instance, state) => {
+    const sql = state.storage.sql
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    for (const statement of [...MIGRATIONS[0]!, ...MIGRATIONS[1]!]) sql.exec(statement)
+    sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
+    sql.exec(`INSERT INTO releases (version, tag, github_id, status, first_seen_at, updated_at, source, live_since)
+      VALUES ('2026.11.1', 'v2026.11.1', 11, 'live', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', '{"id":11}', '2026-11-01T10:00:00Z')`)
+    const delivery = 'INSERT INTO deliveries (id, event, action, received_at, outcome) VALUES (?, ?, ?, ?, ?)'
+    sql.exec(delivery, 'd-1', 'release', 'published', '2026-11-01T10:00:00Z', 'published')
+    sql.exec(delivery, 'd-2', 'release', 'edited', '2026-11-02T10:00:00Z', 'refused')
+
+    new Broker(state, env)
+
+    expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(SCHEMA_VERSION))
+    expect(SCHEMA_VERSION).toBe(3)
+    expect(sql.exec('SELECT * FROM deliveries ORDER BY id').toArray()).toEqual([
+      { id: 'd-1', event: 'release', action: 'published', received_at: '2026-11-01T10:00:00Z', outcome: 'published', body_sha256: null },
+      { id: 'd-2', event: 'release', action: 'edited', received_at: '2026-11-02T10:00:00Z', outcome: 'refused', body_sha256: null },
+    ])
+    expect(sql.exec('SELECT version, status, live_since FROM releases').toArray()).toEqual([{ version: '2026.11.1', status: 'live', live_since: '2026-11-01T10:00:00Z' }])
+    // The index that answers "was this body processed?" exists.
+    expect(sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").toArray().map((r) => r.name)).toContain('deliveries_body')
   })
 })

@@ -173,13 +173,22 @@ describe('idempotency', () => {
     expect(await snapshot()).toEqual(after)
   })
 
-  it('processes the same payload again under a new delivery id without a new seq', async () => {
-    const body = await validBody()
-    await postWebhook(body)
-    const seq = (await getManifest('beta')).payload.seq
-    const res = await postWebhook(body)
-    expect(await res.json()).toMatchObject({ status: 'published', channels: {} })
-    expect((await getManifest('beta')).payload.seq).toBe(seq)
+  it('answers a signed body replayed under a new delivery id as a duplicate, so an old body cannot roll a release back', async () => {
+    const V = '2026.11.1'
+    const assets = await archives(V)
+    const first = JSON.stringify(releasePayload({ action: 'published', tag: `v${V}`, assets, body: 'First notes.' }))
+    const firstId = deliveryId()
+    expect(await (await postWebhook(first, { deliveryId: firstId })).json()).toMatchObject({ status: 'published' })
+    const edited = JSON.stringify(releasePayload({ action: 'edited', tag: `v${V}`, assets, body: 'Corrected notes.' }))
+    expect(await (await postWebhook(edited)).json()).toMatchObject({ status: 'published', channels: { beta: 2 } })
+    const after = await snapshot()
+
+    // The signature covers only the body: the old one verifies under any delivery id.
+    const replay = await postWebhook(first, { deliveryId: deliveryId() })
+    expect(replay.status).toBe(200)
+    expect(await replay.json()).toEqual({ status: 'duplicate', reason: `this body was already processed (delivery ${firstId})`, channels: {} })
+    expect(await snapshot()).toEqual(after)
+    expect((await stub().getRelease(V))?.notes).toBe('Corrected notes.')
   })
 })
 
@@ -195,7 +204,8 @@ describe('real payload shapes', () => {
     expect(await outcome('edited', { body: 'Fixed a typo.' })).toBe('published')
     expect((await stub().getRelease(V))?.notes).toBe('Fixed a typo.')
     expect(await outcome('unpublished')).toBe('withdrawn')
-    expect(await outcome('published')).toBe('published')
+    // Published again: GitHub sets a new published_at (an identical body would be a duplicate).
+    expect(await outcome('published', { publishedAt: '2026-11-26T09:00:00Z' })).toBe('published')
     expect(await outcome('deleted')).toBe('withdrawn')
     expect(await outcome('edited')).toBe('ignored')
     const release = await stub().getRelease(V)

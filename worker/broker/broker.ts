@@ -115,7 +115,7 @@ interface AuditInput {
 interface Change {
   actor: string
   deliveryId?: string | null
-  delivery?: { event: string; action: string | null; outcome: string }
+  delivery?: { event: string; action: string | null; outcome: string; bodySha256: string | null }
   rows?: ReleaseRow[]
   audit?: AuditInput[]
   /** Pointers as an admin action sets them (promotion, rollout, halt); the rest stay. */
@@ -134,6 +134,8 @@ interface ReleaseOrigin {
   actor: string
   /** Recorded as seen with the change (webhooks); null for reconciliation. */
   deliveryId: string | null
+  /** sha256 of the delivery's body, recorded with its id; null for reconciliation. */
+  bodySha256?: string | null
   /** The webhook's action, or `reconcile`. */
   action: ReleaseAction | 'reconcile'
   /** Withdraw with this reason (reconciliation; a webhook withdraws by its action). */
@@ -181,7 +183,11 @@ export class Broker extends DurableObject<Env> {
     if (this.#sql.exec('SELECT 1 FROM deliveries WHERE id = ?', d.id).toArray().length > 0) {
       return { status: 'duplicate', channels: {} }
     }
-    return this.#applyRelease(d.release, { actor: d.actor, deliveryId: d.id, action: d.action })
+    // The signature covers the body but not X-GitHub-Delivery: an old signed body sent again
+    // under a fresh id must not roll the release back to what that body said.
+    const sameBody = this.#sql.exec<{ id: string }>('SELECT id FROM deliveries WHERE body_sha256 = ? LIMIT 1', d.bodySha256).toArray()[0]
+    if (sameBody) return { status: 'duplicate', reason: `this body was already processed (delivery ${sameBody.id})`, channels: {} }
+    return this.#applyRelease(d.release, { actor: d.actor, deliveryId: d.id, bodySha256: d.bodySha256, action: d.action })
   }
 
   /** Applies a release's state on GitHub, from a webhook delivery or from reconciliation. */
@@ -190,7 +196,7 @@ export class Broker extends DurableObject<Env> {
     const nowIso = isoSeconds(now)!
     const version = parseVersion(rel.tag_name)?.text ?? rel.tag_name
     const base = { actor: origin.actor, deliveryId: origin.deliveryId }
-    const seen = (outcome: string) => ({ event: 'release', action: origin.action, outcome })
+    const seen = (outcome: string) => ({ event: 'release', action: origin.action, outcome, bodySha256: origin.bodySha256 ?? null })
     const withOrigin = (entries: AuditInput[]) => [...(origin.audit ?? []), ...entries]
     const byId = this.#releaseByGithubId(rel.id)
 
@@ -802,7 +808,10 @@ export class Broker extends DurableObject<Env> {
         this.#sql.exec('INSERT INTO audit (at, actor, action, target, delivery, detail) VALUES (?, ?, ?, ?, ?, ?)', nowIso, change.actor, e.action, e.target, change.deliveryId ?? null, JSON.stringify(e.detail))
       }
       if (change.delivery && change.deliveryId) {
-        this.#sql.exec('INSERT INTO deliveries (id, event, action, received_at, outcome) VALUES (?, ?, ?, ?, ?)', change.deliveryId, change.delivery.event, change.delivery.action, nowIso, change.delivery.outcome)
+        this.#sql.exec(
+          'INSERT INTO deliveries (id, event, action, received_at, outcome, body_sha256) VALUES (?, ?, ?, ?, ?, ?)',
+          change.deliveryId, change.delivery.event, change.delivery.action, nowIso, change.delivery.outcome, change.delivery.bodySha256,
+        )
       }
     })
     for (const s of signed) this.#kvDirty.add(s.channel)

@@ -112,6 +112,13 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX releases_fetch_due ON releases (fetch_next_at) WHERE fetch_next_at IS NOT NULL`,
     `CREATE INDEX releases_mirror_due ON releases (mirror_next_at) WHERE mirror_next_at IS NOT NULL`,
   ],
+  // 2 → 3: the sha256 of each processed delivery's body. The webhook signature does not cover
+  // X-GitHub-Delivery, so a signed body replayed under a new id is recognised by its hash.
+  // Rows recorded before this migration have none (NULL).
+  [
+    `ALTER TABLE deliveries ADD COLUMN body_sha256 TEXT`,
+    `CREATE INDEX deliveries_body ON deliveries (body_sha256) WHERE body_sha256 IS NOT NULL`,
+  ],
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

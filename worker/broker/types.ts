@@ -11,6 +11,11 @@ export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'mirroring' | 'with
 export interface ReleaseDelivery {
   /** `X-GitHub-Delivery`; a second delivery with the same id has no effect. */
   id: string
+  /**
+   * sha256 hex of the signed body. The signature does not cover the delivery id, so a body
+   * already processed is a duplicate under any id (a replay of an old, validly signed body).
+   */
+  bodySha256: string
   action: ReleaseAction
   /** Who caused it, for the audit log (`github:<sender login>`). */
   actor: string

@@ -1,7 +1,8 @@
 // `POST /webhooks/github`: GitHub's release webhooks. Checks run cheapest-first and every
 // refusal here leaves the broker's state untouched (the delivery is not even marked as seen):
 // size, signature (@octokit/webhooks, constant-time), delivery id, JSON, repository, event,
-// action. What remains goes to the Durable Object, which answers without network I/O.
+// action. What remains goes to the Durable Object, which answers without network I/O and
+// treats a delivery id or a body (by its sha256) it already processed as a duplicate.
 import { Webhooks } from '@octokit/webhooks'
 import { Hono } from 'hono'
 import type { Channel } from '../../contract/manifest.ts'
@@ -11,6 +12,7 @@ import type { DeliveryResult } from '../broker/types.ts'
 import { webhookSecret } from '../config.ts'
 import { purgeManifests } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
+import { sha256Hex } from '../policy/cache.ts'
 import { GithubReleaseSchema, WebhookEnvelopeSchema, isReleaseAction, isWithdrawAction } from '../policy/github-release.ts'
 import { readCapped } from '../read-capped.ts'
 import { loadSigningKeys } from '../signing.ts'
@@ -79,6 +81,7 @@ webhooks.post('/github', async (c) => {
   const sender = envelope.data.sender?.login
   const result: DeliveryResult = await brokerStub(c.env, config.product).receiveRelease({
     id: deliveryId,
+    bodySha256: await sha256Hex(body),
     action,
     actor: sender ? `github:${sender}` : 'github',
     release: parsed.data,
