@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { show } from '../support/cco-process.ts'
+import { show, spawnCco, type CcoRun } from '../support/cco-process.ts'
+import type { CcoHome } from '../support/cco-home.ts'
 import { createSigner, manifestPayload, signManifest } from '../support/signed-manifest.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
@@ -131,6 +132,65 @@ describe('cco update', () => {
     }
     const yes = await fx.run(h, ['update', '--prompt'], { input: 'y\n' })
     expect(yes.stdout, show(yes)).toContain(`✅ Successfully updated to ${VERSION_B}`)
+  })
+
+  /** `cco update --prompt` left waiting at its question; `answer` writes the reply. */
+  async function waitingAtPrompt(h: CcoHome): Promise<{ answer(text: string): Promise<CcoRun> }> {
+    const child = spawnCco(h.installPath, ['update', '--prompt'], { home: h.home })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const done = new Promise<CcoRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })))
+    const deadline = Date.now() + 20_000
+    while (!stderr.includes('Update now? [Y/n]: ')) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL')
+        throw new Error(`no question from cco update --prompt\n${show(await done)}`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return {
+      answer(text) {
+        child.stdin!.end(text)
+        return done
+      },
+    }
+  }
+
+  it('holds no update lock while it asks, and does not install again what another update installed meanwhile', async () => {
+    await fx.publish({ version: VERSION_B })
+    const h = fx.host()
+    const asking = await waitingAtPrompt(h)
+    expect(existsSync(join(h.stateDir, 'update.lock'))).toBe(false)
+    // Another updater on the host is not blocked by the open question.
+    const other = await fx.run(h, ['update', '--yes'])
+    expect(other.code, show(other)).toBe(0)
+    expect(other.stdout).toContain(`✅ Successfully updated to ${VERSION_B}`)
+
+    const r = await asking.answer('y\n')
+    expect(r.code, show(r)).toBe(0)
+    expect(r.stdout).toContain(`✅ ${VERSION_B} was installed by another update while you were asked; nothing to do\n`)
+    expect(r.stdout).not.toContain('Successfully updated')
+    // Not installed a second time: cco.backup is still A.
+    expect(readFileSync(h.installPath)).toEqual(readFileSync(fx.bundles[VERSION_B]!))
+    expect(readFileSync(h.backupPath)).toEqual(readFileSync(fx.bundles[VERSION_A]!))
+  })
+
+  it('installs nothing when the channel changed between the question and the answer', async () => {
+    await fx.publish({ version: VERSION_B })
+    const h = fx.host()
+    const asking = await waitingAtPrompt(h)
+    // The channel goes back to A while the question is open.
+    await fx.publish({ version: VERSION_A })
+    const r = await asking.answer('y\n')
+    expect(r.code, show(r)).toBe(0)
+    expect(r.stdout).toContain(
+      `⚠️  Not installing ${VERSION_B}: the release changed while you were asked (${VERSION_A} is the latest on stable); run \`cco update\` again\n`,
+    )
+    expect(readFileSync(h.installPath)).toEqual(readFileSync(fx.bundles[VERSION_A]!))
+    expect(existsSync(h.backupPath)).toBe(false)
+    expect(tempDirs(h)).toEqual([])
   })
 
   it('moves a host off a yanked version, even to a lower one', async () => {

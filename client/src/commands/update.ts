@@ -5,6 +5,7 @@ import { compareVersions, isVersion } from '../../../contract/version.ts'
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode } from '../errors.ts'
+import { fileIdentity } from '../update/binary-files.ts'
 import type { CheckResult } from '../update/check.ts'
 import { checkForUpdate } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
@@ -28,6 +29,8 @@ export type UpdateEvent =
   | { type: 'notes'; notes: string; url: string | null }
   | { type: 'downloading'; name: string; size: number }
   | { type: 'declined' }
+  /** The re-check after the answer found something else than what was confirmed: nothing installed. */
+  | { type: 'changed'; confirmed: string; now: Decision; current: string; latest: string | null }
   | { type: 'installed'; result: InstallResult }
 
 export interface UpdateUi {
@@ -39,7 +42,7 @@ export interface UpdateUi {
   progress?: UpdateContext['progress']
 }
 
-export type UpdateStatus = 'up-to-date' | 'available' | 'no-asset' | 'declined' | 'updated'
+export type UpdateStatus = 'up-to-date' | 'available' | 'no-asset' | 'declined' | 'changed' | 'updated'
 
 export interface UpdateOutcome {
   status: UpdateStatus
@@ -71,16 +74,27 @@ function outcome(check: CheckResult, status: UpdateStatus, installed: InstallRes
   }
 }
 
+/** The same release as the one confirmed: version and archive. */
+function sameInstall(a: Extract<Decision, { kind: 'install' }>, b: Decision): b is Extract<Decision, { kind: 'install' }> {
+  return b.kind === 'install' && b.version === a.version && b.asset.sha256 === a.asset.sha256
+}
+
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
   const { config, path } = loadConfig(app.paths.configFile)
   const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress })
+  // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
+  // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
+  const ask = !options.check && !options.yes && (options.prompt || ui.interactive)
+  // What is installed before the check, to tell whether another updater came and went.
+  const installedBefore = ask ? fileIdentity(ctx.paths.installPath) : null
   let lock: LockHandle | undefined
   try {
     ui.event({ type: 'checking' })
     let check: CheckResult
-    if (options.check) {
+    if (options.check || ask) {
       // A check changes nothing but the trust state (which has its own short lock), so it
-      // does not wait for an update that is in progress.
+      // does not wait for an update that is in progress; and the host-wide update lock is
+      // never held while a question waits for a human. It is taken after the answer.
       check = await checkForUpdate(ctx)
     } else {
       lock = await takeUpdateLock(ctx)
@@ -88,7 +102,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
     }
     ui.event({ type: 'versions', current: check.current, latest: check.latest, channel: check.channel })
 
-    const decision = check.decision
+    let decision = check.decision
     if (decision.kind === 'none') {
       ui.event({ type: 'up-to-date', decision })
       return outcome(check, 'up-to-date')
@@ -104,15 +118,26 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
     if (options.check) return outcome(check, 'available')
 
     if (release.notes.trim() || release.notes_url) ui.event({ type: 'notes', notes: release.notes, url: release.notes_url })
-    // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
-    // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
-    const ask = !options.yes && (options.prompt || ui.interactive)
-    if (ask && !(await ui.confirm(UPDATE_QUESTION))) {
-      ui.event({ type: 'declined' })
-      return outcome(check, 'declined')
+    if (ask) {
+      if (!(await ui.confirm(UPDATE_QUESTION))) {
+        ui.event({ type: 'declined' })
+        return outcome(check, 'declined')
+      }
+      // Check again under the lock: while the question was open another updater may have
+      // installed this version (then what is installed now counts as current), or the
+      // channel may have moved on. Only what was confirmed is installed.
+      lock = await takeUpdateLock(ctx)
+      const again = await checkUnderLock(ctx, lock, { installedIsCurrent: fileIdentity(ctx.paths.installPath) !== installedBefore })
+      if (!sameInstall(decision, again.decision)) {
+        ui.event({ type: 'changed', confirmed: decision.version, now: again.decision, current: again.current, latest: again.latest })
+        return outcome(again, 'changed')
+      }
+      check = again
+      decision = again.decision
     }
+    if (!lock) throw new CliError('internal: install without the update lock', ExitCode.failure)
     ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
-    const installed = await installUpdate(ctx, check, decision, lock!)
+    const installed = await installUpdate(ctx, check, decision, lock)
     ui.event({ type: 'installed', result: installed })
     return outcome(check, 'updated', installed)
   } finally {

@@ -79,6 +79,11 @@ export function formatUpdateEvent(e: UpdateEvent): string[] {
       return [`→ Downloading ${e.name} (${e.size >= 1048576 ? `${(e.size / 1048576).toFixed(1)} MiB` : `${Math.ceil(e.size / 1024)} KiB`})...`]
     case 'declined':
       return ['→ Update cancelled']
+    case 'changed': {
+      if (e.now.kind === 'none' && e.current === e.confirmed) return [`✅ ${e.current} was installed by another update while you were asked; nothing to do`]
+      const what = e.now.kind === 'install' && e.now.version === e.confirmed ? `${e.confirmed} was republished` : e.now.detail
+      return [`⚠️  Not installing ${e.confirmed}: the release changed while you were asked (${what}); run \`cco update\` again`]
+    }
     case 'installed':
       return [
         `✅ Successfully updated to ${e.result.version}`,

@@ -1,6 +1,6 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
 import { createHash } from 'node:crypto'
-import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
@@ -22,6 +22,15 @@ export function fileSha256(path: string): string | null {
     if (errnoCode(err) === 'ENOENT') return null
     throw err
   }
+}
+
+/**
+ * Which file is at `path` (device, inode, size, mtime), null when none: an install renames a
+ * new file into place, so this changes with every install, without reading the binary.
+ */
+export function fileIdentity(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false })
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` : null
 }
 
 /**

@@ -26,14 +26,23 @@ export async function takeUpdateLock(ctx: UpdateContext): Promise<LockHandle> {
   return lock
 }
 
+export interface UnderLockOptions {
+  /**
+   * Compare against the installed binary even when the lock was free: after a question to
+   * the user, another updater may have come and gone while it was open (the install path
+   * holds another file than before the question).
+   */
+  installedIsCurrent?: boolean
+}
+
 /**
  * Step 2 under the lock. When the lock had to be waited for, another updater just finished:
  * what counts as "current" is then what it installed, not the version this process started
  * as, so that two updaters started together do not both install.
  */
-export async function checkUnderLock(ctx: UpdateContext, lock: LockHandle): Promise<CheckResult> {
+export async function checkUnderLock(ctx: UpdateContext, lock: LockHandle, options: UnderLockOptions = {}): Promise<CheckResult> {
   let current: string | undefined
-  if (lock.waitedMs > 0 && existsSync(ctx.paths.installPath)) {
+  if ((lock.waitedMs > 0 || options.installedIsCurrent) && existsSync(ctx.paths.installPath)) {
     const probe = await probeVersion(ctx.paths.installPath, ctx.env)
     if (probe.ok) current = probe.version
   }
