@@ -2,10 +2,11 @@
 // the channels with exactly one new seq per changed channel, are recorded in the audit log
 // under the caller's name, and show up in the signed manifests; every refusal changes nothing.
 // This project runs with MIN_BETA_SOAK_HOURS=24.
-import { reset } from 'cloudflare:test'
+import { reset, runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuditPageSchema, ChannelChangeSchema, ErrorBodySchema, ReleaseChangeSchema } from '../../contract/api.ts'
-import { TOKENS, adminCall, adminPost, archive, auditLog, backdateLive, channelState, getManifest, publish, sendRelease, stateSnapshot } from './helpers.ts'
+import { MANIFEST_MAX_BYTES } from '../../contract/manifest.ts'
+import { TOKENS, adminCall, adminPost, archive, auditLog, backdateLive, channelState, dropEdgeCache, getManifest, publish, sendRelease, stateSnapshot, stub, type AdminAnswer } from './helpers.ts'
 
 afterEach(async () => {
   await reset()
@@ -204,6 +205,72 @@ describe('yank and unyank', () => {
     await adminPost('/v1/releases/2026.11.1/yank', { reason: 'bad' })
     await sendRelease({ action: 'edited', tag: 'v2026.11.1', body: 'new notes', assets: [await archive('2026.11.1', 'linux-x86_64')] })
     expect((await getManifest('beta')).payload).toMatchObject({ release: null, yanked: [{ version: '2026.11.1' }] })
+  })
+})
+
+describe('yanks and the 64 KiB manifest cap', () => {
+  /** 1 KiB that JSON escapes six-fold (control characters): about 8 KiB in each signed manifest. */
+  const longReason = (i: number) => `#${i} ${'\u0001'.repeat(1016)}`
+  const DAY = 24 * 3600 * 1000
+
+  it('refuses a yank whose manifests would not fit, before anything is written; a shorter reason still fits', async () => {
+    const versions = Array.from({ length: 10 }, (_, i) => `2026.10.${i + 1}`)
+    for (const v of versions) await publish(v, { body: 'Notes that may be cut.' })
+    let refused: AdminAnswer | null = null
+    let yanked = 0
+    for (const v of versions) {
+      const before = await stateSnapshot()
+      const r = await adminPost(`/v1/releases/${v}/yank`, { reason: longReason(yanked) })
+      if (r.status === 200) {
+        yanked++
+        continue
+      }
+      refused = r
+      expect(await stateSnapshot()).toEqual(before)
+      expect((await stub().getRelease(v))?.yanked).toBeNull()
+      break
+    }
+    expect(yanked).toBeGreaterThan(4)
+    expect(refused).toMatchObject({
+      status: 409,
+      body: {
+        error: {
+          code: 'conflict',
+          message: expect.stringMatching(
+            /^yanking 2026\.10\.\d+ would make the (stable|beta) manifest \d+ bytes, over the 65536-byte cap even with its release notes cut: unyank old versions or shorten reasons$/,
+          ),
+        },
+      },
+    })
+
+    const next = versions[yanked]!
+    expect((await adminPost(`/v1/releases/${next}/yank`, { reason: 'short' })).status).toBe(200)
+    for (const channel of ['stable', 'beta'] as const) {
+      const m = await getManifest(channel)
+      expect(new TextEncoder().encode(m.body).byteLength).toBeLessThanOrEqual(MANIFEST_MAX_BYTES)
+      expect(m.payload.yanked).toHaveLength(yanked + 1)
+    }
+    // Webhooks and the cron's re-sign go on.
+    await publish('2026.10.20', { body: 'x'.repeat(4000) })
+    expect((await stub().resignDue(Date.now() + 5 * DAY)).channels).toMatchObject({ stable: expect.any(Number), beta: expect.any(Number) })
+  })
+
+  it('still re-signs a manifest that is over the cap with its yanks (written before the refusal existed) by cutting the reasons, listing every version', async () => {
+    await publish('2026.10.1')
+    const before = await getManifest('beta')
+    // Yanked by code that did not refuse: twelve 1 KiB reasons, about 100 KiB signed.
+    await runInDurableObject(stub(), (_instance, state) => {
+      for (let i = 0; i < 12; i++) state.storage.sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', `2026.9.${i + 1}`, longReason(i), '2026-11-01T00:00:00Z')
+    })
+    const resigned = await stub().resignDue(Date.now() + 5 * DAY)
+    expect(resigned.channels.beta).toBe(before.payload.seq + 1)
+    await dropEdgeCache()
+    const after = await getManifest('beta')
+    expect(after.payload.seq).toBe(before.payload.seq + 1)
+    expect(new TextEncoder().encode(after.body).byteLength).toBeLessThanOrEqual(MANIFEST_MAX_BYTES)
+    expect(after.payload.yanked.map((y) => y.version).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `2026.9.${i + 1}`).sort())
+    expect(after.payload.yanked.every((y) => y.reason.length < 1020)).toBe(true)
+    expect(after.payload.release?.version).toBe('2026.10.1')
   })
 })
 

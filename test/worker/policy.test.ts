@@ -1,5 +1,6 @@
 // The pure policy modules and the config parser, tested with plain data.
 import { describe, expect, it } from 'vitest'
+import type { ManifestPayload } from '../../contract/manifest.ts'
 import { parseAssetHosts, parseConfig } from '../../worker/config.ts'
 import { ConfigError } from '../../worker/errors.ts'
 import { assetUrlProblem } from '../../worker/policy/asset-hosts.ts'
@@ -8,6 +9,7 @@ import { ifNoneMatchMatches } from '../../worker/policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers, type LiveRelease } from '../../worker/policy/channels.ts'
 import { parseChecksums, pickChecksumsFile, sha256FromDigest } from '../../worker/policy/checksums.ts'
 import type { GithubRelease } from '../../worker/policy/github-release.ts'
+import { shrinkYankReasons } from '../../worker/policy/manifest.ts'
 
 const HEX = 'ab'.repeat(32)
 
@@ -222,5 +224,39 @@ describe('configuration', () => {
       expect(err, JSON.stringify(vars)).toBeInstanceOf(ConfigError)
       expect((err as Error).message).toMatch(message)
     }
+  })
+})
+
+describe('manifest size', () => {
+  const payload: ManifestPayload = {
+    schema: 1,
+    product: 'cco',
+    channel: 'beta',
+    seq: 1,
+    issued_at: '2026-11-01T00:00:00Z',
+    expires_at: '2026-11-08T00:00:00Z',
+    release: null,
+    rollout: { percent: 100, halted: false },
+    yanked: [
+      { version: '2026.1.2', reason: 'a'.repeat(1000) },
+      { version: '2026.1.1', reason: 'short' },
+    ],
+  }
+
+  it('cuts yank reasons in proportion to the overshoot, by at least a tenth, keeping every version', () => {
+    const cut = shrinkYankReasons(payload, 200_000, 65_536)!
+    expect(cut.yanked.map((y) => [y.version, y.reason.length])).toEqual([
+      ['2026.1.2', Math.floor(1000 * (65_536 / 200_000) * 0.9)],
+      ['2026.1.1', 5],
+    ])
+    // Barely over the cap: still cut by a tenth, so that repeated calls converge.
+    const slight = shrinkYankReasons(payload, 65_537, 65_536)!.yanked[0]!.reason.length
+    expect(slight).toBeLessThanOrEqual(900)
+    expect(slight).toBeGreaterThan(890)
+  })
+
+  it('gives up when every reason is already empty', () => {
+    expect(shrinkYankReasons({ ...payload, yanked: [{ version: '2026.1.1', reason: '' }] }, 70_000, 65_536)).toBeNull()
+    expect(shrinkYankReasons({ ...payload, yanked: [] }, 70_000, 65_536)).toBeNull()
   })
 })

@@ -15,7 +15,7 @@ import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from 
 import { sha256Hex, strongEtag } from '../policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers } from '../policy/channels.ts'
 import { GithubReleaseSchema, isWithdrawAction, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
-import { contentKey, manifestContent, manifestPayload, shrinkNotes, type ManifestContent } from '../policy/manifest.ts'
+import { contentKey, manifestContent, manifestPayload, shrinkNotes, shrinkYankReasons, type ManifestContent } from '../policy/manifest.ts'
 import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
@@ -776,7 +776,19 @@ export class Broker extends DurableObject<Env> {
       const seq = row.seq + 1
       const issuedAt = isoSeconds(now)!
       const expiresAt = isoSeconds(now + config.manifestTtlDays * DAY_MS)!
-      const body = await signWithinCap(keys, content, { seq, issuedAt, expiresAt })
+      const body = await signWithinCap(keys, content, { seq, issuedAt, expiresAt }, { cutYankReasons: !change.yank }).catch((err: unknown) => {
+        // A yank is the one change that makes manifests grow without bound: refused, so that
+        // every other change (webhooks, the alarm, the cron's re-sign) keeps fitting.
+        if (err instanceof ManifestTooLarge && change.yank) {
+          throw new Refused({
+            ok: false,
+            status: 409,
+            code: 'conflict',
+            message: `yanking ${change.yank.version} would make the ${channel} manifest ${err.bytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap even with its release notes cut: unyank old versions or shorten reasons`,
+          })
+        }
+        throw err
+      })
       signed.push({ channel, seq, hash, body, etag: await strongEtag(body), issuedAt, expiresAt, reason })
     }
 
@@ -1046,16 +1058,33 @@ function toReleaseRow(r: Row): ReleaseRow {
   }
 }
 
-/** Signs the payload, cutting the notes until the signed manifest fits the 64 KiB cap. */
-async function signWithinCap(keys: SigningKeys, content: ManifestContent, issue: { seq: number; issuedAt: string; expiresAt: string }): Promise<string> {
+/** A manifest that cannot be cut down to the 64 KiB cap. */
+class ManifestTooLarge extends Error {
+  readonly bytes: number
+  constructor(channel: string, bytes: number) {
+    super(`the signed ${channel} manifest is ${bytes} bytes, over the ${MANIFEST_MAX_BYTES} byte cap`)
+    this.bytes = bytes
+  }
+}
+
+/**
+ * Signs the payload, cutting the notes (`notes_url` has the full text), then, when allowed, the
+ * yank reasons, until the signed manifest fits the 64 KiB cap; `ManifestTooLarge` otherwise.
+ */
+async function signWithinCap(
+  keys: SigningKeys,
+  content: ManifestContent,
+  issue: { seq: number; issuedAt: string; expiresAt: string },
+  options: { cutYankReasons: boolean },
+): Promise<string> {
   const encoder = new TextEncoder()
   let payload = manifestPayload(content, issue)
   for (;;) {
     const body = await keys.sign(encoder.encode(JSON.stringify(payload)))
     const size = encoder.encode(body).byteLength
     if (size <= MANIFEST_MAX_BYTES) return body
-    const smaller = shrinkNotes(payload, size, MANIFEST_MAX_BYTES)
-    if (!smaller) throw new Error(`the signed ${content.channel} manifest is ${size} bytes, over the ${MANIFEST_MAX_BYTES} byte cap`)
+    const smaller = shrinkNotes(payload, size, MANIFEST_MAX_BYTES) ?? (options.cutYankReasons ? shrinkYankReasons(payload, size, MANIFEST_MAX_BYTES) : null)
+    if (!smaller) throw new ManifestTooLarge(content.channel, size)
     payload = smaller
   }
 }

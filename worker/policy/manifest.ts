@@ -104,3 +104,18 @@ export function shrinkNotes(payload: ManifestPayload, signedBytes: number, maxBy
   const target = Math.floor(utf8Length(notes) * Math.min(0.9, (maxBytes / signedBytes) * 0.9))
   return { ...payload, release: { ...payload.release, notes: truncateUtf8(notes, target) } }
 }
+
+/**
+ * The same payload with every yank reason cut to a shorter common length, for a manifest still
+ * over the cap once the notes are gone: reasons are up to 1 KiB and can grow six-fold in JSON,
+ * so many yanks can fill the cap on their own. Only a change that is not a yank may cut them
+ * (a yank that does not fit is refused instead), so that such a manifest can still be
+ * re-signed before it expires; the yanked versions themselves are never dropped. Cuts in
+ * proportion to the overshoot, and by at least a tenth; null when every reason is empty.
+ */
+export function shrinkYankReasons(payload: ManifestPayload, signedBytes: number, maxBytes: number): ManifestPayload | null {
+  const longest = Math.max(0, ...payload.yanked.map((y) => utf8Length(y.reason)))
+  if (longest === 0) return null
+  const target = Math.floor(longest * Math.min(0.9, (maxBytes / signedBytes) * 0.9))
+  return { ...payload, yanked: payload.yanked.map((y) => ({ version: y.version, reason: truncateUtf8(y.reason, target) })) }
+}
