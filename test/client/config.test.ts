@@ -176,6 +176,41 @@ describe('config get', () => {
   })
 })
 
+describe('proxy credentials in messages', () => {
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn()
+    } catch (err) {
+      expect(err).toBeInstanceOf(UsageError)
+      return (err as Error).message
+    }
+    throw new Error('expected a UsageError')
+  }
+
+  it('never echoes the password of a refused proxy URL, with a scheme or without one', () => {
+    for (const [value, shown] of [
+      ['socks5://alice:s3cret@proxy.corp:1080', 'socks5://***@proxy.corp:1080'],
+      ['alice:s3cret@proxy.corp:3128', '***@proxy.corp:3128'],
+    ]) {
+      const message = messageOf(() => setConfigValue(h.configFile, 'network.proxy', value!))
+      expect(message).toContain(`invalid value "${shown}" for network.proxy`)
+      expect(message).not.toContain('s3cret')
+    }
+  })
+
+  it('never shows it in an error about the config file, a bad value or bad TOML', () => {
+    write('[network]\nproxy = "socks5://alice:s3cret@proxy.corp:1080"\n')
+    const bad = messageOf(() => loadConfig(h.configFile))
+    expect(bad).toContain('network.proxy: must be an http:// or https:// proxy URL')
+    expect(bad).toContain('(got "socks5://***@proxy.corp:1080")')
+    expect(bad).not.toContain('s3cret')
+    write('[network]\nproxy = "socks5://alice:s3cret@proxy.corp:1080\n')
+    const toml = messageOf(() => loadConfig(h.configFile))
+    expect(toml).toContain('is not valid TOML')
+    expect(toml).not.toContain('s3cret')
+  })
+})
+
 describe('through the CLI', () => {
   let bin: string
   beforeAll(async () => {
@@ -217,6 +252,13 @@ describe('through the CLI', () => {
     const bad = await runCco(bin, ['config', 'show'], { home: h.home })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain(h.configFile)
+  })
+
+  it('does not print the password of a refused proxy URL', async () => {
+    const r = await runCco(bin, ['config', 'set', 'network.proxy', 'socks5://alice:s3cret@proxy.corp:1080'], { home: h.home })
+    expect(r.code, show(r)).toBe(2)
+    expect(r.stderr).toContain('socks5://***@proxy.corp:1080')
+    expect(r.stdout + r.stderr).not.toContain('s3cret')
   })
 
   it('honours XDG_CONFIG_HOME for config path', async () => {

@@ -2,7 +2,7 @@
 // processes: a bundle installed in a temporary HOME, a free port per daemon, no broker (the
 // schedule is `never`), and the administrator guide's health-check script on port 3000.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,6 +136,21 @@ describe.concurrent('cco daemon start / status / logs / stop', () => {
     } finally {
       sleeper.kill()
     }
+  })
+
+  it('keeps a proxy password out of daemon.log, which only its owner can read', async () => {
+    const h = await host()
+    expect((await h.cco(['daemon', 'start'])).code).toBe(0)
+    const pid = h.pidRecord()!.pid
+    writeFileSync(h.configFile, `${readFileSync(h.configFile, 'utf8')}\n[network]\nproxy = "socks5://alice:s3cret@proxy.corp:1080"\n`)
+    process.kill(pid, 'SIGHUP')
+    const line = await h.waitForLog(/Keeping the previous settings: .*network\.proxy.*/)
+    expect(line).toContain('socks5://***@proxy.corp:1080')
+    expect(h.log()).not.toContain('s3cret')
+    expect(statSync(h.logFile).mode & 0o777).toBe(0o600)
+    const stop = await h.cco(['daemon', 'stop'])
+    expect(stop.code, show(stop)).toBe(0)
+    expect(isAlive(pid)).toBe(false)
   })
 
   it('refuses a busy port clearly, in the background and in the foreground', async () => {

@@ -1,6 +1,6 @@
 // Service files written by `cco daemon install` (systemd user unit, launchd agent: the right
 // binary path and command), `uninstall`, and the size-based rotation of daemon.log.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { daemonInstallCommand } from '../../client/src/commands/daemon-install.ts'
@@ -107,6 +107,20 @@ describe('daemon.log rotation', () => {
     expect(first('daemon.log.5')).toBeLessThan(first('daemon.log.4'))
     expect(first('daemon.log.1')).toBeLessThan(first('daemon.log'))
     for (const n of names) expect(readFileSync(join(h.stateDir, n), 'utf8')).toMatch(/^(\[[^\n]+\n)+$/)
+  })
+
+  it('keeps daemon.log and its rotations private (0600), also a log an older cco created 0644', () => {
+    const h = home()
+    const path = join(h.stateDir, 'daemon.log')
+    mkdirSync(h.stateDir, { recursive: true })
+    writeFileSync(path, '[2026-11-20 10:00:00 UTC] [INFO] from before\n', { mode: 0o644 })
+    chmodSync(path, 0o644)
+    const log = openRotatingLog(path, { maxBytes: 1000, keep: 2 })
+    for (let i = 0; i < 50; i++) log.write(`[2026-11-20 10:00:00 UTC] [INFO] line ${i} ${'x'.repeat(60)}\n`)
+    log.close()
+    const names = readdirSync(h.stateDir).filter((n) => n.startsWith('daemon.log')).sort()
+    expect(names).toEqual(['daemon.log', 'daemon.log.1', 'daemon.log.2'])
+    for (const n of names) expect(statSync(join(h.stateDir, n)).mode & 0o777, n).toBe(0o600)
   })
 
   it('follows a file rotated by another process instead of writing into the old one', () => {

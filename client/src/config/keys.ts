@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs'
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { formatUtc } from '../system/clock.ts'
-import { isLoopbackHost } from '../system/url-policy.ts'
+import { isLoopbackHost, redactCredentials } from '../system/url-policy.ts'
 import { ALLOWED, checkIntervalMs, proxyProblem, serverProblem, type Config } from './schema.ts'
 
 /** The TOML value to store, or `undefined` to remove the key. */
@@ -20,7 +20,8 @@ export interface KeySpec {
 }
 
 function invalid(key: string, input: string, allowed: string, detail?: string): UsageError {
-  return new UsageError(`invalid value ${JSON.stringify(input)} for ${key}${detail ? ` (${detail})` : ''}: allowed values are ${allowed}`)
+  // A refused proxy or server URL may still carry a password: never echo it.
+  return new UsageError(`invalid value ${JSON.stringify(redactCredentials(input))} for ${key}${detail ? ` (${detail})` : ''}: allowed values are ${allowed}`)
 }
 
 function bool(key: string) {

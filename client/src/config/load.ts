@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { parse } from '@decimalturn/toml-patch'
 import { errnoCode, messageOf, UsageError } from '../errors.ts'
+import { redactCredentials } from '../system/url-policy.ts'
 import { ConfigSchema, describeIssues, type Config } from './schema.ts'
 
 export interface LoadedConfig {
@@ -19,7 +20,9 @@ export function parseToml(text: string, path: string): Record<string, unknown> {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a TOML table')
     return raw as Record<string, unknown>
   } catch (err) {
-    throw new UsageError(`config file ${path} is not valid TOML: ${messageOf(err).replace(/\s+/g, ' ').trim()}`, { cause: err })
+    // The parser quotes the offending line, which may hold a proxy URL with its password.
+    const why = redactCredentials(messageOf(err).replace(/\s+/g, ' ').trim())
+    throw new UsageError(`config file ${path} is not valid TOML: ${why}`, { cause: err })
   }
 }
 

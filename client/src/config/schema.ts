@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import { CHANNELS, PublicKeySchema } from '../../../contract/manifest.ts'
 import { DEFAULT_SERVER } from '../build-info.ts'
-import { isLoopbackHost, transportProblem } from '../system/url-policy.ts'
+import { isLoopbackHost, redactCredentials, transportProblem } from '../system/url-policy.ts'
 
 export const CHECK_INTERVAL_WORDS = ['hourly', 'daily', 'weekly', 'never'] as const
 const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
@@ -141,7 +141,9 @@ export function describeIssues(error: z.ZodError, raw: unknown): string {
     .map((issue) => {
       const key = issue.path.map(String).join('.')
       const got = valueAt(raw, issue.path)
-      const shown = got === undefined ? '' : ` (got ${JSON.stringify(got instanceof Date ? got.toISOString() : got)})`
+      // The message reaches stderr and daemon.log: a refused proxy URL may carry a password.
+      const value = got instanceof Date ? got.toISOString() : typeof got === 'string' ? redactCredentials(got) : got
+      const shown = got === undefined ? '' : ` (got ${JSON.stringify(value)})`
       return `${key || '(file)'}: ${issue.message}${shown}`
     })
     .join('; ')

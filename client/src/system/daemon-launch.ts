@@ -7,6 +7,7 @@ import { dirname } from 'node:path'
 import { isSea } from 'node:sea'
 import type { Env } from './env.ts'
 import { isPidAlive } from './process-info.ts'
+import { openLogForAppend } from './rotating-log.ts'
 
 export interface Program {
   command: string
@@ -55,7 +56,7 @@ export interface DetachedOptions {
 /** Starts `program args…` in its own session (survives the parent), not waited for. */
 export function spawnDetached(program: Program, args: string[], options: DetachedOptions): ChildProcess {
   mkdirSync(dirname(options.logFile), { recursive: true })
-  const out = openSync(options.logFile, 'a', 0o644)
+  const out = openLogForAppend(options.logFile)
   try {
     const child = spawn(program.command, [...program.args, ...args], {
       detached: true,

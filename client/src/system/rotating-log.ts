@@ -1,7 +1,8 @@
 // The daemon's own log file, rotated by size: at the limit `daemon.log` becomes `daemon.log.1`,
 // older files shift up to `.5` (the oldest is dropped) and a fresh file is opened. The service
-// writes it itself (rather than relying on redirected stdout) so that it can rotate.
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+// writes it itself (rather than relying on redirected stdout) so that it can rotate. Mode 0600:
+// renames keep it, so the rotations are the owner's only too.
+import { closeSync, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024
@@ -18,6 +19,20 @@ export interface RotatingLog {
   close(): void
 }
 
+/** What cco logs can name its settings and hosts: the log and its rotations are the owner's only. */
+export const LOG_MODE = 0o600
+
+/** Opens a log for appending, mode 0600 (also a file an older cco created 0644). */
+export function openLogForAppend(path: string): number {
+  const fd = openSync(path, 'a', LOG_MODE)
+  try {
+    fchmodSync(fd, LOG_MODE)
+  } catch {
+    // Not our file (another user's, read-only filesystem): still log into it.
+  }
+  return fd
+}
+
 export function rotatedName(path: string, n: number): string {
   return `${path}.${n}`
 }
@@ -31,7 +46,7 @@ export function openRotatingLog(path: string, options: RotatingLogOptions = {}):
   let size = 0
 
   const open = () => {
-    fd = openSync(path, 'a', 0o644)
+    fd = openLogForAppend(path)
     const st = fstatSync(fd)
     ino = st.ino
     size = st.size

@@ -29,3 +29,13 @@ export function redactUrl(url: string | URL): string {
     return '<invalid URL>'
   }
 }
+
+/**
+ * Any config or environment value that may hold a URL, for messages and logs: the user info
+ * (`user:password@`) is replaced by `***@` even when the text does not parse as a URL or has
+ * no scheme (`socks5://user:pw@h`, `user:pw@proxy:8080`), where redactUrl could not help.
+ * The user info runs to the last `@` before the path, as in a URL (a password may hold `@`).
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/\/\/[^\s/?#]*@/g, '//***@').replace(/^(\s*)[^\s/?#]*@/, '$1***@')
+}
