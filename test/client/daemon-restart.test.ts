@@ -2,13 +2,15 @@
 // the daemon installs B and restarts into it on the same port; a B that starts but never
 // reports healthy is rolled back to A (by the daemon itself, or by the watchdog when a service
 // manager restarts it); a manual `cco update --yes` restarts a running daemon.
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { releaseTarGz } from '../support/archives.ts'
 import { show } from '../support/cco-process.ts'
 import { unhealthyBundle } from '../support/daemon-bundles.ts'
-import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
+import { daemonHost, getHealth, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
 import { supervise, type TestSupervisor } from '../support/daemon-supervisor.ts'
 import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
 import { createSigner, manifestPayload, sha256, signManifest, type Signer } from '../support/signed-manifest.ts'
@@ -178,5 +180,40 @@ describe.concurrent('auto-install and restart', () => {
     expect(await installedVersion(h)).toBe(`cco ${A}`)
     expect(readFileSync(h.installPath)).toEqual(readFileSync(bundleA))
     await h.waitForLog(/Watchdog: 2026\.2\.1 is running again/, 15_000)
+  })
+})
+
+describe('the health watchdog', () => {
+  it('does not stop a process that is not cco, whatever pid an answer on the port names', async () => {
+    const h = await host(good)
+    // After an update: B installed, A kept as cco.backup; B never comes up on the port.
+    h.install(bundleB)
+    copyFileSync(bundleA, h.backupPath)
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' })
+    h.track(bystander.pid)
+    // Something else answers /health on the daemon's port and names the bystander's pid.
+    const script = join(h.home, 'impostor.mjs')
+    writeFileSync(
+      script,
+      `import { createServer } from 'node:http'\n` +
+        `const body = JSON.stringify({ status: 'ok', version: '9.9.9', pid: ${bystander.pid} })\n` +
+        `createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body) }).listen(${h.port}, '127.0.0.1')\n`,
+    )
+    const impostor = spawn(process.execPath, [script], { stdio: 'ignore' })
+    h.track(impostor.pid)
+    try {
+      await waitFor('the impostor to answer', async () => (await getHealth(h.port))?.body.version === '9.9.9')
+      const args = ['daemon', 'watchdog', '--expect', B, '--restore', A, '--port', String(h.port), '--timeout', '1', '--install-path', h.installPath]
+      const r = await h.cco(args, { timeoutMs: 60_000 })
+      expect(r.code, show(r)).toBe(0)
+      // The backup is restored, but neither the bystander nor the impostor is touched.
+      expect(readFileSync(h.installPath)).toEqual(readFileSync(bundleA))
+      expect(isAlive(bystander.pid!), show(r)).toBe(true)
+      expect(isAlive(impostor.pid!)).toBe(true)
+      expect(r.stdout).toContain(`Watchdog: not stopping pid ${bystander.pid}: 127.0.0.1:${h.port} names it in /health, but it is not a cco process`)
+    } finally {
+      bystander.kill('SIGKILL')
+      impostor.kill('SIGKILL')
+    }
   })
 })

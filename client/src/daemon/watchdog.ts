@@ -8,7 +8,7 @@ import { messageOf } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { terminate } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
-import { daemonLiveness, readPidFile } from '../system/pid-file.ts'
+import { daemonLiveness, looksLikeCco, processArgs, readPidFile } from '../system/pid-file.ts'
 import { probeVersion } from '../system/probe-version.ts'
 import { writeHandover } from './handover-state.ts'
 import { restoreBackup, waitForVersion } from './handover.ts'
@@ -30,6 +30,16 @@ export type WatchdogOutcome =
   | { outcome: 'rolled-back'; version: string; restarted: boolean; problem: string }
   | { outcome: 'failed'; problem: string }
 
+/**
+ * Whether a pid named by a `/health` answer runs cco. Anything on the machine can answer on
+ * the port, unauthenticated, and name any pid: only a process whose command line is cco's is
+ * stopped (where the command line cannot be read, none is).
+ */
+function runsCco(pid: number): boolean {
+  const args = processArgs(pid)
+  return args !== null && looksLikeCco(args)
+}
+
 /** Stops whatever cco daemon answers (or the pid file names) that is not `keep`. */
 async function stopNewDaemon(app: AppContext, o: WatchdogOptions, keep: string): Promise<number[]> {
   const pids = new Set<number>()
@@ -39,7 +49,10 @@ async function stopNewDaemon(app: AppContext, o: WatchdogOptions, keep: string):
   const raw = answer.raw
   try {
     const body = raw ? (JSON.parse(raw) as { pid?: unknown; version?: unknown }) : null
-    if (body && typeof body.pid === 'number' && typeof body.version === 'string' && !sameVersion(body.version, keep)) pids.add(body.pid)
+    if (body && typeof body.pid === 'number' && typeof body.version === 'string' && !sameVersion(body.version, keep) && !pids.has(body.pid)) {
+      if (runsCco(body.pid)) pids.add(body.pid)
+      else app.logger.warn(`Watchdog: not stopping pid ${body.pid}: ${o.host}:${o.port} names it in /health, but it is not a cco process`)
+    }
   } catch {}
   pids.delete(process.pid)
   for (const pid of pids) await terminate(pid, 5_000)
