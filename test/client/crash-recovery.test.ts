@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
 import type { CcoHome } from '../support/cco-home.ts'
 import { runCco, show } from '../support/cco-process.ts'
+import { clientBundle } from '../support/client-bundles.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture
@@ -93,6 +94,18 @@ describe.concurrent('a rollback killed at each step of the swap', () => {
       expectBinaries(h, swapped ? VERSION_B : VERSION_A, expected, `after "${step}", recovery and a rollback`)
     })
   }
+})
+
+describe('release builds', () => {
+  it('ignore CCO_CRASH_AT: the update runs to the end', async () => {
+    const release = await clientBundle({ version: VERSION_A, build: 'release' })
+    const h = fx.host({ installed: readFileSync(release) })
+    const r = await fx.run(h, ['update', '--yes'], { env: { CCO_CRASH_AT: 'lock-acquired' } })
+    expect(r.signal, show(r)).toBe(null)
+    expect(r.code, show(r)).toBe(0)
+    expect(await installedVersion(h)).toBe(VERSION_B)
+    expect(readFileSync(h.backupPath).equals(readFileSync(release))).toBe(true)
+  })
 })
 
 describe('journal edge cases', () => {

@@ -1,5 +1,7 @@
 // Test hook for fault tests with real processes: `CCO_CRASH_AT=<step>` makes the process
-// SIGKILL itself right after that step, as a power loss or OOM kill would.
+// SIGKILL itself right after that step, as a power loss or OOM kill would. Only in development
+// and test builds: a release build (`__CCO_BUILD__` = release, fixed when it is bundled)
+// ignores the variable, so nothing in a user's environment can make an update kill itself.
 //
 // Steps of `cco update` (in order; see update/install.ts and update/commit.ts):
 //   lock-acquired       the update lock is held
@@ -15,6 +17,7 @@
 //   installed-verified  the installed binary printed the expected version
 //   recorded            last_update and updates.log are written, the journal not yet cleared
 // `cco rollback` passes the same commit steps (journal-written … recorded).
+import { BUILD } from '../build-info.ts'
 import type { Env } from './env.ts'
 
 export const CRASH_POINTS = [
@@ -33,6 +36,9 @@ export const CRASH_POINTS = [
 ] as const
 export type CrashPoint = (typeof CRASH_POINTS)[number]
 
+/** Fixed at build time, like the daemon's test health status (daemon/test-build.ts). */
+const CRASH_POINTS_ENABLED = BUILD !== 'release'
+
 export function crashPoint(env: Env, step: CrashPoint): void {
-  if (env.CCO_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
+  if (CRASH_POINTS_ENABLED && env.CCO_CRASH_AT === step) process.kill(process.pid, 'SIGKILL')
 }
