@@ -86,7 +86,7 @@ it('mirrors, serves with Range, promotes and yanks with the generated admin toke
 
   await liveRelease(V)
   expect(github.requests.filter((r) => r.path === path)).toHaveLength(1)
-  const assetUrl = `${broker.url}/v1/assets/${V}/${name}`
+  const assetUrl = `${broker.url}/v1/assets/${V}/${sha256(bytes)}/${name}`
   const part = await fetch(assetUrl, { headers: { range: 'bytes=0-9' } })
   expect(part.status).toBe(206)
   expect(part.headers.get('content-range')).toBe(`bytes 0-9/${bytes.length}`)

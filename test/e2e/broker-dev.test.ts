@@ -52,7 +52,7 @@ it('publishes a webhook release as a signed manifest, and re-signs with rotated 
 
   const m = await verifyWith(await manifest(first, 'beta'), first.secrets.publicKey)
   expect(m).toMatchObject({ schema: 1, product: 'cco', channel: 'beta', seq: 1, release: { version, notes: 'End-to-end release.' } })
-  expect(m.release!.assets['linux-x86_64']!.url).toBe(`${first.url}/v1/assets/${version}/${name}`)
+  expect(m.release!.assets['linux-x86_64']!.url).toBe(`${first.url}/v1/assets/${version}/${createHash('sha256').update(name).digest('hex')}/${name}`)
   const redirect = await fetch(m.release!.assets['linux-x86_64']!.url, { redirect: 'manual' })
   expect(redirect.status).toBe(302)
   expect(redirect.headers.get('location')).toBe(`https://github.com/cco-dev/cco/releases/download/v${version}/${name}`)

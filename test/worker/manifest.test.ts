@@ -51,10 +51,13 @@ describe('the signed manifest', () => {
     expect(Date.parse(payload.expires_at) - Date.parse(payload.issued_at)).toBe(7 * 24 * 3600 * 1000)
     expect(payload.release!.assets['linux-x86_64']).toEqual({
       name: 'cco-2026.11.1-linux-x86_64.tar.gz',
-      url: 'https://broker.test/v1/assets/2026.11.1/cco-2026.11.1-linux-x86_64.tar.gz',
+      url: expect.stringMatching(/^https:\/\/broker\.test\/v1\/assets\/2026\.11\.1\/[0-9a-f]{64}\/cco-2026\.11\.1-linux-x86_64\.tar\.gz$/),
       size: 1000 + 'cco-2026.11.1-linux-x86_64.tar.gz'.length,
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     })
+    // Content-addressed: the URL names the sha256 it serves.
+    const asset = payload.release!.assets['linux-x86_64']!
+    expect(asset.url).toContain(`/${asset.sha256}/`)
   })
 
   it('serves a signed manifest with release null for a channel that has no release yet', async () => {

@@ -1,7 +1,7 @@
 // The asset mirror (the `worker-mirror` project, with the R2 binding ASSETS_BUCKET): a release
 // goes live only after the Durable Object's alarm has copied and verified every asset, and
-// GET /v1/assets/… then serves the copy from R2 with Range support. The download host is
-// faked at `fetch`.
+// GET /v1/assets/… (content-addressed: the URL carries the sha256) then serves the copy from R2
+// with Range support. The download host is faked at `fetch`.
 import { SELF, env, reset, runDurableObjectAlarm } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
@@ -12,7 +12,6 @@ import { BROKER, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManif
 const V = '2026.12.1'
 const NAME = canonicalAssetName(V, 'linux-x86_64')
 const URL_ = `https://github.com/cco-dev/cco/releases/download/v${V}/${NAME}`
-const ASSET_URL = `${BROKER}/v1/assets/${V}/${NAME}`
 
 beforeEach(() => vi.restoreAllMocks())
 afterEach(async () => {
@@ -35,6 +34,12 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+/** The manifest's content-addressed URL of the archive with these bytes, and its key in R2. */
+const assetUrlOf = async (bytes: Uint8Array) => `${BROKER}/v1/assets/${V}/${await sha256(bytes)}/${NAME}`
+const keyOf = async (bytes: Uint8Array) => `assets/${V}/${await sha256(bytes)}/${NAME}`
+/** Every object in the bucket. */
+const storedKeys = async () => (await env.ASSETS_BUCKET.list()).objects.map((o) => o.key)
+
 async function assetFor(bytes: Uint8Array, o: { url?: string; name?: string } = {}): Promise<FixtureAsset> {
   return { name: o.name ?? NAME, url: o.url ?? URL_, size: bytes.length, digest: `sha256:${await sha256(bytes)}` }
 }
@@ -50,6 +55,7 @@ const serve = (bytes: Uint8Array) => () => new Response(bytes, { headers: { 'con
 describe('mirroring a release', () => {
   it('publishes only after the alarm copied and verified the asset, then serves it from R2 with Range', async () => {
     const bytes = bytesOf(5000)
+    const ASSET_URL = await assetUrlOf(bytes)
     const net = fakeNetwork({ [URL_]: serve(bytes) })
 
     const r = await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(bytes)] })
@@ -66,7 +72,7 @@ describe('mirroring a release', () => {
     const after = await getManifest('beta')
     expect(after.payload.seq).toBe(before.payload.seq + 1)
     expect(after.payload.release?.assets['linux-x86_64']).toMatchObject({ url: ASSET_URL, sha256: await sha256(bytes), size: 5000 })
-    const stored = await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)
+    const stored = await env.ASSETS_BUCKET.head(await keyOf(bytes))
     expect(stored?.size).toBe(5000)
     expect((await auditLog()).map((e) => e.action).filter((a) => a.startsWith('release.'))).toEqual(['release.mirroring', 'release.published'])
 
@@ -122,7 +128,7 @@ describe('mirroring a release', () => {
       expect(release).toMatchObject({ status: 'mirroring', mirror: { attempts: attempt, last_error: expect.stringMatching(/sha256 mismatch/) } })
       delays.push(Date.parse(release!.mirror!.next_attempt_at!) - at)
       // A mismatching copy never stays in the bucket.
-      expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
+      expect(await storedKeys()).toEqual([])
     }
     for (let i = 1; i < delays.length; i++) expect(delays[i]! / delays[i - 1]!).toBeGreaterThan(1.5)
 
@@ -135,7 +141,7 @@ describe('mirroring a release', () => {
     expect(release?.mirror).toBeNull()
     expect((await getManifest('beta')).payload.release).toBeNull()
     expect((await auditLog()).filter((e) => e.action === 'mirror.failed')).toHaveLength(MIRROR_MAX_ATTEMPTS - 1)
-    expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
+    expect(await storedKeys()).toEqual([])
   })
 
   it('keeps nothing from a download that is too long, too short or cut off', async () => {
@@ -145,7 +151,7 @@ describe('mirroring a release', () => {
     await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(bytes)] })
     await runDurableObjectAlarm(stub())
     expect((await stub().getRelease(V))?.mirror?.last_error).toBe(`${NAME}: size mismatch (got more than the 3000 bytes expected)`)
-    expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
+    expect(await storedKeys()).toEqual([])
 
     // Shorter than recorded.
     vi.restoreAllMocks()
@@ -153,7 +159,7 @@ describe('mirroring a release', () => {
     await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect((await stub().getRelease(V))?.mirror?.last_error).toBe(`${NAME}: size mismatch (got 2999 bytes, expected 3000)`)
-    expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
+    expect(await storedKeys()).toEqual([])
 
     // Cut off in the middle.
     vi.restoreAllMocks()
@@ -167,7 +173,7 @@ describe('mirroring a release', () => {
     await makeAlarmJobsDue()
     await runDurableObjectAlarm(stub())
     expect(await stub().getRelease(V)).toMatchObject({ status: 'mirroring', mirror: { attempts: 3, last_error: `${NAME}: download failed: connection reset by peer` } })
-    expect(await env.ASSETS_BUCKET.head(`assets/${V}/${NAME}`)).toBeNull()
+    expect(await storedKeys()).toEqual([])
   })
 
   it('follows redirects within ASSET_HOSTS and refuses at once a redirect off them', async () => {
@@ -217,8 +223,69 @@ describe('mirroring a release', () => {
     await runDurableObjectAlarm(stub())
     expect(await stub().getRelease(V)).toMatchObject({ status: 'live', mirror: null })
     expect((await getManifest('beta')).payload.release?.assets['linux-x86_64']).toMatchObject({ sha256: await sha256(second), size: 1600 })
-    const full = await SELF.fetch(ASSET_URL)
+    const full = await SELF.fetch(await assetUrlOf(second))
     expect(await sha256(new Uint8Array(await full.arrayBuffer()))).toBe(await sha256(second))
+  })
+
+  it('keeps serving the advertised copy while the copy of a replaced archive fails, and deletes it once no manifest names it', async () => {
+    const first = bytesOf(1500, 1)
+    const second = bytesOf(1600, 2)
+    let serving = first
+    fakeNetwork({ [URL_]: () => serve(serving)() })
+    await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(first)] })
+    await runDurableObjectAlarm(stub())
+    const firstUrl = (await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url
+    expect(firstUrl).toBe(await assetUrlOf(first))
+
+    // The archive is replaced on GitHub, and the first copy of the new one breaks off.
+    serving = second.slice(0, 900)
+    await sendRelease({ action: 'edited', tag: `v${V}`, assets: [await assetFor(second)] })
+    await runDurableObjectAlarm(stub())
+    expect(await stub().getRelease(V)).toMatchObject({ status: 'live', mirror: { attempts: 1, last_error: expect.stringMatching(/size mismatch/) } })
+    // Hosts still get the manifest's bytes from R2, never GitHub's new ones.
+    expect((await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url).toBe(firstUrl)
+    const during = await SELF.fetch(firstUrl, { redirect: 'manual' })
+    expect(during.status).toBe(200)
+    expect(during.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(await sha256(new Uint8Array(await during.arrayBuffer()))).toBe(await sha256(first))
+    expect(await storedKeys()).toEqual([await keyOf(first)])
+
+    serving = second
+    await makeAlarmJobsDue()
+    await runDurableObjectAlarm(stub())
+    const secondUrl = (await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url
+    expect(secondUrl).toBe(await assetUrlOf(second))
+    expect(await sha256(new Uint8Array(await (await SELF.fetch(secondUrl)).arrayBuffer()))).toBe(await sha256(second))
+    // The first copy went with the commit that stopped advertising it; its URL is not
+    // redirected to GitHub either, where the name now has other bytes.
+    expect(await storedKeys()).toEqual([await keyOf(second)])
+    const gone = await SELF.fetch(firstUrl, { redirect: 'manual' })
+    expect(gone.status).toBe(404)
+    expect(((await gone.json()) as any).error.message).toMatch(/was replaced; fetch the channel's manifest again/)
+  })
+
+  it("serves the name-only URLs of manifests signed before the sha256 was in the URL, and copies made under the old keys", async () => {
+    const bytes = bytesOf(1200)
+    fakeNetwork({ [URL_]: serve(bytes) })
+    await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(bytes)] })
+    await runDurableObjectAlarm(stub())
+    const nameOnly = `${BROKER}/v1/assets/${V}/${NAME}`
+    const res = await SELF.fetch(nameOnly)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300')
+    expect(await sha256(new Uint8Array(await res.arrayBuffer()))).toBe(await sha256(bytes))
+
+    // A copy made before keys carried the sha256 is served while its sha256 is the recorded one.
+    await env.ASSETS_BUCKET.delete(await keyOf(bytes))
+    await env.ASSETS_BUCKET.put(`assets/${V}/${NAME}`, bytes, { sha256: await sha256(bytes) })
+    for (const url of [nameOnly, await assetUrlOf(bytes)]) {
+      const old = await SELF.fetch(url, { redirect: 'manual' })
+      expect(old.status, url).toBe(200)
+      await old.arrayBuffer()
+    }
+    const other = bytesOf(1200, 9)
+    await env.ASSETS_BUCKET.put(`assets/${V}/${NAME}`, other, { sha256: await sha256(other) })
+    expect((await SELF.fetch(nameOnly, { redirect: 'manual' })).status).toBe(302)
   })
 
   it('fetches a checksums file, then copies the assets in the same alarm run', async () => {
@@ -244,10 +311,15 @@ describe('mirroring a release', () => {
     await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(bytes)] })
     await runDurableObjectAlarm(stub())
     // As for a release published before the mirror was turned on.
-    await env.ASSETS_BUCKET.delete(`assets/${V}/${NAME}`)
-    const res = await SELF.fetch(ASSET_URL, { redirect: 'manual' })
-    expect(res.status).toBe(302)
-    expect(res.headers.get('location')).toBe(URL_)
+    await env.ASSETS_BUCKET.delete(await keyOf(bytes))
+    for (const url of [await assetUrlOf(bytes), `${BROKER}/v1/assets/${V}/${NAME}`]) {
+      const res = await SELF.fetch(url, { redirect: 'manual' })
+      expect(res.status, url).toBe(302)
+      expect(res.headers.get('location')).toBe(URL_)
+      expect(res.headers.get('cache-control')).toBe('public, max-age=300')
+    }
     expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/no-such-file.tar.gz`)).status).toBe(404)
+    expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/${await sha256(bytes)}/no-such-file.tar.gz`)).status).toBe(404)
+    expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/not-a-sha256/${NAME}`)).status).toBe(404)
   })
 })

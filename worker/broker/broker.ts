@@ -19,7 +19,7 @@ import { contentKey, manifestContent, manifestPayload, shrinkNotes, shrinkYankRe
 import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
-import { mirrorAsset, mirrorBucket, type MirrorCopy } from './mirror.ts'
+import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
 import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
 import { SerialQueue } from './serial-queue.ts'
@@ -360,10 +360,22 @@ export class Broker extends DurableObject<Env> {
       .toArray()
     for (const job of copies) {
       const copied = await this.#copyToMirror(job.version, JSON.parse(job.mirror_content) as ReleaseContent)
-      await this.#writes.run(() => this.#applyMirror(job, copied))
+      const unused = await this.#writes.run(() => this.#applyMirror(job, copied))
+      await this.#deleteFromMirror(unused)
     }
     await this.#scheduleAlarm()
     await this.#flushKv()
+  }
+
+  /**
+   * Deletes mirrored copies that the committed manifests no longer advertise (a live release's
+   * replaced archives). Runs only after that commit, outside the write queue; a failure only
+   * leaves an unused object behind.
+   */
+  async #deleteFromMirror(keys: string[]): Promise<void> {
+    const bucket = mirrorBucket(this.env)
+    if (!bucket || keys.length === 0) return
+    await bucket.delete(keys).catch((err: unknown) => console.error(`deleting replaced mirror copies failed: ${(err as Error).message}`))
   }
 
   /** Copies every asset of the content, stopping at the first failure. */
@@ -379,10 +391,11 @@ export class Broker extends DurableObject<Env> {
     return { ok: true }
   }
 
-  async #applyMirror(job: { version: string; source_rev: number; mirror_content: string }, copied: MirrorCopy): Promise<void> {
+  /** Applies a finished copy; returns the mirror keys that the commit stopped advertising. */
+  async #applyMirror(job: { version: string; source_rev: number; mirror_content: string }, copied: MirrorCopy): Promise<string[]> {
     const row = this.#releaseByVersion(job.version)
     // A later delivery changed the release during the copy: this answer is stale.
-    if (!row || row.source_rev !== job.source_rev || !row.mirror || JSON.stringify(row.mirror.content) !== job.mirror_content) return
+    if (!row || row.source_rev !== job.source_rev || !row.mirror || JSON.stringify(row.mirror.content) !== job.mirror_content) return []
     const now = Date.now()
     const base = { actor: 'broker', deliveryId: null }
     const context = { github_id: row.github_id, mirror: true }
@@ -391,14 +404,19 @@ export class Broker extends DurableObject<Env> {
     if (copied.ok) {
       const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'publish', content: row.mirror.content, choices: [] }, mirrored: true })
       await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
-      return
+      // The live release's archives that the new content replaced: no manifest names them now.
+      if (row.status !== 'live') return []
+      const kept = new Set(Object.values(outcome.row.assets).map((a) => `${a.sha256}/${a.name}`))
+      return Object.values(row.assets)
+        .filter((a) => !kept.has(`${a.sha256}/${a.name}`))
+        .flatMap((a) => mirrorKeysOf(row.version, a))
     }
     const attempts = row.mirror.attempts + 1
     if (!copied.retry || attempts >= MIRROR_MAX_ATTEMPTS) {
       const reason = `asset mirror copy failed${copied.retry ? ` after ${attempts} attempts` : ''}: ${copied.error}`
       const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'refuse', reason } })
       await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
-      return
+      return []
     }
     const nextAt = retryAt(now, attempts)
     await this.#commit({
@@ -406,6 +424,7 @@ export class Broker extends DurableObject<Env> {
       rows: [{ ...row, mirror: { ...row.mirror, attempts, nextAt, error: copied.error } }],
       audit: [{ action: 'mirror.failed', target: row.version, detail: { ...context, attempt: attempts, error: copied.error, next_attempt_at: isoSeconds(nextAt) } }],
     })
+    return []
   }
 
   async #applyChecksums(job: { version: string; source_rev: number; fetch_url: string }, fetched: ChecksumsFetch): Promise<void> {
@@ -696,11 +715,11 @@ export class Broker extends DurableObject<Env> {
     return row ? this.#storedReleases([row])[0]! : null
   }
 
-  /** GitHub's download URL of a release asset the broker recorded, or null. */
-  assetSource(version: string, name: string): string | null {
+  /** A release asset the broker recorded (as its manifests advertise it), or null. */
+  recordedAsset(version: string, name: string): { sha256: string; source_url: string } | null {
     const row = this.#releaseByVersion(parseVersion(version)?.text ?? version)
-    if (!row) return null
-    return Object.values(row.assets).find((a) => a.name === name)?.source_url ?? null
+    const asset = row ? Object.values(row.assets).find((a) => a.name === name) : undefined
+    return asset ? { sha256: asset.sha256, source_url: asset.source_url } : null
   }
 
   /** The audit log, newest first, `limit` entries older than `before` (an entry id). */

@@ -2,7 +2,9 @@
 // that hosts download from the broker's own origin. Runs in the Durable Object's alarm, never
 // on a request path. Each copy streams from the recorded download URL (every redirect hop on
 // ASSET_HOSTS) into R2 while hashing the same bytes; an object whose size or sha256 is not the
-// recorded one is deleted, so an object under `assets/…` is always a verified copy.
+// recorded one is deleted, so an object under `assets/…` is always a verified copy. Keys carry
+// the sha256: an archive replaced under the same name is a new object, and the copy that
+// manifests still advertise is never overwritten or deleted by the copy of its replacement.
 import type { RecordedAsset } from '../policy/assess-release.ts'
 import type { AssetHost } from '../config.ts'
 import { fetchOnAssetHosts } from './fetch-allowed.ts'
@@ -17,14 +19,32 @@ export function mirrorBucket(env: Env): R2Bucket | null {
   return (env as Partial<Env>).ASSETS_BUCKET ?? null
 }
 
-/** Where a release asset lives in the bucket. */
-export function mirrorKey(version: string, name: string): string {
+/** Where the verified copy of a release asset with this content lives in the bucket. */
+export function mirrorKey(version: string, sha256: string, name: string): string {
+  return `assets/${version}/${sha256}/${name}`
+}
+
+/** Where copies were kept before keys carried the sha256; still served when their sha256 matches. */
+export function legacyMirrorKey(version: string, name: string): string {
   return `assets/${version}/${name}`
+}
+
+/** The mirrored object holding exactly this content (its key and metadata), or null. */
+export async function mirroredObject(bucket: R2Bucket, version: string, asset: { name: string; sha256: string }): Promise<R2Object | null> {
+  const current = await bucket.head(mirrorKey(version, asset.sha256, asset.name))
+  if (current) return current
+  const legacy = await bucket.head(legacyMirrorKey(version, asset.name))
+  return legacy && hex(legacy.checksums.sha256) === asset.sha256 ? legacy : null
+}
+
+/** Every key that may hold a copy of this asset (to delete once no manifest advertises it). */
+export function mirrorKeysOf(version: string, asset: { name: string; sha256: string }): string[] {
+  return [mirrorKey(version, asset.sha256, asset.name), legacyMirrorKey(version, asset.name)]
 }
 
 /** Copies one asset unless a verified copy is already there. */
 export async function mirrorAsset(bucket: R2Bucket, version: string, asset: RecordedAsset, assetHosts: readonly AssetHost[]): Promise<MirrorCopy> {
-  const key = mirrorKey(version, asset.name)
+  const key = mirrorKey(version, asset.sha256, asset.name)
   const existing = await bucket.head(key)
   if (existing && existing.size === asset.size && hex(existing.checksums.sha256) === asset.sha256) return { ok: true }
 

@@ -28,9 +28,13 @@ export interface ContentOptions {
   publicUrl: string
 }
 
-/** The broker route that serves (redirects to) an asset, so hosts need one allowed host. */
-export function assetUrl(publicUrl: string, version: string, name: string): string {
-  return `${publicUrl}/v1/assets/${encodeURIComponent(version)}/${encodeURIComponent(name)}`
+/**
+ * The broker route that serves (redirects to) an asset, so hosts need one allowed host. The
+ * sha256 is part of the URL: a URL always names the same bytes (the mirror serves it as
+ * immutable), and an archive replaced under the same name gets a new URL.
+ */
+export function assetUrl(publicUrl: string, version: string, sha256: string, name: string): string {
+  return `${publicUrl}/v1/assets/${encodeURIComponent(version)}/${sha256}/${encodeURIComponent(name)}`
 }
 
 export function manifestContent(o: ContentOptions): ManifestContent {
@@ -38,7 +42,7 @@ export function manifestContent(o: ContentOptions): ManifestContent {
   if (o.release) {
     const assets: Release['assets'] = {}
     for (const [platform, a] of Object.entries(o.release.assets) as [Platform, NonNullable<ReleaseContent['assets'][Platform]>][]) {
-      assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, o.release.version, a.name), size: a.size, sha256: a.sha256 }
+      assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, o.release.version, a.sha256, a.name), size: a.size, sha256: a.sha256 }
     }
     release = {
       version: o.release.version,

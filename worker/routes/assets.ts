@@ -1,44 +1,73 @@
-// `GET /v1/assets/{version}/{name}`: the one URL hosts download from. With the R2 mirror on it
-// serves the verified copy (with `Range`, for resumed downloads); without it, or for an asset
-// published before mirroring was turned on, it redirects to the recorded download URL.
-import { Hono } from 'hono'
+// `GET /v1/assets/{version}/{sha256}/{name}`: the one URL hosts download from (manifests carry
+// it). The sha256 makes the URL content-addressed: with the R2 mirror on it serves the verified
+// copy of exactly those bytes (with `Range`, for resumed downloads) and may be cached for a
+// year; without it, or for an asset published before mirroring was turned on, it redirects to
+// the recorded download URL, but only while the release still records that sha256 (an archive
+// replaced on GitHub would not match what the URL promises). `GET /v1/assets/{version}/{name}`
+// is what manifests signed before the sha256 was in the URL carry; it stands for the release's
+// current archive of that name.
+import { Hono, type Context } from 'hono'
 import { parseVersion } from '../../contract/version.ts'
 import type { AppEnv } from '../app-env.ts'
-import { mirrorBucket, mirrorKey } from '../broker/mirror.ts'
+import { mirrorBucket, mirroredObject } from '../broker/mirror.ts'
 import { brokerStub } from '../broker/stub.ts'
-import { notFound } from '../errors.ts'
+import { ApiError, notFound } from '../errors.ts'
 import { ifNoneMatchMatches } from '../policy/cache.ts'
 import { parseRange } from '../policy/range.ts'
 
 export const assets = new Hono<AppEnv>()
 
-/** A mirrored object never changes under its key: a new upload is a new release version. */
-const MIRROR_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+/** A content-addressed URL always names the same bytes. */
+const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+/** Short: a withdrawn or replaced asset should stop being served under a name-only URL soon. */
+const SHORT_CACHE_CONTROL = 'public, max-age=300'
+
+const SHA256 = /^[0-9a-f]{64}$/
+
+assets.get('/:version/:sha256/:name', async (c) => {
+  const { version, sha256, name } = c.req.param()
+  if (!SHA256.test(sha256)) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
+  const canonical = parseVersion(version)?.text ?? version
+  const bucket = mirrorBucket(c.env)
+  if (bucket) {
+    const served = await fromMirror(bucket, canonical, { name, sha256 }, c.req.raw, IMMUTABLE_CACHE_CONTROL)
+    if (served) return served
+  }
+  const recorded = await brokerStub(c.env, c.var.config.product).recordedAsset(version, name)
+  if (!recorded) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
+  if (recorded.sha256 !== sha256) {
+    throw new ApiError(404, 'not_found', `asset ${JSON.stringify(name)} of release ${canonical} with sha256 ${sha256} was replaced; fetch the channel's manifest again`)
+  }
+  return redirect(c, recorded.source_url)
+})
 
 assets.get('/:version/:name', async (c) => {
   const { version, name } = c.req.param()
+  const recorded = await brokerStub(c.env, c.var.config.product).recordedAsset(version, name)
+  if (!recorded) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
   const bucket = mirrorBucket(c.env)
   if (bucket) {
-    const served = await fromMirror(bucket, mirrorKey(parseVersion(version)?.text ?? version, name), c.req.raw)
+    const served = await fromMirror(bucket, parseVersion(version)?.text ?? version, { name, sha256: recorded.sha256 }, c.req.raw, SHORT_CACHE_CONTROL)
     if (served) return served
   }
-  const source = await brokerStub(c.env, c.var.config.product).assetSource(version, name)
-  if (!source) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
-  // Short: a withdrawn or replaced asset should stop being redirected to soon.
-  c.header('cache-control', 'public, max-age=300')
-  return c.redirect(source, 302)
+  return redirect(c, recorded.source_url)
 })
 
-/** The mirrored object as a (partial) response, or null when the mirror has no copy. */
-async function fromMirror(bucket: R2Bucket, key: string, req: Request): Promise<Response | null> {
-  const head = await bucket.head(key)
+function redirect(c: Context<AppEnv>, location: string): Response {
+  c.header('cache-control', SHORT_CACHE_CONTROL)
+  return c.redirect(location, 302)
+}
+
+/** The mirrored copy of exactly this content as a (partial) response, or null when there is none. */
+async function fromMirror(bucket: R2Bucket, version: string, asset: { name: string; sha256: string }, req: Request, cacheControl: string): Promise<Response | null> {
+  const head = await mirroredObject(bucket, version, asset)
   if (!head) return null
   const etag = head.httpEtag
   const headers = new Headers({
     etag,
     'accept-ranges': 'bytes',
     'content-type': 'application/octet-stream',
-    'cache-control': MIRROR_CACHE_CONTROL,
+    'cache-control': cacheControl,
   })
   if (ifNoneMatchMatches(req.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
 
@@ -56,8 +85,8 @@ async function fromMirror(bucket: R2Bucket, key: string, req: Request): Promise<
   const status = partial ? 206 : 200
   if (req.method === 'HEAD') return new Response(null, { status, headers })
 
-  const object = await bucket.get(key, partial ? { range: { offset: range.start, length } } : {})
-  // Deleted between the two calls (a failed re-copy): fall back to the redirect.
+  const object = await bucket.get(head.key, partial ? { range: { offset: range.start, length } } : {})
+  // Deleted between the two calls (its release's archive was replaced): fall back to the redirect.
   if (!object) return null
   return new Response(object.body, { status, headers })
 }

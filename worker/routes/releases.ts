@@ -43,7 +43,7 @@ export function releaseView(r: StoredRelease, publicUrl: string, withNotes: bool
     assets: Object.fromEntries(
       Object.entries(r.assets).map(([platform, a]) => [
         platform,
-        { name: a.name, size: a.size, sha256: a.sha256, url: assetUrl(publicUrl, r.version, a.name), source_url: a.source_url },
+        { name: a.name, size: a.size, sha256: a.sha256, url: assetUrl(publicUrl, r.version, a.sha256, a.name), source_url: a.source_url },
       ]),
     ),
   }
