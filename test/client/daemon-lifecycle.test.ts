@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { childEnv, collect, show, spawnCco, REPO_ROOT } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
 import { daemonHost, getHealth, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
+import { freePort } from '../support/ports.ts'
 
 const VERSION = '2026.1.1'
 const START_LINE = new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\] \\[INFO\\] cco daemon ${VERSION.replace(/\./g, '\\.')} listening on 127\\.0\\.0\\.1:(\\d+) \\(pid (\\d+)\\)$`, 'm')
@@ -168,9 +169,17 @@ describe.concurrent('cco daemon start / status / logs / stop', () => {
       const fg = await h.cco(['run'])
       expect(fg.code, show(fg)).toBe(1)
       expect(fg.stderr).toBe(`${message}\n`)
-      // --port picks another one for this run.
-      const other = await h.cco(['daemon', 'start', '--port', String(port + 1 === 65536 ? port - 1 : port + 1)])
-      if (other.code === 0) expect(h.pidRecord()!.port).not.toBe(port)
+      // --port picks another one for this run (a free one: a neighbour of the busy port may
+      // be taken too, and the start must succeed for the test to mean anything).
+      const otherPort = await freePort()
+      const other = await h.cco(['daemon', 'start', '--port', String(otherPort)])
+      expect(other.code, show(other)).toBe(0)
+      const pid = h.pidRecord()!.pid
+      expect(h.pidRecord()).toMatchObject({ pid, port: otherPort })
+      expect((await getHealth(otherPort))?.body.pid).toBe(pid)
+      const stop = await h.cco(['daemon', 'stop'])
+      expect(stop.code, show(stop)).toBe(0)
+      expect(isAlive(pid)).toBe(false)
     } finally {
       blocker.close()
     }
