@@ -1,5 +1,5 @@
 // Bodies of the broker's HTTP API other than the manifest: errors, informational listings
-// and the release engineers' admin requests (DESIGN §4).
+// and the release engineers' admin requests (worker/README.md).
 
 import * as z from 'zod/mini'
 import { isVersion } from './version.ts'

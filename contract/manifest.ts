@@ -1,4 +1,4 @@
-// The signed channel manifest: payload schema, JWS profile and limits (DESIGN §3).
+// The signed channel manifest: payload schema, JWS profile and limits (contract/README.md).
 //
 // zod/mini keeps the Worker bundle small; unknown fields are stripped, never refused, so a
 // newer broker can add fields without breaking older clients (see contract/README.md).

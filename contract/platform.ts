@@ -1,4 +1,4 @@
-// Platform keys and the mapping from the asset names people actually publish (DESIGN §2).
+// Platform keys and the mapping from the asset names people actually publish (contract/README.md).
 
 export const PLATFORMS = ['linux-x86_64', 'linux-aarch64', 'darwin-x86_64', 'darwin-arm64', 'windows-x86_64'] as const
 export type Platform = (typeof PLATFORMS)[number]

@@ -1,4 +1,4 @@
-// Version parsing and ordering shared by the broker and the client (DESIGN §2).
+// Version parsing and ordering shared by the broker and the client (contract/README.md).
 //
 // A version is a dotted numeric core (`2026.11.3`, `1.2`, CalVer or SemVer alike) with an
 // optional `-prerelease` and an optional `+build`. Tags may carry a leading `v`. Ordering is

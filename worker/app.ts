@@ -1,5 +1,5 @@
 // Builds the broker's Hono app: mounts one sub-app per resource and turns every error into
-// the JSON error body of DESIGN §4 in one place. Unknown errors become a bare 500 `internal`:
+// the JSON error body (`{"error":{"code","message"}}`) in one place. Unknown errors become a bare 500 `internal`:
 // their details go to the log, never to the caller.
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'

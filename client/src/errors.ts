@@ -1,4 +1,4 @@
-// Errors that carry their process exit code (DESIGN §6); only cli.ts turns them into an exit.
+// Errors that carry their process exit code (client/README.md, "Exit codes"); only cli.ts turns them into an exit.
 
 export const ExitCode = {
   ok: 0,

@@ -1,5 +1,5 @@
 // Maps argv to a command, prints its result (human or --json) and returns the exit code
-// (DESIGN §6) to cli.ts, which is the only place that ends the process.
+// (client/README.md, "Exit codes") to cli.ts, which is the only place that ends the process.
 import { Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { VERSION } from './build-info.ts'

@@ -1,4 +1,4 @@
-// Release archives as DESIGN §2 wants them: the binary alone at the archive root (`cco` in a
+// Release archives as contract/README.md describes them: the binary alone at the archive root (`cco` in a
 // .tar.gz, mode 0755; `cco.exe` in a .zip), and `checksums.txt` in `sha256sum` format.
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, readdirSync, writeFileSync } from 'node:fs'

@@ -1,5 +1,5 @@
 // The config file: defaults, validation with clear errors (exit 2), atomic writes that keep
-// comments and unknown keys, and the exact output formats of DESIGN §5.
+// comments and unknown keys, and the exact output formats in client/README.md.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -218,7 +218,7 @@ describe('through the CLI', () => {
   }, 60_000)
   afterAll(() => {})
 
-  it('prints the DESIGN §5 block for config show', async () => {
+  it('prints the Update Configuration block for config show', async () => {
     write('[updates]\nlast_check = "2025-11-17T14:32:15Z"\nchannel = "beta"\n')
     const r = await runCco(bin, ['config', 'show'], { home: h.home })
     expect(r.code, show(r)).toBe(0)

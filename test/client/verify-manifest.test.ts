@@ -1,4 +1,4 @@
-// Every manifest trust rule of DESIGN §3, against the pure verifier with manifests signed here.
+// Every manifest trust rule (contract/README.md), against the pure verifier with manifests signed here.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MANIFEST_MAX_BYTES } from '../../contract/manifest.ts'
 import { RefusedError } from '../../client/src/errors.ts'

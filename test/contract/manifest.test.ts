@@ -1,4 +1,4 @@
-// The manifest payload schema accepts DESIGN §3's example and refuses what the rules forbid.
+// The manifest payload schema accepts a complete manifest and refuses what the rules forbid.
 import { describe, expect, it } from 'vitest'
 import { PromoteRequestSchema, RolloutRequestSchema } from '../../contract/api.ts'
 import { ManifestPayloadSchema, NOTES_MAX_BYTES, PublicKeySchema, truncateUtf8, utf8Length } from '../../contract/manifest.ts'
@@ -30,7 +30,7 @@ const example = () => ({
 })
 
 describe('ManifestPayloadSchema', () => {
-  it('accepts the example of DESIGN §3', () => {
+  it('accepts a manifest with every field filled in', () => {
     expect(ManifestPayloadSchema.safeParse(example()).success).toBe(true)
   })
 

@@ -1,4 +1,4 @@
-// Version parsing and ordering: examples from DESIGN §2 and properties of the total order.
+// Version parsing and ordering: examples from contract/README.md and properties of the total order.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compareVersions, isPrerelease, isVersion, maxVersion, parseVersion } from '../../contract/version.ts'

@@ -68,7 +68,7 @@ async function admin(path: string, body: unknown = {}): Promise<{ seq: number }>
   return JSON.parse(text) as { seq: number }
 }
 
-/** sha256(host_id + ":" + version), first 4 bytes big-endian, mod 100 (DESIGN §3), computed here independently. */
+/** sha256(host_id + ":" + version), first 4 bytes big-endian, mod 100 (contract/README.md), computed here independently. */
 const bucket = (hostId: string, version: string) => createHash('sha256').update(`${hostId}:${version}`).digest().readUInt32BE(0) % 100
 
 /** A deterministic v4-shaped UUID for the n-th test host. */

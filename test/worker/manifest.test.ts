@@ -18,7 +18,7 @@ const manifestUrl = (channel: string) => `${BROKER}/v1/channels/${channel}/manif
 const cacheKey = (channel: string) => new Request(`${env.PUBLIC_URL}/v1/channels/${channel}/manifest`)
 
 describe('the signed manifest', () => {
-  it('verifies against the pinned key and the JWKS, and carries every field of DESIGN §3', async () => {
+  it('verifies against the pinned key and the JWKS, and carries every field of the contract', async () => {
     await publish('2026.11.1', { body: 'What changed.', publishedAt: '2026-11-25T14:00:00Z' })
     const { res, body, payload, kids } = await getManifest('beta')
     expect(res.headers.get('content-type')).toBe('application/jose+json')

@@ -1,4 +1,4 @@
-// Where each channel points, from the live releases and the current pointers (DESIGN §2):
+// Where each channel points, from the live releases and the current pointers (docs/releasing.md, "The path of a release"):
 // `beta` is the highest live version whatever order releases arrived in; `stable` is an
 // explicit pointer (promotion, or a non-prerelease release when STABLE_FROM_RELEASES is on)
 // that falls back to the highest live version that was on stable before when its version is

@@ -1,4 +1,4 @@
-// Channel state → the manifest payload of DESIGN §3. The content (everything but seq and the
+// Channel state → the manifest payload (contract/README.md). The content (everything but seq and the
 // two timestamps) is built first: its hash decides whether a channel changed and so needs a
 // new seq. The payload is validated against the contract's schema before anyone signs it.
 import {
@@ -75,7 +75,7 @@ export interface Issue {
   expiresAt: string
 }
 
-/** The full payload in DESIGN §3 field order; throws when it does not satisfy the contract. */
+/** The full payload in the contract's field order; throws when it does not satisfy the contract. */
 export function manifestPayload(content: ManifestContent, issue: Issue): ManifestPayload {
   const payload: ManifestPayload = {
     schema: content.schema,

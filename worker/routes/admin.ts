@@ -1,4 +1,4 @@
-// The release engineers' admin API (DESIGN §4): promote, rollout, halt and resume a channel,
+// The release engineers' admin API (worker/README.md): promote, rollout, halt and resume a channel,
 // yank and unyank a version, read the audit log. Every route authenticates first (401/403),
 // then checks the path (404) and the body against the contract's schema (400/422); the
 // Durable Object decides and applies the change in its write queue (404/409 refuse with

@@ -1,5 +1,5 @@
 // The daemon's own refusal: `cco daemon status` and `cco health` follow the LSB convention
-// (exit 3 = program is not running) rather than DESIGN §6's "network" meaning of 3.
+// (exit 3 = program is not running) rather than the "network" meaning of 3 elsewhere in cco.
 import { CliError, ExitCode } from '../errors.ts'
 
 export const EXIT_NOT_RUNNING = ExitCode.network

@@ -1,5 +1,5 @@
 // What a refusal of the broker's admin API means to the person at the terminal, and which exit
-// code it gets (DESIGN §6): credentials and bad requests 2, a refused change 1, a broker that
+// code it gets (client/README.md, "Exit codes"): credentials and bad requests 2, a refused change 1, a broker that
 // is down or answers nonsense 3. The broker's own message is always shown.
 import { ErrorBodySchema } from '../../../contract/api.ts'
 import { CliError, ExitCode } from '../errors.ts'

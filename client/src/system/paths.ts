@@ -1,4 +1,4 @@
-// Where cco keeps its config, its state and the binary it replaces (DESIGN §5, XDG honoured).
+// Where cco keeps its config, its state and the binary it replaces (client/README.md "Files", XDG honoured).
 import { homedir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { isSea } from 'node:sea'

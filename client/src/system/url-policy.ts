@@ -1,4 +1,4 @@
-// Which URLs cco may talk to: https anywhere, plain http only to this machine (DESIGN §5).
+// Which URLs cco may talk to: https anywhere, plain http only to this machine (client/README.md).
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */
 export function isLoopbackHost(hostname: string): boolean {

@@ -1,4 +1,4 @@
-// An update from start to finish (DESIGN §5 steps 1–8): lock, check, prepare, commit. The CLI
+// An update from start to finish (client/README.md, "How an update is verified and installed"): lock, check, prepare, commit. The CLI
 // and the daemon call these functions; the CLI adds the question in between.
 import { existsSync } from 'node:fs'
 import { probeVersion } from '../system/probe-version.ts'

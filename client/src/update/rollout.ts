@@ -1,4 +1,4 @@
-// The rollout bucket of a host for a version (DESIGN §3): stable per host and version, so a
+// The rollout bucket of a host for a version (contract/README.md): stable per host and version, so a
 // rollout that grows from 10 % to 50 % keeps the first 10 % in.
 import { createHash } from 'node:crypto'
 

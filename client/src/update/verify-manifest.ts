@@ -1,4 +1,4 @@
-// Decides whether manifest bytes can be trusted (DESIGN §3). Pure apart from hashing: it
+// Decides whether manifest bytes can be trusted (contract/README.md). Pure apart from hashing: it
 // reads nothing and writes nothing; the caller persists the trust state only after a pass.
 //
 // Order of the rules, each a RefusedError (exit 4) naming the rule:
