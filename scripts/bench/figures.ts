@@ -38,7 +38,7 @@ export function table(figures: readonly Figure[]): string {
       f.name + (f.note ? ` (${f.note})` : ''),
       `${fmt(f.value)} ${f.unit}`,
       `${f.baseline.name}: ${fmt(f.baseline.value)} ${f.unit}`,
-      `${fmt(ratio(f))}× (${f.better} is better)`,
+      Number.isFinite(ratio(f)) ? `${fmt(ratio(f))}× (${f.better} is better)` : `— (baseline ${fmt(f.baseline.value)})`,
     ]),
   ]
   return rows.map((r) => `| ${r.join(' | ')} |`).join('\n')

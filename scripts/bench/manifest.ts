@@ -3,10 +3,15 @@
 // of a signed five-platform manifest and of a 304 exchange, and the time from a webhook to
 // the new manifest being served.
 import autocannon from 'autocannon'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { PLATFORMS, canonicalAssetName } from '../../contract/platform.ts'
 import { startBroker, type DevBroker } from '../../test/support/broker.ts'
+import { freePort } from '../../test/support/ports.ts'
 import { releasePayload } from '../../test/support/github.ts'
 import { median, type Figure } from './figures.ts'
 import { startStaticServer } from './static-server.ts'
@@ -49,6 +54,7 @@ interface Load {
 async function load(url: string, o: ManifestBenchOptions, headers: Record<string, string> = {}, expect = 200): Promise<Load> {
   const r = await autocannon({ url, connections: o.connections, duration: o.duration, headers })
   const wrong = r.errors + r.timeouts + (expect === 200 ? r.non2xx : r['2xx'])
+  if (wrong > 0) console.error(`bench: ${url}: errors ${r.errors}, timeouts ${r.timeouts}, 2xx ${r['2xx']}, non2xx ${r.non2xx}, statuses ${JSON.stringify(r.statusCodeStats)}, error kinds ${JSON.stringify(r.errors ? (r as unknown as { errorsByType?: unknown }).errorsByType ?? null : null)}`)
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: wrong }
 }
 
@@ -71,6 +77,43 @@ function exchangeBytes(url: string, headers: Record<string, string>): Promise<{ 
   })
 }
 
+/** `wrangler dev` running a Worker that answers the same bytes from memory (constant-worker.ts). */
+async function startConstantWorker(body: string): Promise<{ url: string; close(): Promise<void> }> {
+  const root = resolve(import.meta.dirname, '../..')
+  const dir = mkdtempSync(join(tmpdir(), 'cco-bench-constant-'))
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    `name = "cco-bench-constant"\nmain = ${JSON.stringify(join(root, 'scripts/bench/constant-worker.ts'))}\ncompatibility_date = "2026-11-01"\nsend_metrics = false\n`,
+  )
+  const port = await freePort()
+  const child = spawn(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(dir, 'state'), '--var', `BODY:${body}`, '--show-interactive-dev-session=false', '--log-level', 'warn'], {
+    cwd: dir,
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+  })
+  const url = `http://127.0.0.1:${port}/v1/channels/stable/manifest`
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(url)
+      await r.arrayBuffer()
+      if (r.ok) break
+    } catch {}
+    if (i > 300) throw new Error('the constant worker did not start')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    async close() {
+      try {
+        process.kill(-child.pid!, 'SIGTERM')
+      } catch {}
+      await new Promise((r) => setTimeout(r, 500))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
 export async function benchManifest(o: ManifestBenchOptions, log: (line: string) => void): Promise<Figure[]> {
   const broker = await startBroker({ vars: { STABLE_FROM_RELEASES: 'true' } })
   try {
@@ -86,13 +129,15 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
     if (Object.keys(payload.release.assets).length !== 5) throw new Error('the bench release should carry five platforms')
 
     const baseline = await startStaticServer('v1/channels/stable/manifest', body, 'application/jose+json')
+    const constant = await startConstantWorker(body.toString())
     try {
       log(`manifest load: ${o.connections} connections, ${o.duration} s per run; baseline ${baseline.kind}`)
       const hit = await load(url, o)
       const hitBase = await load(baseline.url, o)
+      const hitConstant = await load(constant.url, o)
       const nm = await load(url, o, { 'if-none-match': etag }, 304)
       const nmBase = await load(baseline.url, o, { 'if-none-match': baseline.etag }, 304)
-      for (const [what, r] of Object.entries({ hit, hitBase, nm, nmBase })) {
+      for (const [what, r] of Object.entries({ hit, hitBase, hitConstant, nm, nmBase })) {
         if (r.errors > 0) throw new Error(`${what}: ${r.errors} errors or unexpected statuses under load`)
       }
 
@@ -127,6 +172,8 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
         { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: base(hitBase.rps), better: 'higher' },
         { name: 'manifest GET, edge-cache hit: p50 latency', value: hit.p50, unit: 'ms', baseline: base(hitBase.p50), better: 'lower' },
         { name: 'manifest GET, edge-cache hit: p99 latency', value: hit.p99, unit: 'ms', baseline: base(hitBase.p99), better: 'lower' },
+        { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.rps }, better: 'higher' },
+        { name: 'manifest GET, edge-cache hit: p50 latency', value: hit.p50, unit: 'ms', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.p50 }, better: 'lower' },
         { name: 'manifest GET, 304: throughput', value: nm.rps, unit: 'req/s', baseline: base(nmBase.rps), better: 'higher' },
         { name: 'manifest GET, 304: p50 latency', value: nm.p50, unit: 'ms', baseline: base(nmBase.p50), better: 'lower' },
         { name: 'manifest GET, 304: p99 latency', value: nm.p99, unit: 'ms', baseline: base(nmBase.p99), better: 'lower' },
@@ -137,6 +184,7 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
       ]
     } finally {
       await baseline.close()
+      await constant.close()
     }
   } finally {
     await broker.stop()
