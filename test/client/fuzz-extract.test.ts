@@ -29,13 +29,13 @@ afterAll(() => rmSync(base, { recursive: true, force: true }))
 type Outcome = { ok: true; content: Buffer } | { ok: false; error: unknown }
 
 /**
- * Extracts `archive` in a fresh tree `<root>/outer/work/` and checks the tree before and after:
- * only `outer/work/cco` may appear (mode 0755), nothing else may change.
+ * Extracts `archive` in a fresh tree `<root>/outer/target/` and checks the tree before and after:
+ * only `outer/target/cco` may appear (mode 0755), nothing else may change.
  */
 async function extractWatched(kind: ArchiveKind, make: (root: string) => Buffer): Promise<Outcome> {
   const root = mkdtempSync(join(base, 'r-'))
   try {
-    const work = join(root, 'outer', 'work')
+    const work = join(root, 'outer', 'target')
     mkdirSync(work, { recursive: true })
     writeFileSync(join(root, 'outer', 'neighbour'), 'untouched')
     const archive = make(root)
@@ -50,7 +50,7 @@ async function extractWatched(kind: ArchiveKind, make: (root: string) => Buffer)
     const after = snapshotTree(root)
     if (outcome.ok) {
       expect(statSync(dest).mode & 0o777).toBe(0o755)
-      after.delete('outer/work/cco')
+      after.delete('outer/target/cco')
     }
     expect(Object.fromEntries(after)).toEqual(Object.fromEntries(before))
     if (!outcome.ok && !(outcome.error instanceof RefusedError)) {
