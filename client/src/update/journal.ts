@@ -56,6 +56,28 @@ export function writeJournal(file: string, journal: Journal): void {
   writeFileAtomic(file, `${JSON.stringify(JournalSchema.parse(journal), null, 2)}\n`, { mode: 0o600 })
 }
 
+/** The journal of an install or rollback that has only created its temp dir (phase `preparing`). */
+export function startJournal(
+  file: string,
+  o: { kind: Journal['kind']; installPath: string; backupPath: string; tempDir: string; expectedVersion: string; previousVersion: string | null; startedAt: string },
+): void {
+  writeJournal(file, {
+    format: 1,
+    kind: o.kind,
+    phase: 'preparing',
+    pid: process.pid,
+    started_at: o.startedAt,
+    install_path: o.installPath,
+    backup_path: o.backupPath,
+    temp_dir: o.tempDir,
+    new_binary: null,
+    expected_version: o.expectedVersion,
+    new_sha256: null,
+    previous_sha256: null,
+    previous_version: o.previousVersion,
+  })
+}
+
 export function clearJournal(file: string): void {
   rmSync(file, { force: true })
   fsyncDir(dirname(file))

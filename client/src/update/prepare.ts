@@ -13,7 +13,7 @@ import { probeVersion } from '../system/probe-version.ts'
 import type { UpdateContext } from './context.ts'
 import { downloadArtifact } from './download.ts'
 import { extractBinary } from './extract.ts'
-import { clearJournal, removeTempDir, sweepUpdateTemps, TEMP_DIR_PREFIX, writeJournal } from './journal.ts'
+import { clearJournal, removeTempDir, sweepUpdateTemps, startJournal, TEMP_DIR_PREFIX } from './journal.ts'
 
 export interface Prepared {
   tempDir: string
@@ -68,20 +68,14 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
   if (!kind) throw new RefusedError('archive', `Archive refused: ${target.asset.name} is neither .tar.gz nor .zip`)
   const tempDir = createTempDir(installPath)
   try {
-    writeJournal(installJournal, {
-      format: 1,
+    startJournal(installJournal, {
       kind: 'update',
-      phase: 'preparing',
-      pid: process.pid,
-      started_at: toRfc3339(ctx.clock.now()),
-      install_path: installPath,
-      backup_path: backupPath,
-      temp_dir: tempDir,
-      new_binary: null,
-      expected_version: target.version,
-      new_sha256: null,
-      previous_sha256: null,
-      previous_version: ctx.version,
+      installPath,
+      backupPath,
+      tempDir,
+      expectedVersion: target.version,
+      previousVersion: ctx.version,
+      startedAt: toRfc3339(ctx.clock.now()),
     })
     crashPoint(ctx.env, 'journal-started')
 

@@ -10,7 +10,7 @@ import { fileSha256 } from './binary-files.ts'
 import { commitInstall } from './commit.ts'
 import type { UpdateContext } from './context.ts'
 import { takeUpdateLock } from './install.ts'
-import { clearJournal, removeTempDir, writeJournal } from './journal.ts'
+import { clearJournal, removeTempDir, startJournal } from './journal.ts'
 import { createTempDir } from './prepare.ts'
 
 export interface RollbackResult {
@@ -34,20 +34,14 @@ export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResu
     const newBinary = join(tempDir, 'cco')
     let sha256: string
     try {
-      writeJournal(installJournal, {
-        format: 1,
+      startJournal(installJournal, {
         kind: 'rollback',
-        phase: 'preparing',
-        pid: process.pid,
-        started_at: toRfc3339(ctx.clock.now()),
-        install_path: installPath,
-        backup_path: backupPath,
-        temp_dir: tempDir,
-        new_binary: null,
-        expected_version: backup.version,
-        new_sha256: null,
-        previous_sha256: null,
-        previous_version: previousVersion,
+        installPath,
+        backupPath,
+        tempDir,
+        expectedVersion: backup.version,
+        previousVersion,
+        startedAt: toRfc3339(ctx.clock.now()),
       })
       // A copy of the backup is what gets renamed in; the backup itself is then replaced by
       // the binary that was installed (the swap).
