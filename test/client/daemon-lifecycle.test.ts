@@ -196,7 +196,8 @@ describe('cco run (foreground)', () => {
     child.stdout!.on('data', (d: string) => (out += d))
     await waitFor('the start line', () => START_LINE.test(out))
     expect(h.pidRecord()).toMatchObject({ pid: child.pid, port: h.port })
-    expect(out).toContain('Scheduled update checks are off (updates.check_interval = never)')
+    // The scheduler's first line follows the start line, possibly in a later write.
+    await waitFor('the scheduler line', () => out.includes('Scheduled update checks are off (updates.check_interval = never)'))
 
     h.config({ interval: 'weekly' })
     child.kill('SIGHUP')
