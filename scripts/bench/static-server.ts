@@ -71,7 +71,10 @@ http {
       etag = res.headers.get('etag') ?? ''
     } catch {}
   }
-  if (!etag) throw new Error('nginx did not start')
+  if (!etag) {
+    child.kill('SIGKILL')
+    throw new Error(`nginx did not start (see ${join(dir, 'error.log')})`)
+  }
   return {
     kind: 'nginx (Debian nginx-light, static file)',
     url,
