@@ -2,7 +2,7 @@
 import type { AppContext } from '../context.ts'
 import type { AuditPageView } from '../release/answers.ts'
 import { parseCount } from '../release/arguments.ts'
-import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleaseAuditOptions extends ReleaseConnectionOptions {
   limit?: string
@@ -17,11 +17,8 @@ export interface ReleaseAuditResult {
 export async function releaseAuditCommand(app: AppContext, options: ReleaseAuditOptions): Promise<ReleaseAuditResult> {
   const limit = options.limit === undefined ? undefined : parseCount(options.limit, '-n')
   const before = options.before === undefined ? undefined : parseCount(options.before, '--before')
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.audit({ limit, before })
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.audit({ limit, before })
     return { page: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }

@@ -4,7 +4,7 @@ import { PromoteRequestSchema } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
 import type { ChannelChange } from '../release/answers.ts'
 import { checkedBody, checkedVersion, parsePercent } from '../release/arguments.ts'
-import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleasePromoteOptions extends ReleaseConnectionOptions {
   channel: string
@@ -25,11 +25,8 @@ export async function releasePromoteCommand(app: AppContext, version: string, op
     ...(options.percent !== undefined ? { percent: parsePercent(options.percent) } : {}),
     ...(options.force ? { force: true } : {}),
   })
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.promote(options.channel, body)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.promote(options.channel, body)
     return { action: 'promote', change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }

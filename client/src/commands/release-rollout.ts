@@ -3,7 +3,7 @@
 import { HaltRequestSchema, RolloutRequestSchema } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
 import { checkedBody, parsePercent } from '../release/arguments.ts'
-import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 import type { ChannelChangeResult } from './release-promote.ts'
 
 export interface ReleaseChannelOptions extends ReleaseConnectionOptions {
@@ -12,32 +12,23 @@ export interface ReleaseChannelOptions extends ReleaseConnectionOptions {
 
 export async function releaseRolloutCommand(app: AppContext, percent: string, options: ReleaseChannelOptions): Promise<ChannelChangeResult> {
   const body = checkedBody(RolloutRequestSchema, { percent: parsePercent(percent) })
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.rollout(options.channel, body)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.rollout(options.channel, body)
     return { action: 'rollout', change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }
 
 export async function releaseHaltCommand(app: AppContext, options: ReleaseChannelOptions & { reason: string }): Promise<ChannelChangeResult> {
   const body = checkedBody(HaltRequestSchema, { reason: options.reason.trim() }, '--reason')
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.halt(options.channel, body)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.halt(options.channel, body)
     return { action: 'halt', change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }
 
 export async function releaseResumeCommand(app: AppContext, options: ReleaseChannelOptions): Promise<ChannelChangeResult> {
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.resume(options.channel)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.resume(options.channel)
     return { action: 'resume', change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }

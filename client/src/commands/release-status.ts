@@ -2,7 +2,7 @@
 // releases, from the broker's public listings; no token needed.
 import type { AppContext } from '../context.ts'
 import type { ChannelView, ReleaseView } from '../release/answers.ts'
-import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleaseStatusOptions extends ReleaseConnectionOptions {
   /** How many of the newest releases the table shows (`--json` always has all). */
@@ -20,17 +20,14 @@ export interface ReleaseStatus {
 }
 
 export async function releaseStatusCommand(app: AppContext, options: ReleaseStatusOptions): Promise<ReleaseStatus> {
-  const session = openReleaseSession(app, options)
-  try {
-    const [channels, releases] = await Promise.all([session.api.channels(), session.api.releases()])
+  return withAdminApi(app, options, async (api) => {
+    const [channels, releases] = await Promise.all([api.channels(), api.releases()])
     return {
-      server: session.api.server,
+      server: api.server,
       channels: channels.data,
       releases: releases.data,
       shown: Math.min(options.releases, releases.data.length),
-      json: { server: session.api.server, ...(channels.raw as object), ...(releases.raw as object) },
+      json: { server: api.server, ...(channels.raw as object), ...(releases.raw as object) },
     }
-  } finally {
-    await session.close()
-  }
+  })
 }

@@ -4,7 +4,7 @@ import { YankRequestSchema } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
 import type { ReleaseChange } from '../release/answers.ts'
 import { checkedBody, checkedVersion } from '../release/arguments.ts'
-import { openReleaseSession, type ReleaseConnectionOptions } from '../release/session.ts'
+import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleaseYankResult {
   action: 'yank' | 'unyank'
@@ -16,22 +16,16 @@ export interface ReleaseYankResult {
 export async function releaseYankCommand(app: AppContext, version: string, options: ReleaseConnectionOptions & { reason: string }): Promise<ReleaseYankResult> {
   const v = checkedVersion(version)
   const body = checkedBody(YankRequestSchema, { reason: options.reason.trim() }, '--reason')
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.yank(v, body)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.yank(v, body)
     return { action: 'yank', version: v, change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }
 
 export async function releaseUnyankCommand(app: AppContext, version: string, options: ReleaseConnectionOptions): Promise<ReleaseYankResult> {
   const v = checkedVersion(version)
-  const session = openReleaseSession(app, options)
-  try {
-    const answer = await session.api.unyank(v)
+  return withAdminApi(app, options, async (api) => {
+    const answer = await api.unyank(v)
     return { action: 'unyank', version: v, change: answer.data, json: answer.raw }
-  } finally {
-    await session.close()
-  }
+  })
 }

@@ -43,6 +43,16 @@ export function openReleaseSession(app: AppContext, options: ReleaseConnectionOp
   return { api, close: () => http.close() }
 }
 
+/** Runs `use` with the admin API, closing the HTTP stack afterwards whatever happens. */
+export async function withAdminApi<T>(app: AppContext, options: ReleaseConnectionOptions, use: (api: AdminApi) => Promise<T>): Promise<T> {
+  const session = openReleaseSession(app, options)
+  try {
+    return await use(session.api)
+  } finally {
+    await session.close()
+  }
+}
+
 /** The bearer token from `--token-file` or CCO_ADMIN_TOKEN; never echoed anywhere. */
 export function adminToken(app: AppContext, tokenFile: string | undefined): string {
   let token: string
