@@ -12,15 +12,11 @@ import { daemonUninstallCommand } from './commands/daemon-uninstall.ts'
 import { daemonWatchdogCommand } from './commands/daemon-watchdog.ts'
 import { healthCommand } from './commands/health.ts'
 import { runCommand } from './commands/run.ts'
-import type { AppContext } from './context.ts'
+import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
 import { formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './daemon/format.ts'
 import { abortOnSignals } from './system/interrupt.ts'
 
-export interface DaemonCommandSelection {
-  run: (app: AppContext) => Promise<{ json: unknown; lines: string[] }>
-  json: boolean
-}
 
 function portArg(text: string): number {
   const n = Number(text)
@@ -44,7 +40,8 @@ function positiveArg(text: string): number {
   return n
 }
 
-export function registerDaemonCommands(program: Command, select: (s: DaemonCommandSelection) => void): void {
+export function registerDaemonCommands(program: Command, select: (s: CommandSelection) => void): void {
+  const pick = selector(select)
   program
     .command('run')
     .description('run the daemon in the foreground: /health on daemon.host:daemon.port and scheduled update checks')
@@ -52,10 +49,7 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .option('--port <n>', 'listen on this port instead of daemon.port', portArg)
     .option('--json', 'print one JSON object when the daemon stops')
     .action((o: { debug?: boolean; port?: number; json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => ({ json: await runCommand(a, { port: o.port, debug: !!o.debug }), lines: [] }),
-      }),
+      pick(o, async (a) => ({ json: await runCommand(a, { port: o.port, debug: !!o.debug }), lines: [] })),
     )
 
   program
@@ -63,12 +57,9 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .description("ask the running daemon's /health (exit 3 when it does not answer ok)")
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await healthCommand(a)
-          return { json: r, lines: ['✅ healthy', r.raw] }
-        },
+      pick(o, async (a) => {
+        const r = await healthCommand(a)
+        return { json: r, lines: ['✅ healthy', r.raw] }
       }),
     )
 
@@ -81,13 +72,10 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .option('--debug', 'log debug lines too')
     .option('--json', 'print one JSON object')
     .action((o: { port?: number; debug?: boolean; json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await daemonStartCommand(a, { port: o.port, debug: !!o.debug })
-          if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
-          return { json: r, lines: formatStarted(r) }
-        },
+      pick(o, async (a) => {
+        const r = await daemonStartCommand(a, { port: o.port, debug: !!o.debug })
+        if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
+        return { json: r, lines: formatStarted(r) }
       }),
     )
 
@@ -96,14 +84,11 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .description('stop the daemon (SIGTERM, then SIGKILL after 10 s); not running is not an error')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await daemonStopCommand(a)
-          if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
-          if (r.hint) a.logger.warn(`note: ${r.hint}`)
-          return { json: r, lines: formatStopped(r) }
-        },
+      pick(o, async (a) => {
+        const r = await daemonStopCommand(a)
+        if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
+        if (r.hint) a.logger.warn(`note: ${r.hint}`)
+        return { json: r, lines: formatStopped(r) }
       }),
     )
 
@@ -114,13 +99,10 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .option('--debug', 'log debug lines too')
     .option('--json', 'print one JSON object')
     .action((o: { port?: number; debug?: boolean; json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await daemonRestartCommand(a, { port: o.port, debug: !!o.debug })
-          if (r.stopped.hint) a.logger.warn(`note: ${r.stopped.hint}`)
-          return { json: r, lines: [...(r.stopped.was_running ? formatStopped(r.stopped) : []), ...formatStarted(r.started)] }
-        },
+      pick(o, async (a) => {
+        const r = await daemonRestartCommand(a, { port: o.port, debug: !!o.debug })
+        if (r.stopped.hint) a.logger.warn(`note: ${r.stopped.hint}`)
+        return { json: r, lines: [...(r.stopped.was_running ? formatStopped(r.stopped) : []), ...formatStarted(r.started)] }
       }),
     )
 
@@ -177,13 +159,10 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .description('write a systemd user unit (Linux) or a launchd agent (macOS) that runs the installed cco')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = daemonInstallCommand(a)
-          for (const w of r.warnings) a.logger.warn(`warning: ${w}`)
-          return { json: r, lines: formatInstalled(r) }
-        },
+      pick(o, async (a) => {
+        const r = daemonInstallCommand(a)
+        for (const w of r.warnings) a.logger.warn(`warning: ${w}`)
+        return { json: r, lines: formatInstalled(r) }
       }),
     )
 
@@ -192,12 +171,9 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .description('remove the service file written by install')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = daemonUninstallCommand(a)
-          return { json: r, lines: formatUninstalled(r) }
-        },
+      pick(o, async (a) => {
+        const r = daemonUninstallCommand(a)
+        return { json: r, lines: formatUninstalled(r) }
       }),
     )
 
@@ -213,20 +189,17 @@ export function registerDaemonCommands(program: Command, select: (s: DaemonComma
     .option('--guard-pid <pid>', 'the daemon that handed over', pidArg)
     .option('--json', 'print one JSON object')
     .action((o: { expect: string; restore?: string; host: string; port: number; timeout: number; installPath?: string; guardPid?: number; json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await daemonWatchdogCommand(a, {
-            expect: o.expect,
-            restore: o.restore,
-            host: o.host,
-            port: o.port,
-            timeoutSeconds: o.timeout,
-            installPath: o.installPath,
-            guardPid: o.guardPid,
-          })
-          return { json: r, lines: [] }
-        },
+      pick(o, async (a) => {
+        const r = await daemonWatchdogCommand(a, {
+          expect: o.expect,
+          restore: o.restore,
+          host: o.host,
+          port: o.port,
+          timeoutSeconds: o.timeout,
+          installPath: o.installPath,
+          guardPid: o.guardPid,
+        })
+        return { json: r, lines: [] }
       }),
     )
 }

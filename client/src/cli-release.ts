@@ -7,14 +7,10 @@ import { releasePromoteCommand } from './commands/release-promote.ts'
 import { releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
 import { releaseStatusCommand } from './commands/release-status.ts'
 import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
-import type { AppContext } from './context.ts'
+import { selector, type CommandSelection } from './command-selection.ts'
 import { parseCount } from './release/arguments.ts'
 import { formatAudit, formatChannelChange, formatStatus, formatYank } from './release/format.ts'
 
-export interface CommandSelection {
-  run: (app: AppContext) => Promise<{ json: unknown; lines: string[] }>
-  json: boolean
-}
 
 interface Connection {
   server?: string
@@ -37,7 +33,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
     .command('release')
     .description("release engineering on the broker: promote, roll out, halt, yank (token: $CCO_ADMIN_TOKEN or --token-file)")
     .exitOverride()
-  const pick = (o: Connection, run: CommandSelection['run']) => select({ json: !!o.json, run })
+  const pick = selector(select)
   const connection = (o: Connection) => ({ server: o.server, tokenFile: o.tokenFile })
 
   withConnection(

@@ -5,6 +5,7 @@ import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { VERSION } from './build-info.ts'
 import { registerDaemonCommands } from './cli-daemon.ts'
 import { registerReleaseCommands } from './cli-release.ts'
+import { selector, type CommandSelection } from './command-selection.ts'
 import { configGetCommand } from './commands/config-get.ts'
 import { configPathCommand } from './commands/config-path.ts'
 import { configSetCommand } from './commands/config-set.ts'
@@ -22,14 +23,9 @@ import { terminalProgress } from './system/progress.ts'
 import { askYesNo } from './system/prompt.ts'
 import { recoverInterruptedInstall } from './update/recover.ts'
 
-type Run = (app: AppContext) => Promise<{ json: unknown; lines: string[] }>
 
-interface Selected {
-  run: Run
-  json: boolean
-}
-
-function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
+function buildProgram(app: AppContext, select: (s: CommandSelection) => void): Command {
+  const pick = selector(select)
   const program = new Command('cco')
     .description('cco: command-line tool and daemon that updates itself from signed release channels')
     .option('-V, --version', 'print "cco <version>" and exit (no network, no side effects)')
@@ -43,13 +39,10 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .description('show the version, channel, broker and platform')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const info = versionCommand(a)
-          if (info.config_error) a.logger.warn(`warning: ${info.config_error}`)
-          return { json: info, lines: formatVersion(info) }
-        },
+      pick(o, async (a) => {
+        const info = versionCommand(a)
+        if (info.config_error) a.logger.warn(`warning: ${info.config_error}`)
+        return { json: info, lines: formatVersion(info) }
       }),
     )
 
@@ -59,12 +52,9 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .description('show the effective configuration')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const view = configShowCommand(a)
-          return { json: view, lines: formatConfig(view) }
-        },
+      pick(o, async (a) => {
+        const view = configShowCommand(a)
+        return { json: view, lines: formatConfig(view) }
       }),
     )
   config
@@ -73,12 +63,9 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .argument('<key>', 'e.g. updates.channel, updates.last_check')
     .option('--json', 'print one JSON object')
     .action((key: string, o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const v = configGetCommand(a, key)
-          return { json: v, lines: [`${v.key} = ${v.value}`] }
-        },
+      pick(o, async (a) => {
+        const v = configGetCommand(a, key)
+        return { json: v, lines: [`${v.key} = ${v.value}`] }
       }),
     )
   config
@@ -88,12 +75,9 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .argument('<value>', 'e.g. beta')
     .option('--json', 'print one JSON object')
     .action((key: string, value: string, o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const v = configSetCommand(a, key, value)
-          return { json: v, lines: [`${v.key} = ${v.value}`] }
-        },
+      pick(o, async (a) => {
+        const v = configSetCommand(a, key, value)
+        return { json: v, lines: [`${v.key} = ${v.value}`] }
       }),
     )
   config
@@ -101,12 +85,9 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .description('print the path of the config file')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const v = configPathCommand(a)
-          return { json: v, lines: [v.path] }
-        },
+      pick(o, async (a) => {
+        const v = configPathCommand(a)
+        return { json: v, lines: [v.path] }
       }),
     )
 
@@ -119,26 +100,23 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .addOption(new Option('--channel <channel>', 'use this channel for this run').choices([...CHANNELS]))
     .option('--json', 'print one JSON object')
     .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; channel?: Channel; json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const json = !!o.json
-          const print = (e: UpdateEvent) => {
-            if (!json) for (const line of formatUpdateEvent(e)) a.stdout.write(`${line}\n`)
-          }
-          const result = await updateCommand(
-            a,
-            { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel },
-            {
-              event: print,
-              confirm: (q) => askYesNo(q, a.stdin, a.stderr),
-              interactive: a.stdin.isTTY === true && a.stderr.isTTY === true,
-              progress: a.fancy && !json ? terminalProgress(a.stderr) : undefined,
-            },
-          )
-          // The lines were printed as the update went.
-          return { json: result, lines: [] }
-        },
+      pick(o, async (a) => {
+        const json = !!o.json
+        const print = (e: UpdateEvent) => {
+          if (!json) for (const line of formatUpdateEvent(e)) a.stdout.write(`${line}\n`)
+        }
+        const result = await updateCommand(
+          a,
+          { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel },
+          {
+            event: print,
+            confirm: (q) => askYesNo(q, a.stdin, a.stderr),
+            interactive: a.stdin.isTTY === true && a.stderr.isTTY === true,
+            progress: a.fancy && !json ? terminalProgress(a.stderr) : undefined,
+          },
+        )
+        // The lines were printed as the update went.
+        return { json: result, lines: [] }
       }),
     )
 
@@ -147,12 +125,9 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
     .description('put cco.backup back (verified); the replaced binary becomes the new backup')
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
-      select({
-        json: !!o.json,
-        run: async (a) => {
-          const r = await rollbackCommand(a)
-          return { json: r, lines: formatRollback(r) }
-        },
+      pick(o, async (a) => {
+        const r = await rollbackCommand(a)
+        return { json: r, lines: formatRollback(r) }
       }),
     )
 
@@ -163,7 +138,7 @@ function buildProgram(app: AppContext, select: (s: Selected) => void): Command {
 }
 
 export async function main(argv: string[], app: AppContext = appFromProcess()): Promise<number> {
-  let selected: Selected | undefined
+  let selected: CommandSelection | undefined
   const program = buildProgram(app, (s) => (selected = s))
   try {
     if (argv.length === 0) {
