@@ -16,6 +16,7 @@ import { RefusedError } from '../../client/src/errors.ts'
 import { sha256Hex, verifyManifest, type TrustedState } from '../../client/src/update/verify-manifest.ts'
 import { fuzzParams, fuzzTimeout } from '../support/fuzz-params.ts'
 import { createSigner, manifestPayload, sha256, signManifest, type Signer } from '../support/signed-manifest.ts'
+import { setPath } from '../support/fuzz-paths.ts'
 
 interface SignatureEntry {
   protected: string
@@ -133,19 +134,6 @@ const mutation = fc.oneof(
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never
 
 const mod = (n: number, len: number) => (len === 0 ? 0 : n % len)
-
-function setPath(obj: unknown, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let at = obj as Record<string, unknown> | null
-  for (const k of keys.slice(0, -1)) {
-    if (!at || typeof at !== 'object') return
-    at = at[k] as Record<string, unknown> | null
-  }
-  if (!at || typeof at !== 'object') return
-  const last = keys[keys.length - 1]!
-  if (value === undefined) delete at[last]
-  else at[last] = value
-}
 
 /** Applies one mutation; JSON-level mutations of something that no longer parses do nothing. */
 function mutate(bytes: Buffer, m: Mutation): Buffer {

@@ -15,6 +15,7 @@ import { GithubReleaseSchema, WebhookEnvelopeSchema } from '../../worker/policy/
 import { manifestContent, manifestPayload } from '../../worker/policy/manifest.ts'
 import { fuzzParams, fuzzTimeout } from '../support/fuzz-params.ts'
 import { releasePayload, type FixtureAsset, type ReleaseAction } from '../support/github.ts'
+import { setPath } from '../support/fuzz-paths.ts'
 
 const HOSTS: AssetHost[] = [
   { hostname: 'github.com', port: null },
@@ -127,19 +128,6 @@ const value = fc.oneof(
   fc.constantFrom<unknown>(null, 0, -1, 1.5, 2 ** 53, '', [], {}, true, 'uploaded', 'v2026.1.2', 'x'.repeat(600)),
 )
 const edit = fc.record({ path: fc.constantFrom(...PATHS), value: fc.option(value, { nil: undefined }) })
-
-function setPath(obj: unknown, path: string, v: unknown): void {
-  const keys = path.split('.')
-  let at = obj as Record<string, unknown> | null
-  for (const k of keys.slice(0, -1)) {
-    if (!at || typeof at !== 'object') return
-    at = at[k] as Record<string, unknown> | null
-  }
-  if (!at || typeof at !== 'object') return
-  const last = keys[keys.length - 1]!
-  if (v === undefined) delete at[last]
-  else Object.defineProperty(at, last, { value: v, enumerable: true, configurable: true, writable: true })
-}
 
 /** A payload as it arrives: JSON text, mutated, parsed again (as the route does). */
 const edits = fc.oneof(fc.constant([]), fc.array(edit, { minLength: 1, maxLength: 3 }))
