@@ -5,21 +5,18 @@
 // Every step is one narrated line; any failure stops the demo with a non-zero exit, and every
 // process it started is stopped.
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { canonicalAssetName } from '../contract/platform.ts'
 import { currentPlatform } from '../client/src/context.ts'
-import { releaseTarGz } from '../test/support/archives.ts'
 import { startBroker, type DevBroker } from '../test/support/broker.ts'
 import { makeHome } from '../test/support/cco-home.ts'
 import { childEnv, SOURCE_ENTRY } from '../test/support/cco-process.ts'
-import { releasePayload } from '../test/support/github.ts'
+import { announceRelease } from '../test/support/announce-release.ts'
 import { freePort } from '../test/support/ports.ts'
 import { startReleaseServer, type ReleaseServer } from '../test/support/release-server.ts'
-import { sha256 } from '../test/support/signed-manifest.ts'
 import { bundleClient } from './lib/bundle-client.ts'
 
 const A = '2026.11.1'
@@ -62,26 +59,17 @@ async function main(): Promise<void> {
   if (!broker.adminToken) throw new Error('the local broker has no admin token')
   say(`broker (wrangler dev) on ${broker.url}; download host on ${downloads.url}; working in ${work}`)
 
-  // Two real cco builds that trust this broker's key, packed like release archives.
-  const archives: Record<string, Buffer> = {}
+  // Two real cco builds that trust this broker's key; each is packed like a release archive
+  // (cco-<version>-<platform>.tar.gz) when it is announced.
+  const builds: Record<string, string> = {}
   for (const version of [A, B]) {
-    const file = join(work, `cco-${version}`)
-    await bundleClient({ version, outfile: file, defaultServer: broker.url, trustKeys: [broker.secrets.publicKey] })
-    archives[version] = releaseTarGz(readFileSync(file))
+    builds[version] = join(work, `cco-${version}`)
+    await bundleClient({ version, outfile: builds[version], defaultServer: broker.url, trustKeys: [broker.secrets.publicKey] })
   }
-  say(`built cco ${A} and ${B} (one-file bundles) and packed them as ${canonicalAssetName('<version>', platform)} archives`)
+  say(`built cco ${A} and ${B} (one-file bundles that pin this broker's key)`)
 
   const announce = async (version: string) => {
-    const name = canonicalAssetName(version, platform)
-    const body = archives[version]!
-    downloads.file(`/releases/download/v${version}/${name}`, body)
-    const payload = releasePayload({
-      action: 'published',
-      tag: `v${version}`,
-      body: `cco ${version}: the demo release`,
-      assets: [{ name, url: `${downloads.url}/releases/download/v${version}/${name}`, size: body.length, digest: `sha256:${sha256(body)}` }],
-    })
-    const res = await broker.sendWebhook('release', payload)
+    const { hook: res } = await announceRelease(broker, downloads, { version, binary: builds[version]!, body: `cco ${version}: the demo release`, platform })
     const answer = (await res.json()) as { status?: string; channels?: Record<string, number> }
     if (answer.status !== 'published') throw new Error(`the broker did not publish ${version}: ${JSON.stringify(answer)}`)
     say(`GitHub webhook "release published" for v${version} → on beta (seq ${answer.channels?.beta ?? '?'})`)

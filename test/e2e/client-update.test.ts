@@ -4,20 +4,15 @@
 // `cco update --yes` moves it to B, keeps cco.backup, and `cco rollback` brings A back.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { canonicalAssetName } from '../../contract/platform.ts'
-import { currentPlatform } from '../../client/src/context.ts'
-import { releaseTarGz } from '../support/archives.ts'
+import { announceRelease } from '../support/announce-release.ts'
 import { startBroker, type DevBroker } from '../support/broker.ts'
 import { makeHome, type CcoHome } from '../support/cco-home.ts'
 import { runCco, show } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
-import { releasePayload } from '../support/github.ts'
 import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
-import { sha256 } from '../support/signed-manifest.ts'
 
 const A = '2026.3.1'
 const B = '2026.3.2'
-const platform = currentPlatform()!
 
 let broker: DevBroker
 let downloads: ReleaseServer
@@ -48,17 +43,7 @@ const installed = async () => (await cco(['--version'])).stdout.trim()
 
 it('updates A → B from a release announced by webhook, keeps the backup and rolls back', { timeout: 90_000 }, async () => {
   // GitHub's side: the release archive on the download host, announced by a signed webhook.
-  const name = canonicalAssetName(B, platform)
-  const archive = releaseTarGz(readFileSync(bundleB))
-  const path = `/cco-dev/cco/releases/download/v${B}/${name}`
-  downloads.file(path, archive)
-  const payload = releasePayload({
-    action: 'published',
-    tag: `v${B}`,
-    body: 'Faster updates.',
-    assets: [{ name, url: `${downloads.url}${path}`, size: archive.length, digest: `sha256:${sha256(archive)}` }],
-  })
-  const hook = await broker.sendWebhook('release', payload)
+  const { hook, downloadPath } = await announceRelease(broker, downloads, { version: B, binary: bundleB, body: 'Faster updates.' })
   expect(hook.status, broker.output()).toBe(200)
 
   const check = await cco(['update', '--check'])
@@ -75,7 +60,7 @@ it('updates A → B from a release announced by webhook, keeps the backup and ro
   expect(await installed()).toBe(`cco ${B}`)
   expect(readFileSync(host.backupPath)).toEqual(readFileSync(bundleA))
   // The archive came from the download host, through the broker's asset redirect.
-  expect(downloads.requests.some((r) => r.path === path)).toBe(true)
+  expect(downloads.requests.some((r) => r.path === downloadPath)).toBe(true)
 
   const latest = await cco(['update', '--check'])
   expect(latest.stdout, show(latest)).toContain('✅ You are running the latest version')

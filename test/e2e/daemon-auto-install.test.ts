@@ -4,16 +4,12 @@
 // cco.backup holds A, and `cco daemon logs | grep -i update` shows the update.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { canonicalAssetName } from '../../contract/platform.ts'
-import { currentPlatform } from '../../client/src/context.ts'
-import { releaseTarGz } from '../support/archives.ts'
+import { announceRelease } from '../support/announce-release.ts'
 import { startBroker, type DevBroker } from '../support/broker.ts'
 import { runCco, show } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
 import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
-import { releasePayload } from '../support/github.ts'
 import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
-import { sha256 } from '../support/signed-manifest.ts'
 
 const A = '2026.4.1'
 const B = '2026.4.2'
@@ -40,19 +36,7 @@ afterAll(async () => {
 }, 60_000)
 
 it('a daemon with auto_install moves from A to B announced by webhook, and restarts into it', { timeout: 90_000 }, async () => {
-  const name = canonicalAssetName(B, currentPlatform()!)
-  const archive = releaseTarGz(readFileSync(bundleB))
-  const path = `/cco-dev/cco/releases/download/v${B}/${name}`
-  downloads.file(path, archive)
-  const hook = await broker.sendWebhook(
-    'release',
-    releasePayload({
-      action: 'published',
-      tag: `v${B}`,
-      body: 'Daemon restarts itself.',
-      assets: [{ name, url: `${downloads.url}${path}`, size: archive.length, digest: `sha256:${sha256(archive)}` }],
-    }),
-  )
+  const { hook, downloadPath } = await announceRelease(broker, downloads, { version: B, binary: bundleB, body: 'Daemon restarts itself.' })
   expect(hook.status, broker.output()).toBe(200)
 
   host = await daemonHost({ installed: bundleA, config: { server: broker.url, keys: [broker.secrets.publicKey], autoInstall: true, interval: 'hourly' } })
@@ -67,7 +51,7 @@ it('a daemon with auto_install moves from A to B announced by webhook, and resta
   expect(h.pidRecord()).toMatchObject({ pid: health.body.pid, version: B, port: h.port })
   expect((await h.cco(['--version'])).stdout).toBe(`cco ${B}\n`)
   expect(readFileSync(h.backupPath)).toEqual(readFileSync(bundleA))
-  expect(downloads.requests.some((r) => r.path === path)).toBe(true)
+  expect(downloads.requests.some((r) => r.path === downloadPath)).toBe(true)
 
   // The administrator guide's one-liner.
   const grep = await runCco('/bin/sh', ['-c', `"${h.installPath}" daemon logs | grep -i update`], { home: h.home })

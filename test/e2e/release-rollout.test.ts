@@ -9,14 +9,12 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { announceRelease } from '../support/announce-release.ts'
 import { currentPlatform } from '../../client/src/context.ts'
-import { canonicalAssetName } from '../../contract/platform.ts'
-import { releaseTarGz } from '../support/archives.ts'
 import { startBroker, type DevBroker } from '../support/broker.ts'
 import { makeHome, type CcoHome } from '../support/cco-home.ts'
 import { runCco, show } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
-import { releasePayload } from '../support/github.ts'
 import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
 
 const A = '2026.6.1'
@@ -36,17 +34,7 @@ beforeAll(async () => {
     startReleaseServer(),
   ])
   for (const version of [A, B]) {
-    const name = canonicalAssetName(version, platform)
-    const archive = releaseTarGz(readFileSync(bundles[version]!))
-    const path = `/cco-dev/cco/releases/download/v${version}/${name}`
-    downloads.file(path, archive)
-    const payload = releasePayload({
-      action: 'published',
-      tag: `v${version}`,
-      body: `Release ${version}.`,
-      assets: [{ name, url: `${downloads.url}${path}`, size: archive.length, digest: `sha256:${createHash('sha256').update(archive).digest('hex')}` }],
-    })
-    const res = await broker.sendWebhook('release', payload)
+    const { hook: res } = await announceRelease(broker, downloads, { version, binary: bundles[version]!, platform })
     expect(res.status, broker.output()).toBe(200)
   }
 }, 90_000)
