@@ -85,6 +85,41 @@ export function compareVersions(left: Version | string, right: Version | string)
   return 0
 }
 
+/**
+ * The version's identity: two versions have the same key exactly when `compareVersions` calls
+ * them equal. The core without trailing zero components (at least one), numbers in plain
+ * decimal, the prerelease identifiers as compared, no build metadata:
+ * `v1.2.0+rebuild`, `1.2`, `01.2.0.0` → `1.2`; `1.2.0-rc.01` → `1.2-rc.1`.
+ */
+export function versionKey(v: Version | string): string {
+  const p = typeof v === 'string' ? mustParseVersion(v) : v
+  let end = p.core.length
+  while (end > 1 && p.core[end - 1] === 0) end--
+  const core = p.core.slice(0, end).join('.')
+  return p.prerelease.length === 0 ? core : `${core}-${p.prerelease.join('.')}`
+}
+
+/**
+ * Whether two strings name the same version (`compareVersions` = 0). Text that is not a
+ * version (a tag like `nightly`) is the same only as the identical text.
+ */
+export function sameVersion(a: string, b: string): boolean {
+  const x = parseVersion(a)
+  const y = parseVersion(b)
+  if (x && y) return compareVersions(x, y) === 0
+  return x === null && y === null && a === b
+}
+
+/**
+ * The identity of a release's version text for storage and lookups: its `versionKey`, or for
+ * text that is not a version (a refused tag like `nightly`), the text itself behind a `#`, which
+ * no key contains, so it only ever equals itself.
+ */
+export function versionIdentity(text: string): string {
+  const v = parseVersion(text)
+  return v ? versionKey(v) : `#${text}`
+}
+
 export function isPrerelease(v: Version | string): boolean {
   return (typeof v === 'string' ? mustParseVersion(v) : v).prerelease.length > 0
 }

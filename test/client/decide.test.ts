@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Asset } from '../../contract/manifest.ts'
-import { decideUpdate } from '../../client/src/update/decide.ts'
+import { yankOf, decideUpdate } from '../../client/src/update/decide.ts'
 import { inRollout, rolloutBucket } from '../../client/src/update/rollout.ts'
 import { manifestPayload } from '../support/signed-manifest.ts'
 
@@ -66,6 +66,12 @@ describe('decideUpdate', () => {
     expect(decideUpdate(m({ yanked }), '2026.1.3', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked', version: '2026.1.2' })
     expect(decideUpdate(m({ yanked, halted: true, percent: 0 }), '2026.1.3', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
     expect(decideUpdate(m({ yanked }), 'v2026.1.3+build', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
+    // Every spelling that compares equal is the yanked version: extra `.0` parts, leading zeros.
+    for (const running of ['2026.1.3.0', '2026.01.003', 'V2026.1.3.0+x']) {
+      expect(decideUpdate(m({ yanked }), running, host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
+      expect(yankOf(m({ yanked }), running)).toEqual(yanked[0])
+    }
+    expect(yankOf(m({ yanked }), '2026.1.3-rc.1')).toBeNull()
   })
 
   it('does not reinstall the version it runs even if that version is listed as yanked', () => {

@@ -1,7 +1,7 @@
 // Version parsing and ordering: examples from contract/README.md and properties of the total order.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compareVersions, isPrerelease, isVersion, maxVersion, parseVersion } from '../../contract/version.ts'
+import { compareVersions, isPrerelease, isVersion, maxVersion, parseVersion, sameVersion, versionIdentity, versionKey } from '../../contract/version.ts'
 
 describe('parseVersion', () => {
   it.each([
@@ -62,6 +62,36 @@ describe('compareVersions', () => {
   })
 })
 
+describe('version identity', () => {
+  it.each([
+    ['1.0.0', '1'],
+    ['v1.0.0', '1'],
+    ['V1.0', '1'],
+    ['1.0.0+rebuild.7', '1'],
+    ['1.0.0.0.0', '1'],
+    ['01.00.000', '1'],
+    ['0.0', '0'],
+    ['2026.11.3', '2026.11.3'],
+    ['2026.011.03+x', '2026.11.3'],
+    ['1.2.0-rc.01', '1.2-rc.1'],
+    ['1.2-rc.1+b', '1.2-rc.1'],
+    ['1.2.0-RC.1', '1.2-RC.1'],
+    ['1.2.0-0', '1.2-0'],
+  ])('%s has the key %s', (input, key) => {
+    expect(versionKey(input)).toBe(key)
+    expect(versionIdentity(input)).toBe(key)
+  })
+
+  it('treats text that is not a version as equal only to itself', () => {
+    expect(versionIdentity('nightly')).toBe('#nightly')
+    expect(sameVersion('nightly', 'nightly')).toBe(true)
+    expect(sameVersion('nightly', 'Nightly')).toBe(false)
+    expect(sameVersion('1.0', '1.0.0+x')).toBe(true)
+    expect(sameVersion('1.0', 'nightly')).toBe(false)
+    expect(sameVersion('1.0.0-rc.1', '1.0.0')).toBe(false)
+  })
+})
+
 // Arbitrary versions, built from their parts so that every generated string is valid.
 const ident = fc.oneof(fc.nat({ max: 50 }).map(String), fc.stringMatching(/^[a-z][a-z0-9-]{0,5}$/))
 const versionText = fc
@@ -102,6 +132,30 @@ describe('ordering properties', () => {
       fc.property(fc.array(versionText, { maxLength: 20 }), (list) => {
         const sorted = [...list].sort(compareVersions)
         for (let i = 1; i < sorted.length; i++) expect(compareVersions(sorted[i - 1]!, sorted[i]!)).toBeLessThanOrEqual(0)
+      }),
+    )
+  })
+
+  it('gives two versions the same key exactly when they compare equal', () => {
+    // Respellings of one version: a `v`, leading zeros, trailing `.0` parts, other build metadata.
+    const respell = (s: string, zeros: number, extra: number, build: string) => {
+      const p = parseVersion(s)!
+      const core = [...p.core.map((n) => '0'.repeat(zeros) + n), ...Array(extra).fill('0')].slice(0, 8).join('.')
+      const pre = p.prerelease.length ? '-' + p.prerelease.map((x) => (typeof x === 'number' ? '0'.repeat(zeros) + x : x)).join('.') : ''
+      return `V${core}${pre}${build ? '+' + build : ''}`
+    }
+    fc.assert(
+      fc.property(versionText, versionText, (a, b) => {
+        expect(versionKey(a) === versionKey(b)).toBe(compareVersions(a, b) === 0)
+        expect(sameVersion(a, b)).toBe(compareVersions(a, b) === 0)
+      }),
+    )
+    fc.assert(
+      fc.property(versionText, fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.stringMatching(/^[a-z0-9]{0,6}$/), (a, zeros, extra, build) => {
+        const b = respell(a, zeros, extra, build)
+        if (parseVersion(b) === null) return // past the length or component limits
+        expect(compareVersions(a, b)).toBe(0)
+        expect(versionKey(b)).toBe(versionKey(a))
       }),
     )
   })

@@ -7,6 +7,7 @@ import { assetUrlProblem } from '../../worker/policy/asset-hosts.ts'
 import { assessRelease } from '../../worker/policy/assess-release.ts'
 import { ifNoneMatchMatches } from '../../worker/policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers, type LiveRelease } from '../../worker/policy/channels.ts'
+import { soakClock } from '../../worker/policy/soak.ts'
 import { parseChecksums, pickChecksumsFile, sha256FromDigest } from '../../worker/policy/checksums.ts'
 import type { GithubRelease } from '../../worker/policy/github-release.ts'
 import { shrinkYankReasons } from '../../worker/policy/manifest.ts'
@@ -98,6 +99,44 @@ describe('channel computation', () => {
     expect(same.beta).toEqual({ version: '2026.1.1', percent: 20, halted: true, haltReason: 'crash reports' })
     const moved = computeChannels({ live: [rel('2026.1.1'), rel('2026.1.2')], yanked: new Set(), current, stableFromReleases: false })
     expect(moved.beta).toEqual({ version: '2026.1.2', percent: 100, halted: false, haltReason: null })
+  })
+})
+
+describe('one version, any spelling, in the channels', () => {
+  const rel = (version: string, o: Partial<LiveRelease> = {}): LiveRelease => ({ version, prerelease: false, wasOnStable: false, ...o })
+  const none: ChannelPointer = { version: null, percent: 100, halted: false, haltReason: null }
+
+  it('a yank of any spelling removes every live twin of the version (recorded before twins were refused)', () => {
+    const live = [rel('1.0.0'), rel('1.0+rebuild'), rel('0.9.0', { wasOnStable: true })]
+    for (const y of ['1.0.0', 'v1.0', '01.0.0.0+x']) {
+      const next = computeChannels({ live, yanked: [y], current: { stable: { ...none, version: '1.0.0' }, beta: none }, stableFromReleases: false })
+      expect(next.beta.version).toBe('0.9.0')
+      expect(next.stable.version).toBe('0.9.0')
+    }
+  })
+
+  it('keeps stable on its version under the spelling of a release that is still live', () => {
+    const current = { stable: { ...none, version: '1.0.0', percent: 30 }, beta: none }
+    const next = computeChannels({ live: [rel('1.0+rebuild')], yanked: [], current, stableFromReleases: false })
+    expect(next.stable).toEqual({ version: '1.0+rebuild', percent: 30, halted: false, haltReason: null })
+  })
+})
+
+describe('the soak clock', () => {
+  const a = (sha: string) => ({ name: 'cco-linux-x86_64.tar.gz', size: 10, sha256: sha.repeat(64), source_url: 'https://github.com/x' })
+  const live = { github_id: 1, status: 'live', assets: { 'linux-x86_64': a('a') }, live_since: '2026-11-01T00:00:00Z' }
+
+  it('keeps running while the same bytes of the same GitHub release stay live', () => {
+    expect(soakClock(live, null, { github_id: 1, status: 'live', assets: { 'linux-x86_64': { ...a('a'), name: 'renamed.tar.gz' } } })).toEqual({ liveSince: live.live_since, restarted: null })
+  })
+
+  it('restarts on other bytes, another release, or a return after withdrawal; a first publication only starts it', () => {
+    expect(soakClock(live, null, { github_id: 1, status: 'live', assets: { 'linux-x86_64': a('b') } }).restarted).toMatch(/^assets changed: linux-x86_64 replaced/)
+    expect(soakClock(live, null, { github_id: 1, status: 'live', assets: {} }).restarted).toBe('assets changed: linux-x86_64 removed')
+    expect(soakClock(null, live, { github_id: 2, status: 'live', assets: live.assets }).restarted).toBe('the version was taken over by GitHub release 2 (was 1)')
+    expect(soakClock({ ...live, status: 'withdrawn' }, null, { github_id: 1, status: 'live', assets: live.assets }).restarted).toBe('published again after it was withdrawn')
+    expect(soakClock(null, null, { github_id: 1, status: 'live', assets: live.assets })).toEqual({ liveSince: null, restarted: null })
+    expect(soakClock(live, null, { github_id: 1, status: 'pending', assets: {} })).toEqual({ liveSince: null, restarted: null })
   })
 })
 

@@ -1,6 +1,8 @@
 // The storage migrations: from schema 1 to 2 (the `mirroring` status needs the releases table
 // rebuilt) rows written by the schema-1 code survive unchanged, live ones get `live_since`;
-// from 2 to 3 (the body hash of each delivery) every delivery row survives.
+// from 2 to 3 (the body hash of each delivery) every delivery row survives; from 3 to 4 every
+// release row gets its version identity, and twins recorded before (two spellings of one
+// version, live side by side) are found, yanked and unyanked together.
 import { env, runInDurableObject } from 'cloudflare:test'
 import { expect, it } from 'vitest'
 import { Broker } from '../../worker/broker/broker.ts'
@@ -53,7 +55,6 @@ it('migrates schema 2 to 3 keeping every delivery row (no body hash) and every r
     new Broker(state, env)
 
     expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(SCHEMA_VERSION))
-    expect(SCHEMA_VERSION).toBe(3)
     expect(sql.exec('SELECT * FROM deliveries ORDER BY id').toArray()).toEqual([
       { id: 'd-1', event: 'release', action: 'published', received_at: '2026-11-01T10:00:00Z', outcome: 'published', body_sha256: null },
       { id: 'd-2', event: 'release', action: 'edited', received_at: '2026-11-02T10:00:00Z', outcome: 'refused', body_sha256: null },
@@ -61,5 +62,44 @@ it('migrates schema 2 to 3 keeping every delivery row (no body hash) and every r
     expect(sql.exec('SELECT version, status, live_since FROM releases').toArray()).toEqual([{ version: '2026.11.1', status: 'live', live_since: '2026-11-01T10:00:00Z' }])
     // The index that answers "was this body processed?" exists.
     expect(sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name").toArray().map((r) => r.name)).toContain('deliveries_body')
+  })
+})
+
+it('migrates schema 3 to 4: every row gets its version identity, and older twins are one version', async () => {
+  const stub = env.BROKER.get(env.BROKER.idFromName('migration-test-4'))
+  await runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    for (const statement of MIGRATIONS.slice(0, 3).flat()) sql.exec(statement)
+    sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '3')")
+    const insert = `INSERT INTO releases (version, tag, github_id, status, published_at, first_seen_at, updated_at, source, live_since)
+      VALUES (?, ?, ?, ?, '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', ?, '{"id":1}', '2026-11-01T10:00:00Z')`
+    // Twins the older code let through, a lower version, and a refused tag that is no version.
+    sql.exec(insert, '1.0.0', 'v1.0.0', 11, 'live', '2026-11-01T10:00:00Z')
+    sql.exec(insert, '1.0+rebuild', 'v1.0+rebuild', 12, 'live', '2026-11-02T10:00:00Z')
+    sql.exec(insert, '0.9.0', 'v0.9.0', 9, 'live', '2026-11-01T10:00:00Z')
+    sql.exec(insert, 'nightly', 'nightly', 13, 'refused', '2026-11-01T10:00:00Z')
+
+    const broker = new Broker(state, env)
+
+    expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(SCHEMA_VERSION))
+    expect(sql.exec('SELECT version, version_key FROM releases ORDER BY version').toArray()).toEqual([
+      { version: '0.9.0', version_key: '0.9' },
+      { version: '1.0+rebuild', version_key: '1' },
+      { version: '1.0.0', version_key: '1' },
+      { version: 'nightly', version_key: '#nightly' },
+    ])
+    expect(broker.getRelease('v1.0')?.github_id).toBeTypeOf('number')
+    expect(broker.getRelease('nightly')?.status).toBe('refused')
+    // A yank of either spelling takes both twins off beta; the unyank brings the version back.
+    const actor = { name: 'token:test', detail: {} }
+    const yank = await broker.yank('01.0', { reason: 'twins' }, actor)
+    expect(yank).toMatchObject({ ok: true })
+    expect(broker.channelStates().find((c) => c.channel === 'beta')?.version).toBe('0.9.0')
+    expect(await broker.yank('1.0.0+other', { reason: 'again' }, actor)).toMatchObject({ ok: false, status: 409 })
+    expect(await broker.unyank('1.0.0', actor)).toMatchObject({ ok: true })
+    expect(sql.exec('SELECT COUNT(*) AS n FROM yanked').one().n).toBe(0)
+    expect(['1.0.0', '1.0+rebuild']).toContain(broker.channelStates().find((c) => c.channel === 'beta')?.version)
   })
 })

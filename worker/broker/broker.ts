@@ -8,7 +8,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
-import { parseVersion } from '../../contract/version.ts'
+import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
 import { decideHalt, decidePromote, decideResume, decideRollout, decideUnyank, decideYank, type AdminDecision, type ReleaseFacts } from '../policy/admin.ts'
 import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from '../policy/assess-release.ts'
@@ -17,6 +17,7 @@ import { computeChannels, type ChannelPointer, type ChannelPointers } from '../p
 import { GithubReleaseSchema, isWithdrawAction, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
 import { contentKey, manifestContent, manifestPayload, shrinkNotes, shrinkYankReasons, type ManifestContent } from '../policy/manifest.ts'
 import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
+import { soakClock } from '../policy/soak.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
@@ -129,6 +130,21 @@ interface Change {
   resign?: Partial<Record<Channel, string>>
 }
 
+/** What an assessment is applied to: the release's rows and where the change came from. */
+interface AssessmentInput {
+  assessment: Assessment
+  source: GithubRelease
+  version: string
+  prior: ReleaseRow | null
+  /** Another GitHub release's row of the version, which this one takes over. */
+  replaced?: ReleaseRow | null
+  wasOnStable: boolean
+  sourceRev: number
+  now: number
+  context: Record<string, unknown>
+  mirrored?: boolean
+}
+
 /** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
 interface ReleaseOrigin {
   actor: string
@@ -228,37 +244,45 @@ export class Broker extends DurableObject<Env> {
 
     const rows: ReleaseRow[] = []
     const audit: AuditInput[] = withOrigin([])
-    // The tag of a GitHub release was changed: its old version is withdrawn.
-    if (byId && byId.version !== version && byId.status !== 'withdrawn') {
+    // The tag of a GitHub release was changed to another version: its old version is withdrawn.
+    // (A new spelling of the same version, `v1.0.0` → `1.0.0+rebuild`, is the same version.)
+    if (byId && versionIdentity(byId.version) !== versionIdentity(version) && byId.status !== 'withdrawn') {
       const reason = `tag changed to ${rel.tag_name}`
       rows.push({ ...byId, status: 'withdrawn', reason, fetch: null, mirror: null, source_rev: byId.source_rev + 1, updated_at: nowIso })
       audit.push({ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } })
     }
+    // Every spelling that compares equal (`1.0.0`, `v1.0`, `1.0.0+rebuild`) is one version,
+    // held by at most one GitHub release at a time.
     const existing = this.#releaseByVersion(version)
     if (existing && existing.github_id !== rel.id && ACTIVE_STATUSES.has(existing.status)) {
-      const reason = `version ${version} already belongs to GitHub release ${existing.github_id}`
+      const same = existing.version === version ? '' : ` (as ${existing.version}, which is the same version)`
+      const reason = `version ${version} already belongs to GitHub release ${existing.github_id}${same}`
       audit.push({ action: 'release.refused', target: version, detail: { reason, tag: rel.tag_name, github_id: rel.id, delivery_action: origin.action } })
       await this.#commit({ ...base, delivery: seen('refused'), rows, audit })
       return { status: 'refused', version, reason, channels: {} }
     }
-    // A row of this version from another (deleted, refused) GitHub release is taken over.
+    // A row of this version from another (deleted, refused) GitHub release is taken over; the
+    // row keeps the spelling it was first recorded with, so its yank and mirror keys stay.
     const prior = existing && existing.github_id === rel.id ? existing : null
+    const replaced = existing && existing.github_id !== rel.id ? existing : null
+    const rowVersion = existing?.version ?? version
     const assessment = assessRelease(rel, { assetHosts: loadConfig(this.env).assetHosts, now: nowIso })
     const outcome = this.#applyAssessment({
       assessment,
       source: rel,
-      version,
+      version: rowVersion,
       prior,
+      replaced,
       wasOnStable: existing?.was_on_stable ?? false,
       sourceRev: (existing?.source_rev ?? 0) + 1,
       now,
       context: { github_id: rel.id, delivery_action: origin.action },
     })
     rows.push(outcome.row)
-    audit.push(outcome.audit)
+    audit.push(...outcome.audit)
     const channels = await this.#commit({ ...base, delivery: seen(outcome.status), rows, audit })
     if (outcome.row.fetch || outcome.row.mirror) await this.#scheduleAlarm()
-    return { status: outcome.status, version, ...(outcome.reason ? { reason: outcome.reason } : {}), channels }
+    return { status: outcome.status, version: rowVersion, ...(outcome.reason ? { reason: outcome.reason } : {}), channels }
   }
 
   /**
@@ -268,17 +292,18 @@ export class Broker extends DurableObject<Env> {
    * channels. With the mirror on, content whose assets are not yet copied waits for the alarm
    * (`mirrored`: the alarm just copied them).
    */
-  #applyAssessment(a: {
-    assessment: Assessment
-    source: GithubRelease
-    version: string
-    prior: ReleaseRow | null
-    wasOnStable: boolean
-    sourceRev: number
-    now: number
-    context: Record<string, unknown>
-    mirrored?: boolean
-  }): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput } {
+  #applyAssessment(a: AssessmentInput): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput[] } {
+    const out = this.#assessedRow(a)
+    // The soak clock runs while the same bytes from the same GitHub release stay live.
+    const soak = soakClock(a.prior, a.replaced ?? null, out.row)
+    const row = { ...out.row, live_since: soak.liveSince }
+    const restarted: AuditInput[] = soak.restarted
+      ? [{ action: 'release.soak_restarted', target: a.version, detail: { reason: soak.restarted, previous_live_since: (a.prior ?? a.replaced)?.live_since ?? null, github_id: a.source.id } }]
+      : []
+    return { ...out, row, audit: [out.audit, ...restarted] }
+  }
+
+  #assessedRow(a: AssessmentInput): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput } {
     const nowIso = isoSeconds(a.now)!
     const live = a.prior?.status === 'live' ? a.prior : null
     const common = {
@@ -303,7 +328,8 @@ export class Broker extends DurableObject<Env> {
     const ctx = { tag: a.source.tag_name, ...a.context }
     switch (a.assessment.kind) {
       case 'publish': {
-        const c = a.assessment.content
+        // Served under the row's spelling of the version (the same version as the tag's).
+        const c = { ...a.assessment.content, version: a.version }
         if (!a.mirrored && mirrorBucket(this.env) && !(live && sameAssets(live.assets, c.assets))) {
           const mirror: PendingMirror = { content: c, attempts: 0, nextAt: a.now, error: null }
           const row: ReleaseRow = live
@@ -403,7 +429,7 @@ export class Broker extends DurableObject<Env> {
     const common = { source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context }
     if (copied.ok) {
       const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'publish', content: row.mirror.content, choices: [] }, mirrored: true })
-      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
       // The live release's archives that the new content replaced: no manifest names them now.
       if (row.status !== 'live') return []
       const kept = new Set(Object.values(outcome.row.assets).map((a) => `${a.sha256}/${a.name}`))
@@ -415,7 +441,7 @@ export class Broker extends DurableObject<Env> {
     if (!copied.retry || attempts >= MIRROR_MAX_ATTEMPTS) {
       const reason = `asset mirror copy failed${copied.retry ? ` after ${attempts} attempts` : ''}: ${copied.error}`
       const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'refuse', reason } })
-      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
       return []
     }
     const nextAt = retryAt(now, attempts)
@@ -443,7 +469,7 @@ export class Broker extends DurableObject<Env> {
       })
       const prior = { ...row, fetch: null }
       const outcome = this.#applyAssessment({ assessment, source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context })
-      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
       return
     }
     const attempts = row.fetch.attempts + 1
@@ -459,7 +485,7 @@ export class Broker extends DurableObject<Env> {
         now,
         context,
       })
-      await this.#commit({ ...base, rows: [outcome.row], audit: [outcome.audit] })
+      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
       return
     }
     const nextAt = retryAt(now, attempts)
@@ -539,7 +565,7 @@ export class Broker extends DurableObject<Env> {
       return { outcome: 'failed', ...none, error: list.error }
     }
     const result = await this.#writes.run(async () => {
-      const changedSince = new Set(this.#sql.exec<{ target: string }>('SELECT DISTINCT target FROM audit WHERE id > ? AND target IS NOT NULL', mark).toArray().map((r) => r.target))
+      const changedSince = new Set(this.#sql.exec<{ target: string }>('SELECT DISTINCT target FROM audit WHERE id > ? AND target IS NOT NULL', mark).toArray().map((r) => versionIdentity(r.target)))
       const plan = planReconcile({ listed: list.releases, complete: list.complete, recorded: this.#recordedReleases(), changedSince, deletedReason: DELETED })
       const out: ReconcileResult = { outcome: 'applied', applied: [], withdrawn: [], channels: {} }
       for (const step of plan.steps) {
@@ -616,7 +642,7 @@ export class Broker extends DurableObject<Env> {
     return this.#admin(async () => {
       const facts = this.#releaseFacts(version)
       const rows = this.#channelRows()
-      const on = CHANNELS.filter((c) => facts !== null && rows[c].version === facts.version)
+      const on = CHANNELS.filter((c) => facts !== null && rows[c].version !== null && versionIdentity(rows[c].version) === versionIdentity(facts.version))
       const d = refuseOrChange(decideYank(version, facts, reason, on))
       const channels = await this.#commit({ actor: actor.name, yank: { version: facts!.version, reason }, audit: [adminAudit(d.audit, facts!.version, actor)] })
       return { release: this.getRelease(facts!.version)!, channels }
@@ -662,8 +688,8 @@ export class Broker extends DurableObject<Env> {
     const parsed = parseVersion(asked)
     const row = parsed ? this.#releaseByVersion(parsed.text) : null
     if (!row) return null
-    const yanked = this.#sql.exec<{ reason: string }>('SELECT reason FROM yanked WHERE version = ?', row.version).toArray()[0] ?? null
-    return { version: row.version, status: row.status, yanked, liveSince: row.live_since }
+    const yanked = this.#yankedEntries().find((y) => versionIdentity(y.version) === versionIdentity(row.version)) ?? null
+    return { version: row.version, status: row.status, yanked: yanked && { reason: yanked.reason }, liveSince: row.live_since }
   }
 
   // ─── RPC: reads ─────────────────────────────────────────────────────────────────────────
@@ -709,15 +735,15 @@ export class Broker extends DurableObject<Env> {
     return this.#storedReleases(rows.map(toReleaseRow))
   }
 
-  /** One release by version (a leading `v` is accepted), or null. */
+  /** One release by version (any spelling that compares equal, `v1.0` for `1.0.0`), or null. */
   getRelease(version: string): StoredRelease | null {
-    const row = this.#releaseByVersion(parseVersion(version)?.text ?? version)
+    const row = this.#releaseByVersion(version)
     return row ? this.#storedReleases([row])[0]! : null
   }
 
   /** A release asset the broker recorded (as its manifests advertise it), or null. */
   recordedAsset(version: string, name: string): { sha256: string; source_url: string } | null {
-    const row = this.#releaseByVersion(parseVersion(version)?.text ?? version)
+    const row = this.#releaseByVersion(version)
     const asset = row ? Object.values(row.assets).find((a) => a.name === name) : undefined
     return asset ? { sha256: asset.sha256, source_url: asset.source_url } : null
   }
@@ -761,14 +787,17 @@ export class Broker extends DurableObject<Env> {
       if (!overlay.has(r.version)) live.set(r.version, r)
     }
     for (const r of overlay.values()) if (r.status === 'live') live.set(r.version, r)
-    let yanked = this.#sql.exec<{ version: string; reason: string }>('SELECT version, reason FROM yanked').toArray()
-    if (change.yank) yanked = [...yanked.filter((y) => y.version !== change.yank!.version), change.yank]
-    if (change.unyank) yanked = yanked.filter((y) => y.version !== change.unyank)
+    // A yank covers every spelling of its version; unyanking takes every such entry off.
+    const yankList = this.#yankedEntries()
+    const dropped = [change.yank?.version, change.unyank].filter((v) => v !== undefined).map(versionIdentity)
+    const unyanked = yankList.filter((y) => dropped.includes(versionIdentity(y.version)))
+    let yanked: { version: string; reason: string }[] = yankList.filter((y) => !unyanked.includes(y))
+    if (change.yank) yanked = [...yanked, change.yank]
     const stored = this.#channelRows()
     const current = { ...pointersOf(stored), ...change.pointers }
     const next = computeChannels({
       live: [...live.values()].map((r) => ({ version: r.version, prerelease: r.prerelease, wasOnStable: r.was_on_stable })),
-      yanked: new Set(yanked.map((y) => y.version)),
+      yanked: yanked.map((y) => y.version),
       current,
       stableFromReleases: config.stableFromReleases,
     })
@@ -814,8 +843,8 @@ export class Broker extends DurableObject<Env> {
     const kids = JSON.stringify(keys.kids)
     this.ctx.storage.transactionSync(() => {
       for (const r of overlay.values()) this.#writeRelease(r)
+      for (const y of unyanked) this.#sql.exec('DELETE FROM yanked WHERE version = ?', y.version)
       if (change.yank) this.#sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', change.yank.version, change.yank.reason, nowIso)
-      if (change.unyank) this.#sql.exec('DELETE FROM yanked WHERE version = ?', change.unyank)
       for (const channel of CHANNELS) {
         const p = next[channel]
         this.#sql.exec('UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ? WHERE name = ?', p.version, p.percent, p.halted ? 1 : 0, p.haltReason, channel)
@@ -892,13 +921,32 @@ export class Broker extends DurableObject<Env> {
     if (from === SCHEMA_VERSION) return
     this.ctx.storage.transactionSync(() => {
       for (let v = from; v < SCHEMA_VERSION; v++) for (const statement of MIGRATIONS[v]!) this.#sql.exec(statement)
+      // 3 → 4: each row's version identity, which SQL cannot compute (contract/version.ts).
+      for (const r of this.#sql.exec<{ version: string }>('SELECT version FROM releases WHERE version_key IS NULL').toArray()) {
+        this.#sql.exec('UPDATE releases SET version_key = ? WHERE version = ?', versionIdentity(r.version), r.version)
+      }
       this.#sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(SCHEMA_VERSION))
     })
   }
 
+  /**
+   * The row of a version, found by identity: any spelling that compares equal finds it. From
+   * schema 4 on there is one row per identity; of older twins, the active one comes first.
+   */
   #releaseByVersion(version: string): ReleaseRow | null {
-    const row = this.#sql.exec<Row>('SELECT * FROM releases WHERE version = ?', version).toArray()[0]
+    const row = this.#sql
+      .exec<Row>(
+        `SELECT * FROM releases WHERE version_key = ?
+         ORDER BY status IN ('live', 'pending', 'mirroring') DESC, status = 'live' DESC, updated_at DESC LIMIT 1`,
+        versionIdentity(version),
+      )
+      .toArray()[0]
     return row ? toReleaseRow(row) : null
+  }
+
+  /** The yank list as stored (one entry per version; older twins may have one per spelling). */
+  #yankedEntries(): { version: string; reason: string; at: string }[] {
+    return this.#sql.exec<{ version: string; reason: string; at: string }>('SELECT version, reason, at FROM yanked').toArray()
   }
 
   /** The row a GitHub release id belongs to: its non-withdrawn row, else its latest one. */
@@ -911,19 +959,20 @@ export class Broker extends DurableObject<Env> {
 
   #writeRelease(r: ReleaseRow): void {
     this.#sql.exec(
-      `INSERT INTO releases (version, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at, updated_at,
+      `INSERT INTO releases (version, version_key, tag, github_id, prerelease, status, reason, notes, notes_url, published_at, first_seen_at, updated_at,
          assets, was_on_stable, source, source_rev, fetch_name, fetch_url, fetch_attempts, fetch_next_at, fetch_error,
          live_since, mirror_content, mirror_attempts, mirror_next_at, mirror_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (version) DO UPDATE SET tag = excluded.tag, github_id = excluded.github_id, prerelease = excluded.prerelease,
          status = excluded.status, reason = excluded.reason, notes = excluded.notes, notes_url = excluded.notes_url,
          published_at = excluded.published_at, first_seen_at = excluded.first_seen_at, updated_at = excluded.updated_at,
          assets = excluded.assets, was_on_stable = MAX(releases.was_on_stable, excluded.was_on_stable), source = excluded.source,
          source_rev = excluded.source_rev, fetch_name = excluded.fetch_name, fetch_url = excluded.fetch_url,
          fetch_attempts = excluded.fetch_attempts, fetch_next_at = excluded.fetch_next_at, fetch_error = excluded.fetch_error,
-         live_since = COALESCE(releases.live_since, excluded.live_since), mirror_content = excluded.mirror_content,
+         live_since = excluded.live_since, mirror_content = excluded.mirror_content,
          mirror_attempts = excluded.mirror_attempts, mirror_next_at = excluded.mirror_next_at, mirror_error = excluded.mirror_error`,
       r.version,
+      versionIdentity(r.version),
       r.tag,
       r.github_id,
       r.prerelease ? 1 : 0,
@@ -975,9 +1024,9 @@ export class Broker extends DurableObject<Env> {
 
   #storedReleases(rows: ReleaseRow[]): StoredRelease[] {
     const pointers = this.#channelRows()
-    const yanked = new Map(this.#sql.exec<{ version: string; reason: string; at: string }>('SELECT version, reason, at FROM yanked').toArray().map((y) => [y.version, y]))
+    const yanked = new Map(this.#yankedEntries().map((y) => [versionIdentity(y.version), y]))
     return rows.map((r) => {
-      const y = yanked.get(r.version)
+      const y = yanked.get(versionIdentity(r.version))
       return {
         version: r.version,
         tag: r.tag,

@@ -119,6 +119,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE deliveries ADD COLUMN body_sha256 TEXT`,
     `CREATE INDEX deliveries_body ON deliveries (body_sha256) WHERE body_sha256 IS NOT NULL`,
   ],
+  // 3 → 4: each release row's version identity (contract/version.ts `versionIdentity`: equal
+  // for every spelling that compares equal, `1.0.0` = `v1.0` = `1.0.0+rebuild`), so that every
+  // lookup finds a version by identity. broker.ts fills it for the rows already recorded, in
+  // the same transaction (SQL cannot compute it).
+  [
+    `ALTER TABLE releases ADD COLUMN version_key TEXT`,
+    `CREATE INDEX releases_version_key ON releases (version_key)`,
+  ],
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -4,7 +4,7 @@
 // that falls back to the highest live version that was on stable before when its version is
 // withdrawn or yanked. A rollout belongs to the version it was set for.
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
-import { compareVersions, isPrerelease, maxVersion } from '../../contract/version.ts'
+import { compareVersions, isPrerelease, maxVersion, versionKey } from '../../contract/version.ts'
 
 export interface LiveRelease {
   version: string
@@ -26,7 +26,8 @@ export type ChannelPointers = Record<Channel, ChannelPointer>
 export interface ChannelInputs {
   /** Releases whose status is live (yanked ones may be included; `yanked` removes them). */
   live: readonly LiveRelease[]
-  yanked: ReadonlySet<string>
+  /** Yanked versions: each removes every live release of an equal version, whatever its spelling. */
+  yanked: Iterable<string>
   /** The pointers as stored, or as an admin action just set them (promotion, rollout, halt). */
   current: ChannelPointers
   stableFromReleases: boolean
@@ -35,13 +36,16 @@ export interface ChannelInputs {
 export const FULL_ROLLOUT = { percent: 100, halted: false, haltReason: null } as const
 
 export function computeChannels(input: ChannelInputs): ChannelPointers {
-  const servable = input.live.filter((r) => !input.yanked.has(r.version))
-  const servableVersions = new Set(servable.map((r) => r.version))
+  const yanked = new Set([...input.yanked].map((v) => versionKey(v)))
+  const servable = input.live.filter((r) => !yanked.has(versionKey(r.version)))
 
   const beta = maxVersion(servable.map((r) => r.version)) ?? null
 
-  let stable = input.current.stable.version
-  if (stable !== null && !servableVersions.has(stable)) {
+  // The stable pointer stays on its version while a live, unyanked release of it exists (under
+  // that release's own spelling), else falls back.
+  const current = input.current.stable.version
+  let stable = current === null ? null : (servable.find((r) => r.version === current) ?? servable.find((r) => versionKey(r.version) === versionKey(current)))?.version ?? null
+  if (current !== null && stable === null) {
     stable = maxVersion(servable.filter((r) => r.wasOnStable).map((r) => r.version)) ?? null
   }
   if (input.stableFromReleases) {
@@ -55,7 +59,8 @@ export function computeChannels(input: ChannelInputs): ChannelPointers {
   const out = {} as ChannelPointers
   for (const channel of CHANNELS) {
     const cur = input.current[channel]
-    out[channel] = next[channel] === cur.version ? { ...cur } : { version: next[channel], ...FULL_ROLLOUT }
+    const same = next[channel] === cur.version || (next[channel] !== null && cur.version !== null && versionKey(next[channel]!) === versionKey(cur.version))
+    out[channel] = same ? { ...cur, version: next[channel] } : { version: next[channel], ...FULL_ROLLOUT }
   }
   return out
 }

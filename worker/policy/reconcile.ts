@@ -2,6 +2,7 @@
 // releases to (re)apply because the broker never saw them or saw other content, and which to
 // withdraw because GitHub no longer publishes them. Releases the broker changed after the list
 // was requested are left for the next run, so an older list never undoes a newer webhook.
+import { versionIdentity } from '../../contract/version.ts'
 import type { GithubRelease } from './github-release.ts'
 
 /** What the broker recorded of one GitHub release (its current row). */
@@ -19,7 +20,7 @@ export interface ReconcileInput {
   /** Whether `listed` is every release (no further page). */
   complete: boolean
   recorded: readonly RecordedRelease[]
-  /** Versions the broker changed after the list was requested (a webhook came in meanwhile). */
+  /** Identities (`versionIdentity`) of the versions the broker changed after the list was requested (a webhook came in meanwhile). */
   changedSince: ReadonlySet<string>
   /** The withdrawal reason that makes a row final (`deleted on GitHub`). */
   deletedReason: string
@@ -42,7 +43,7 @@ const ACTIVE = new Set(['live', 'pending', 'mirroring'])
 
 export function planReconcile(i: ReconcileInput): ReconcilePlan {
   const byId = new Map(i.recorded.map((r) => [r.githubId, r]))
-  const newerThanList = (r: RecordedRelease) => i.changedSince.has(r.version)
+  const newerThanList = (r: RecordedRelease) => i.changedSince.has(versionIdentity(r.version))
   const steps: ReconcileStep[] = []
   let deferred = 0
   const seen = new Set<number>()

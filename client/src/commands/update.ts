@@ -1,7 +1,7 @@
 // `cco update [--check] [--yes] [--prompt] [--channel C]`: check, ask, install. Emits events
 // as it goes (the printer turns them into the familiar `→ …` lines) and returns the outcome.
 import type { Channel } from '../../../contract/manifest.ts'
-import { compareVersions, isVersion } from '../../../contract/version.ts'
+import { sameVersion } from '../../../contract/version.ts'
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode } from '../errors.ts'
@@ -9,7 +9,7 @@ import { fileIdentity } from '../update/binary-files.ts'
 import type { CheckResult } from '../update/check.ts'
 import { checkForUpdate } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
-import type { Decision } from '../update/decide.ts'
+import { yankOf, type Decision } from '../update/decide.ts'
 import { checkUnderLock, installUpdate, takeUpdateLock, type InstallResult } from '../update/install.ts'
 import type { LockHandle } from '../update/lock.ts'
 
@@ -76,7 +76,7 @@ function outcome(check: CheckResult, status: UpdateStatus, installed: InstallRes
 
 /** The same release as the one confirmed: version and archive. */
 function sameInstall(a: Extract<Decision, { kind: 'install' }>, b: Decision): b is Extract<Decision, { kind: 'install' }> {
-  return b.kind === 'install' && b.version === a.version && b.asset.sha256 === a.asset.sha256
+  return b.kind === 'install' && sameVersion(b.version, a.version) && b.asset.sha256 === a.asset.sha256
 }
 
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
@@ -108,7 +108,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
       return outcome(check, 'up-to-date')
     }
     const release = check.manifest.release!
-    const yanked = check.manifest.yanked.find((y) => isVersion(check.current) && compareVersions(y.version, check.current) === 0) ?? null
+    const yanked = yankOf(check.manifest, check.current)
     ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? yanked : null })
     if (decision.kind === 'no-asset') {
       ui.event({ type: 'no-asset', detail: decision.detail })

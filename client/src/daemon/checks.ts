@@ -14,7 +14,7 @@ import type { UpdateHooks } from '../update/hooks.ts'
 import { checkUnderLock, installUpdate, takeUpdateLock } from '../update/install.ts'
 import type { LockHandle } from '../update/lock.ts'
 import { readHandover } from './handover-state.ts'
-import { sameVersion } from './restart-request.ts'
+import { sameVersion } from '../../../contract/version.ts'
 
 export type CheckOutcome =
   | { kind: 'checked'; latest: string | null; updateAvailable: boolean }

@@ -19,7 +19,7 @@ import { noHooks } from '../update/hooks.ts'
 import { rollbackToBackup, type RollbackResult } from '../update/rollback.ts'
 import { writeHandover, type HandoverState } from './handover-state.ts'
 import { DETACHED_ENV, HANDOVER_FROM_ENV, SUPERVISED_ENV } from './log-sink.ts'
-import { sameVersion } from './restart-request.ts'
+import { sameVersion } from '../../../contract/version.ts'
 
 export const DEFAULT_HANDOVER_TIMEOUT_MS = 30_000
 

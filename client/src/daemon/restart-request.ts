@@ -1,7 +1,7 @@
 // After a manual `cco update` or `cco rollback`: ask a running daemon (SIGUSR2) to restart into
 // the binary now at the install path, and wait for its successor to write the pid file with
 // the new version. The install itself already succeeded; this only reports what happened.
-import { compareVersions, parseVersion } from '../../../contract/version.ts'
+import { sameVersion } from '../../../contract/version.ts'
 import type { AppContext } from '../context.ts'
 import { findRunningDaemon, readPidFile } from '../system/pid-file.ts'
 import { isPidAlive } from '../system/process-info.ts'
@@ -10,11 +10,6 @@ import { readHandover } from './handover-state.ts'
 
 /** A bit more than the daemon's own health gate (30 s), so that its verdict arrives first. */
 export const RESTART_WAIT_MS = 35_000
-
-export function sameVersion(a: string, b: string): boolean {
-  if (parseVersion(a) && parseVersion(b)) return compareVersions(a, b) === 0
-  return a === b
-}
 
 export type RestartReport =
   | { kind: 'none' }

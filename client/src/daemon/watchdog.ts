@@ -12,7 +12,7 @@ import { daemonLiveness, looksLikeCco, processArgs, readPidFile } from '../syste
 import { probeVersion } from '../system/probe-version.ts'
 import { writeHandover } from './handover-state.ts'
 import { restoreBackup, waitForVersion } from './handover.ts'
-import { sameVersion } from './restart-request.ts'
+import { sameVersion } from '../../../contract/version.ts'
 
 export interface WatchdogOptions {
   expect: string

@@ -2,7 +2,7 @@
 // manifest, the running version, the host id and the platform, so every rule is one test.
 import type { Asset, ManifestPayload } from '../../../contract/manifest.ts'
 import type { Platform } from '../../../contract/platform.ts'
-import { compareVersions, parseVersion } from '../../../contract/version.ts'
+import { compareVersions, parseVersion, sameVersion } from '../../../contract/version.ts'
 import { inRollout, rolloutBucket } from './rollout.ts'
 
 export type Decision =
@@ -10,8 +10,13 @@ export type Decision =
   | { kind: 'install'; version: string; asset: Asset; why: 'newer' | 'yanked'; detail: string }
   | { kind: 'no-asset'; version: string; detail: string }
 
+/** The manifest's yank entry for the running version (any spelling that compares equal), or null. */
+export function yankOf(m: ManifestPayload, running: string): ManifestPayload['yanked'][number] | null {
+  return m.yanked.find((y) => sameVersion(y.version, running)) ?? null
+}
+
 function isYanked(m: ManifestPayload, running: string): boolean {
-  return m.yanked.some((y) => compareVersions(y.version, running) === 0)
+  return yankOf(m, running) !== null
 }
 
 export function decideUpdate(m: ManifestPayload, running: string, hostId: string, platform: Platform | null): Decision {
