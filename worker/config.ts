@@ -2,6 +2,8 @@
 // is expected. Secrets are read where they are used (signing.ts, routes/webhooks.ts) and their
 // values never appear in an error message.
 import { ConfigError } from './errors.ts'
+import { firstControlChar, quote } from './policy/control-chars.ts'
+import { checkUrl, redactCredentials } from './policy/url-policy.ts'
 
 export interface BrokerConfig {
   /** `owner/name`, compared case-insensitively; the only repository accepted. */
@@ -95,16 +97,17 @@ export function parseConfig(env: ConfigVars): BrokerConfig {
     manifestTtlDays: parseNumber('MANIFEST_TTL_DAYS', env.MANIFEST_TTL_DAYS ?? '7', { min: 1 / 24, max: 365 }),
     minBetaSoakHours: parseNumber('MIN_BETA_SOAK_HOURS', env.MIN_BETA_SOAK_HOURS ?? '0', { min: 0, max: 24 * 365 }),
     oidc: parseOidc(env, repository),
-    githubApiUrl: parseHttpUrl('GITHUB_API_URL', env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL),
+    githubApiUrl: urlVar('GITHUB_API_URL', env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL),
   }
 }
 
 function parseOidc(env: ConfigVars, repository: string): OidcConfig | null {
   const audience = (env.OIDC_AUDIENCE ?? '').trim()
   if (audience === '') return null
-  // The issuer is compared with `iss` exactly as written; it is only checked to be a URL.
+  // The issuer is compared with `iss` exactly as written; it is checked against the URL rule.
   const issuer = (env.OIDC_ISSUER || GITHUB_OIDC_ISSUER).trim()
-  const jwksUrl = parseHttpUrl('OIDC_JWKS_URL', env.OIDC_JWKS_URL || `${parseHttpUrl('OIDC_ISSUER', issuer)}/.well-known/jwks`)
+  const issuerUrl = urlVar('OIDC_ISSUER', issuer)
+  const jwksUrl = urlVar('OIDC_JWKS_URL', env.OIDC_JWKS_URL || `${issuerUrl}/.well-known/jwks`)
   const oidcRepository = (env.OIDC_REPOSITORY ?? '').trim() || repository
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(oidcRepository)) {
     throw new ConfigError(`var OIDC_REPOSITORY must be "owner/name" (got ${JSON.stringify(env.OIDC_REPOSITORY)})`)
@@ -129,44 +132,43 @@ function parseOidc(env: ConfigVars, repository: string): OidcConfig | null {
   return { issuer, jwksUrl, audience, repository: oidcRepository, refs, repositoryId, workflowRefs: workflowRefs.length > 0 ? workflowRefs : null }
 }
 
-/** An http(s) URL without a trailing slash, query or fragment. */
-function parseHttpUrl(name: VarName, raw: string): string {
-  let url: URL
-  try {
-    url = new URL(raw.trim())
-  } catch {
-    throw new ConfigError(`var ${name} must be an https URL (got ${JSON.stringify(raw)})`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`var ${name} must be an https URL (got ${JSON.stringify(raw)})`)
-  if (url.search || url.hash || url.username || url.password) throw new ConfigError(`var ${name} must not have credentials, a query or a fragment`)
-  return url.href.replace(/\/+$/, '')
+/**
+ * Every URL-valued var goes through here: the broker's one URL rule (policy/url-policy.ts:
+ * https, plain http only to a loopback host, no credentials, no control character or space),
+ * and no query or fragment. The value is echoed with any credentials blanked out.
+ */
+function parseUrlVar(name: VarName, raw: string, expected = 'an https URL'): URL {
+  const value = raw.trim()
+  const checked = checkUrl(value)
+  if (checked.ok && !checked.url.search && !checked.url.hash) return checked.url
+  const problem = checked.ok ? 'has a query or fragment' : checked.problem
+  throw new ConfigError(`var ${name} must be ${expected} (plain http only for localhost, 127.0.0.0/8 or [::1]); it ${problem} (got ${quote(redactCredentials(value))})`)
+}
+
+/** A URL var's value as the broker uses it: without a trailing slash. */
+function urlVar(name: VarName, raw: string): string {
+  return parseUrlVar(name, raw).href.replace(/\/+$/, '')
 }
 
 function parsePublicUrl(raw: string | undefined): string {
-  let url: URL
-  try {
-    url = new URL((raw ?? '').trim())
-  } catch {
-    throw new ConfigError(`var PUBLIC_URL must be the broker's public origin, e.g. https://updates.example.com (got ${JSON.stringify(raw ?? '')})`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('var PUBLIC_URL must be an http(s) URL')
-  if (url.search || url.hash) throw new ConfigError('var PUBLIC_URL must not have a query or fragment')
+  const url = parseUrlVar('PUBLIC_URL', raw ?? '', "the broker's public origin, e.g. https://updates.example.com")
   return (url.origin + url.pathname).replace(/\/+$/, '')
 }
 
 export function parseAssetHosts(raw: string): AssetHost[] {
   const hosts: AssetHost[] = []
   for (const entry of raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
-    // Parse through URL so that IPv6 literals (`[::1]:8080`) and ports are handled alike.
+    // Parse through URL so that IPv6 literals (`[::1]:8080`) and ports are handled alike; a
+    // control character is refused first, as the parser would silently drop a tab or newline.
+    const bad = new ConfigError(`var ASSET_HOSTS: ${quote(entry)} is not a host or host:port`)
+    if (firstControlChar(entry) !== null || /\s/.test(entry)) throw bad
     let url: URL
     try {
       url = new URL(`http://${entry}`)
     } catch {
-      throw new ConfigError(`var ASSET_HOSTS: ${JSON.stringify(entry)} is not a host or host:port`)
+      throw bad
     }
-    if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-      throw new ConfigError(`var ASSET_HOSTS: ${JSON.stringify(entry)} is not a host or host:port`)
-    }
+    if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) throw bad
     // `new URL` drops the port 80 of `http:`; an explicit :80 entry is kept as written.
     const port = url.port || (/:80$/.test(entry) ? '80' : null)
     hosts.push({ hostname: url.hostname, port })

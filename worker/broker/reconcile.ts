@@ -4,9 +4,11 @@
 // is validated with the schema the webhook uses; any failure is reported, never half-applied.
 import * as z from 'zod/mini'
 import { GithubReleaseSchema, type GithubRelease } from '../policy/github-release.ts'
+import { checkUrl } from '../policy/url-policy.ts'
 import { readCapped } from '../read-capped.ts'
 
 export const RECONCILE_TIMEOUT_MS = 15_000
+const MAX_REDIRECTS = 3
 /** A page of 100 releases with their assets is a few hundred KiB; this is far above. */
 export const RELEASES_MAX_BYTES = 16 * 1024 * 1024
 
@@ -43,7 +45,9 @@ export async function listGithubReleases(o: ListOptions): Promise<ReleaseList> {
   if (o.etag) headers['if-none-match'] = o.etag
   const signal = AbortSignal.timeout(RECONCILE_TIMEOUT_MS)
   try {
-    const res = await fetch(url, { headers, signal, redirect: 'follow' })
+    const answer = await fetchFollowingSameOrigin(url, { headers, signal })
+    if (!answer.ok) return { kind: 'failed', error: `GET ${url}: ${answer.error}` }
+    const res = answer.res
     if (res.status === 304) {
       await res.body?.cancel()
       return { kind: 'not-modified' }
@@ -70,5 +74,32 @@ export async function listGithubReleases(o: ListOptions): Promise<ReleaseList> {
   } catch (err) {
     // The message of a fetch failure names the URL at most, never the token.
     return { kind: 'failed', error: `GET ${url}: ${signal.aborted ? `no answer within ${RECONCILE_TIMEOUT_MS / 1000} s` : `network error: ${(err as Error).message}`}` }
+  }
+}
+
+/**
+ * GitHub answers a renamed repository with a redirect to `/repositories/<id>/…`. Redirects are
+ * followed by hand: each hop must follow the URL rule (policy/url-policy.ts) and stay on the
+ * API's origin, so the token is never sent anywhere else and never over plain http.
+ */
+async function fetchFollowingSameOrigin(url: string, init: { headers: Record<string, string>; signal: AbortSignal }): Promise<{ ok: true; res: Response } | { ok: false; error: string }> {
+  const origin = new URL(url).origin
+  let current = url
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, { headers: init.headers, signal: init.signal, redirect: 'manual' })
+    const location = res.headers.get('location')
+    if (res.status < 300 || res.status >= 400 || location === null) return { ok: true, res }
+    await res.body?.cancel()
+    if (hop >= MAX_REDIRECTS) return { ok: false, error: 'too many redirects' }
+    let next: URL
+    try {
+      next = new URL(location, current)
+    } catch {
+      return { ok: false, error: 'redirect to an invalid URL' }
+    }
+    const checked = checkUrl(next.href)
+    if (!checked.ok) return { ok: false, error: `redirect target ${checked.problem}` }
+    if (checked.url.origin !== origin) return { ok: false, error: `redirect to ${checked.url.origin} refused (only ${origin} is asked, with the token)` }
+    current = checked.url.href
   }
 }
