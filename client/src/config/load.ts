@@ -1,7 +1,9 @@
-// Reads config.toml: a missing file means defaults, a malformed one is a usage error (exit 2).
+// Reads config.toml: a missing file means defaults, a malformed one is a usage error (exit 2),
+// and so is a file that sets what cco trusts while someone else can change it.
 import { readFileSync } from 'node:fs'
 import { parse } from '@decimalturn/toml-patch'
 import { errnoCode, messageOf, UsageError } from '../errors.ts'
+import { requireTrustedFile } from '../system/file-trust.ts'
 import { redactCredentials } from '../system/url-policy.ts'
 import { ConfigSchema, describeIssues, type Config } from './schema.ts'
 
@@ -32,6 +34,42 @@ export function validateConfig(raw: Record<string, unknown>, path: string): Conf
   return result.data
 }
 
+function table(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) ? (v as Record<string, unknown>) : null
+}
+
+/**
+ * The keys of a parsed file that decide what cco trusts: where releases come from
+ * (`updates.server`), how it gets there (`network.*`: proxy, no_proxy, ca_file) and which keys
+ * sign them (`trust.keys`). A file that sets none of them cannot make cco trust anything new.
+ */
+export function trustBearingKeys(raw: Record<string, unknown>): string[] {
+  const keys: string[] = []
+  if (table(raw.updates)?.server !== undefined) keys.push('updates.server')
+  const network = table(raw.network)
+  if (network) keys.push(...Object.keys(network).map((k) => `network.${k}`))
+  else if (raw.network !== undefined) keys.push('network')
+  const trust = table(raw.trust)
+  if (trust) keys.push(...Object.keys(trust).map((k) => `trust.${k}`))
+  else if (raw.trust !== undefined) keys.push('trust')
+  return keys
+}
+
+/**
+ * The rule of system/file-trust.ts for the config: a file that sets trust-bearing keys is
+ * refused as a whole when someone else can change it (or its directories), and so is the CA
+ * bundle it names. Everything else in a shared file (schedule, channel, port) is still read.
+ */
+export function checkConfigTrust(raw: Record<string, unknown>, config: Config, path: string, o: { replacing?: boolean } = {}): void {
+  const keys = trustBearingKeys(raw)
+  // `replacing`: cco is about to write the file itself (a new file, ours, 0644 at most), so
+  // only the directories that hold it matter.
+  if (keys.length > 0) requireTrustedFile(path, 'config file', `it sets ${keys.join(', ')}`, { directoriesOnly: o.replacing })
+  const ca = config.network.ca_file
+  // A CA file that cannot be read is reported where it is read (system/http.ts).
+  if (ca) requireTrustedFile(ca, 'network.ca_file', `it decides which TLS certificates cco trusts (set in ${path})`)
+}
+
 export function loadConfig(path: string): LoadedConfig {
   let text: string | null
   try {
@@ -41,5 +79,7 @@ export function loadConfig(path: string): LoadedConfig {
     text = null
   }
   const raw = text === null ? {} : parseToml(text, path)
-  return { path, text, raw, config: validateConfig(raw, path) }
+  const config = validateConfig(raw, path)
+  checkConfigTrust(raw, config, path)
+  return { path, text, raw, config }
 }

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs'
 import { patch } from '@decimalturn/toml-patch'
 import { UsageError } from '../errors.ts'
 import { writeFileAtomic } from '../system/fs-atomic.ts'
-import { loadConfig, parseToml, validateConfig, type LoadedConfig } from './load.ts'
+import { checkConfigTrust, loadConfig, parseToml, validateConfig, type LoadedConfig } from './load.ts'
 import { keySpec } from './keys.ts'
 import type { Config } from './schema.ts'
 
@@ -47,11 +47,15 @@ export function writeConfigChanges(path: string, changes: readonly ValueChange[]
   for (const c of changes) applyChange(updated, c)
   const text = patch(loaded.text ?? NEW_FILE_HEADER, updated)
   // Read back what we are about to write: a patching bug must not corrupt the file.
-  const config = validateConfig(parseToml(text, path), path)
+  const raw = parseToml(text, path)
+  const config = validateConfig(raw, path)
+  // The rewritten file is never writable by group or others (it would be refused once it sets
+  // a trust-bearing key); a directory that others can write still refuses such a change here.
   let mode = 0o644
   try {
-    mode = statSync(path).mode & 0o777
+    mode = statSync(path).mode & 0o755
   } catch {}
+  checkConfigTrust(raw, config, path, { replacing: true })
   writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, { mode })
   return config
 }

@@ -1,12 +1,13 @@
 // Everything a `cco release …` command needs: the broker (`--server` or `updates.server`), the
 // HTTP stack configured like `cco update`'s (proxy, CA bundle), and the admin token, read only
 // when a request needs it (`status` works without one).
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { loadConfig } from '../config/load.ts'
 import { serverProblem } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { messageOf, UsageError } from '../errors.ts'
 import { envValue } from '../system/env.ts'
+import { requireTrustedFile, shellWord } from '../system/file-trust.ts'
 import { createHttpClient } from '../system/http.ts'
 import { createAdminApi, type AdminApi } from './admin-api.ts'
 import { TOKEN_HINT } from './admin-errors.ts'
@@ -65,7 +66,7 @@ export function adminToken(app: AppContext, tokenFile: string | undefined): stri
     } catch (err) {
       throw new UsageError(`cannot read --token-file ${tokenFile}: ${messageOf(err)}`, { cause: err })
     }
-    warnIfShared(app, tokenFile)
+    checkTokenFile(app, tokenFile)
     token = (text.split(/\r?\n/, 1)[0] ?? '').trim()
     if (!token) throw new UsageError(`${source} is empty (the token is its first line)`)
   } else {
@@ -80,15 +81,13 @@ export function adminToken(app: AppContext, tokenFile: string | undefined): stri
 }
 
 /**
- * A token file that others can read is a leaked token: warn (like ssh does for keys) but go
- * on, since refusing would not make the token secret again and would stop an automated job.
+ * The token file follows the rule of system/file-trust.ts: one that someone else can change is
+ * refused (exit 2). One that others can read is a leaked token: warn (like ssh does for keys)
+ * but go on, since refusing would not make the token secret again and would stop an automated job.
  */
-function warnIfShared(app: AppContext, file: string): void {
-  if (process.platform === 'win32') return
-  try {
-    const mode = statSync(file).mode & 0o777
-    if (mode & 0o077) {
-      app.logger.warn(`warning: token file ${file} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); restrict it with: chmod 600 ${file}`)
-    }
-  } catch {}
+function checkTokenFile(app: AppContext, file: string): void {
+  const t = requireTrustedFile(file, 'token file', 'it holds the admin token cco sends')
+  if (t.mode !== null && t.mode & 0o077) {
+    app.logger.warn(`warning: token file ${file} is readable by other users (mode ${t.mode.toString(8).padStart(4, '0')}); restrict it with: chmod 600 ${shellWord(file)}`)
+  }
 }
