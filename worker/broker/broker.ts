@@ -11,15 +11,15 @@ import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../con
 import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
 import { decideHalt, decidePromote, decideResume, decideRollout, decideUnyank, decideYank, type AdminDecision, type ReleaseFacts } from '../policy/admin.ts'
-import { assessRelease, isoSeconds, type Assessment, type ReleaseContent } from '../policy/assess-release.ts'
+import { isoSeconds, type ReleaseContent } from '../policy/assess-release.ts'
 import { sha256Hex, strongEtag } from '../policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers } from '../policy/channels.ts'
-import { GithubReleaseSchema, isWithdrawAction, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
+import { GithubReleaseSchema, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
 import { contentKey, manifestContent, manifestPayload, shrinkNotes, shrinkYankReasons, type ManifestContent } from '../policy/manifest.ts'
 import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
-import { soakClock } from '../policy/soak.ts'
+import { DELETED, UNPUBLISHED, onGithubRelease, onJobResult, versionOfTag, type AuditInput, type Job, type JobResult, type ReleaseRow } from '../policy/release-lifecycle.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
-import { fetchChecksums, type ChecksumsFetch } from './fetch-checksums.ts'
+import { fetchChecksums } from './fetch-checksums.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
 import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
@@ -46,55 +46,14 @@ export const kvKey = (channel: Channel) => `manifest:${channel}`
 
 /** Re-sign a manifest when it expires within this time (the cron runs every 30 minutes). */
 export const RESIGN_BEFORE_MS = 3 * 24 * 3600 * 1000
-/** Attempts of an alarm job (checksums fetch, mirror copy) before the release (or its update) is refused. */
-export const CHECKSUMS_MAX_ATTEMPTS = 6
-export const MIRROR_MAX_ATTEMPTS = 6
-/** When a failed alarm job runs again: exponential backoff, 15 s, 30 s, 1 min, 2 min, 4 min. */
-const retryAt = (now: number, attempts: number) => now + 15_000 * 2 ** (attempts - 1)
+export { CHECKSUMS_MAX_ATTEMPTS, MIRROR_MAX_ATTEMPTS } from '../policy/release-lifecycle.ts'
+
 /** `meta` key of the ETag (and URL) of the last GitHub release list that was applied. */
 const RECONCILE_ETAG_KEY = 'reconcile_etag'
 /** Seen delivery ids are kept this long; GitHub only lets people redeliver recent ones. */
 const DELIVERY_RETENTION_MS = 90 * 24 * 3600 * 1000
 
-const DELETED = 'deleted on GitHub'
-const UNPUBLISHED = 'unpublished on GitHub'
 const DAY_MS = 24 * 3600 * 1000
-/** Statuses whose row holds its version for its GitHub release (live, or on its way there). */
-const ACTIVE_STATUSES = new Set<ReleaseStatus>(['live', 'pending', 'mirroring'])
-
-interface PendingFetch {
-  name: string
-  url: string
-  attempts: number
-  nextAt: number | null
-  error: string | null
-}
-
-/** A waiting copy of `content`'s assets into the R2 mirror; `content` goes live once copied. */
-interface PendingMirror {
-  content: ReleaseContent
-  attempts: number
-  nextAt: number | null
-  error: string | null
-}
-
-/** A releases row as the object works with it. */
-interface ReleaseRow extends ReleaseContent {
-  github_id: number
-  status: ReleaseStatus
-  reason: string | null
-  published_at: string
-  first_seen_at: string
-  updated_at: string
-  was_on_stable: boolean
-  /** The validated payload subset of the latest delivery, so a later step can re-assess it. */
-  source: GithubRelease
-  source_rev: number
-  fetch: PendingFetch | null
-  mirror: PendingMirror | null
-  /** When it first became live (set by `commit`). */
-  live_since: string | null
-}
 
 interface ChannelRow extends ChannelPointer {
   seq: number
@@ -104,12 +63,6 @@ interface ChannelRow extends ChannelPointer {
   kids: string | null
   issuedAt: string | null
   expiresAt: string | null
-}
-
-interface AuditInput {
-  action: string
-  target: string | null
-  detail: Record<string, unknown>
 }
 
 /** One state change: rows to write, why, and which channels must be re-signed regardless. */
@@ -128,21 +81,6 @@ interface Change {
   unyank?: string
   /** Channel → reason, for re-signing even when the content is unchanged. */
   resign?: Partial<Record<Channel, string>>
-}
-
-/** What an assessment is applied to: the release's rows and where the change came from. */
-interface AssessmentInput {
-  assessment: Assessment
-  source: GithubRelease
-  version: string
-  prior: ReleaseRow | null
-  /** Another GitHub release's row of the version, which this one takes over. */
-  replaced?: ReleaseRow | null
-  wasOnStable: boolean
-  sourceRev: number
-  now: number
-  context: Record<string, unknown>
-  mirrored?: boolean
 }
 
 /** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
@@ -208,157 +146,23 @@ export class Broker extends DurableObject<Env> {
 
   /** Applies a release's state on GitHub, from a webhook delivery or from reconciliation. */
   async #applyRelease(rel: GithubRelease, origin: ReleaseOrigin): Promise<DeliveryResult> {
-    const now = Date.now()
-    const nowIso = isoSeconds(now)!
-    const version = parseVersion(rel.tag_name)?.text ?? rel.tag_name
-    const base = { actor: origin.actor, deliveryId: origin.deliveryId }
-    const seen = (outcome: string) => ({ event: 'release', action: origin.action, outcome, bodySha256: origin.bodySha256 ?? null })
-    const withOrigin = (entries: AuditInput[]) => [...(origin.audit ?? []), ...entries]
-    const byId = this.#releaseByGithubId(rel.id)
-
-    const withdrawReason =
-      origin.withdrawReason ?? (origin.action !== 'reconcile' && isWithdrawAction(origin.action) ? (origin.action === 'deleted' ? DELETED : UNPUBLISHED) : null)
-    if (withdrawReason !== null) {
-      if (!byId || (byId.status === 'withdrawn' && byId.reason === DELETED)) {
-        const reason = byId ? 'release was already deleted' : 'release is not known to the broker'
-        await this.#commit({ ...base, delivery: seen('ignored'), audit: withOrigin([{ action: 'delivery.ignored', target: byId?.version ?? rel.tag_name, detail: { reason, github_id: rel.id, delivery_action: origin.action } }]) })
-        return { status: 'ignored', reason, channels: {} }
-      }
-      const reason = withdrawReason
-      const row: ReleaseRow = { ...byId, status: 'withdrawn', reason, fetch: null, mirror: null, source: rel, source_rev: byId.source_rev + 1, updated_at: nowIso }
-      const channels = await this.#commit({
-        ...base,
-        delivery: seen('withdrawn'),
-        rows: [row],
-        audit: withOrigin([{ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } }]),
-      })
-      return { status: 'withdrawn', version: byId.version, channels }
-    }
-
-    // A deleted release stays deleted, even if a late `edited` arrives after the `deleted`.
-    if (byId?.status === 'withdrawn' && byId.reason === DELETED) {
-      const reason = 'release was deleted on GitHub'
-      await this.#commit({ ...base, delivery: seen('ignored'), audit: withOrigin([{ action: 'delivery.ignored', target: byId.version, detail: { reason, github_id: rel.id, delivery_action: origin.action } }]) })
-      return { status: 'ignored', version: byId.version, reason, channels: {} }
-    }
-
-    const rows: ReleaseRow[] = []
-    const audit: AuditInput[] = withOrigin([])
-    // The tag of a GitHub release was changed to another version: its old version is withdrawn.
-    // (A new spelling of the same version, `v1.0.0` → `1.0.0+rebuild`, is the same version.)
-    if (byId && versionIdentity(byId.version) !== versionIdentity(version) && byId.status !== 'withdrawn') {
-      const reason = `tag changed to ${rel.tag_name}`
-      rows.push({ ...byId, status: 'withdrawn', reason, fetch: null, mirror: null, source_rev: byId.source_rev + 1, updated_at: nowIso })
-      audit.push({ action: 'release.withdrawn', target: byId.version, detail: { reason, was: byId.status, github_id: rel.id } })
-    }
-    // Every spelling that compares equal (`1.0.0`, `v1.0`, `1.0.0+rebuild`) is one version,
-    // held by at most one GitHub release at a time.
-    const existing = this.#releaseByVersion(version)
-    if (existing && existing.github_id !== rel.id && ACTIVE_STATUSES.has(existing.status)) {
-      const same = existing.version === version ? '' : ` (as ${existing.version}, which is the same version)`
-      const reason = `version ${version} already belongs to GitHub release ${existing.github_id}${same}`
-      audit.push({ action: 'release.refused', target: version, detail: { reason, tag: rel.tag_name, github_id: rel.id, delivery_action: origin.action } })
-      await this.#commit({ ...base, delivery: seen('refused'), rows, audit })
-      return { status: 'refused', version, reason, channels: {} }
-    }
-    // A row of this version from another (deleted, refused) GitHub release is taken over; the
-    // row keeps the spelling it was first recorded with, so its yank and mirror keys stay.
-    const prior = existing && existing.github_id === rel.id ? existing : null
-    const replaced = existing && existing.github_id !== rel.id ? existing : null
-    const rowVersion = existing?.version ?? version
-    const assessment = assessRelease(rel, { assetHosts: loadConfig(this.env).assetHosts, now: nowIso })
-    const outcome = this.#applyAssessment({
-      assessment,
-      source: rel,
-      version: rowVersion,
-      prior,
-      replaced,
-      wasOnStable: existing?.was_on_stable ?? false,
-      sourceRev: (existing?.source_rev ?? 0) + 1,
-      now,
-      context: { github_id: rel.id, delivery_action: origin.action },
+    const recorded = { byId: this.#releaseByGithubId(rel.id), byVersion: this.#releaseByVersion(versionOfTag(rel.tag_name)) }
+    const change = onGithubRelease(recorded, rel, {
+      now: Date.now(),
+      action: origin.action,
+      ...(origin.withdrawReason ? { withdrawReason: origin.withdrawReason } : {}),
+      assetHosts: loadConfig(this.env).assetHosts,
+      mirror: mirrorBucket(this.env) !== null,
     })
-    rows.push(outcome.row)
-    audit.push(...outcome.audit)
-    const channels = await this.#commit({ ...base, delivery: seen(outcome.status), rows, audit })
-    if (outcome.row.fetch || outcome.row.mirror) await this.#scheduleAlarm()
-    return { status: outcome.status, version: rowVersion, ...(outcome.reason ? { reason: outcome.reason } : {}), channels }
-  }
-
-  /**
-   * The row an assessment leads to. A release that is live keeps serving what it served when
-   * an update of it is refused or still waits for its checksums or its mirror copy: a
-   * transient state on GitHub (an asset being replaced) must not pull a good release from its
-   * channels. With the mirror on, content whose assets are not yet copied waits for the alarm
-   * (`mirrored`: the alarm just copied them).
-   */
-  #applyAssessment(a: AssessmentInput): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput[] } {
-    const out = this.#assessedRow(a)
-    // The soak clock runs while the same bytes from the same GitHub release stay live.
-    const soak = soakClock(a.prior, a.replaced ?? null, out.row)
-    const row = { ...out.row, live_since: soak.liveSince }
-    const restarted: AuditInput[] = soak.restarted
-      ? [{ action: 'release.soak_restarted', target: a.version, detail: { reason: soak.restarted, previous_live_since: (a.prior ?? a.replaced)?.live_since ?? null, github_id: a.source.id } }]
-      : []
-    return { ...out, row, audit: [out.audit, ...restarted] }
-  }
-
-  #assessedRow(a: AssessmentInput): { row: ReleaseRow; status: 'published' | 'refused' | 'queued'; reason?: string; audit: AuditInput } {
-    const nowIso = isoSeconds(a.now)!
-    const live = a.prior?.status === 'live' ? a.prior : null
-    const common = {
-      github_id: a.source.id,
-      first_seen_at: a.prior?.first_seen_at ?? nowIso,
-      updated_at: nowIso,
-      was_on_stable: a.wasOnStable,
-      source: a.source,
-      source_rev: a.sourceRev,
-      live_since: a.prior?.live_since ?? null,
-    }
-    // What a release that is not live records about itself.
-    const unpublished = {
-      version: a.version,
-      tag: a.source.tag_name,
-      prerelease: a.source.prerelease,
-      published_at: isoSeconds(a.source.published_at) ?? nowIso,
-      notes: '',
-      notes_url: null,
-      assets: {},
-    }
-    const ctx = { tag: a.source.tag_name, ...a.context }
-    switch (a.assessment.kind) {
-      case 'publish': {
-        // Served under the row's spelling of the version (the same version as the tag's).
-        const c = { ...a.assessment.content, version: a.version }
-        if (!a.mirrored && mirrorBucket(this.env) && !(live && sameAssets(live.assets, c.assets))) {
-          const mirror: PendingMirror = { content: c, attempts: 0, nextAt: a.now, error: null }
-          const row: ReleaseRow = live
-            ? { ...live, ...common, fetch: null, mirror }
-            : { ...common, ...c, status: 'mirroring', reason: null, fetch: null, mirror }
-          const assets = Object.values(c.assets).map((x) => x.name)
-          return { row, status: 'queued', audit: { action: 'release.mirroring', target: a.version, detail: { ...ctx, assets, still_serving: live !== null } } }
-        }
-        const row: ReleaseRow = { ...common, ...c, status: 'live', reason: null, fetch: null, mirror: null }
-        const assets = Object.fromEntries(Object.entries(c.assets).map(([p, x]) => [p, x.name]))
-        const detail = { ...ctx, prerelease: c.prerelease, assets, ...(a.assessment.choices.length ? { choices: a.assessment.choices } : {}) }
-        return { row, status: 'published', audit: { action: live ? 'release.updated' : 'release.published', target: a.version, detail } }
-      }
-      case 'refuse': {
-        const reason = a.assessment.reason
-        const row: ReleaseRow = live
-          ? { ...live, ...common, reason, fetch: null, mirror: null }
-          : { ...common, ...unpublished, status: 'refused', reason, fetch: null, mirror: null }
-        return { row, status: 'refused', reason, audit: { action: 'release.refused', target: a.version, detail: { ...ctx, reason, still_serving: live !== null } } }
-      }
-      case 'fetch-checksums': {
-        const { name, url } = a.assessment.checksums
-        const fetch: PendingFetch = { name, url, attempts: 0, nextAt: a.now, error: null }
-        const row: ReleaseRow = live
-          ? { ...live, ...common, fetch, mirror: null }
-          : { ...common, ...unpublished, status: 'pending', reason: null, fetch, mirror: null }
-        return { row, status: 'queued', audit: { action: 'release.queued', target: a.version, detail: { ...ctx, checksums: name, url } } }
-      }
-    }
+    const channels = await this.#commit({
+      actor: origin.actor,
+      deliveryId: origin.deliveryId,
+      delivery: { event: 'release', action: origin.action, outcome: change.outcome, bodySha256: origin.bodySha256 ?? null },
+      rows: change.rows,
+      audit: [...(origin.audit ?? []), ...change.audit],
+    })
+    if (change.rows.some((r) => r.fetch || r.mirror)) await this.#scheduleAlarm()
+    return { status: change.outcome, ...(change.version ? { version: change.version } : {}), ...(change.reason ? { reason: change.reason } : {}), channels }
   }
 
   // ─── Alarm: checksums files and mirror copies, off the webhook's request path ──────────
@@ -368,25 +172,25 @@ export class Broker extends DurableObject<Env> {
     // Jobs due now (a second of slack: an alarm may fire a hair early relative to Date.now()).
     const dueBy = Date.now() + 1000
     const due = this.#sql
-      .exec<{ version: string; source_rev: number; fetch_url: string }>(
-        'SELECT version, source_rev, fetch_url FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at',
+      .exec<{ kind: 'checksums'; version: string; source_rev: number; fetch_url: string }>(
+        "SELECT 'checksums' AS kind, version, source_rev, fetch_url FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at",
         dueBy,
       )
       .toArray()
     for (const job of due) {
       // No lock is held across the network: the row is re-read before the answer is applied.
       const fetched = await fetchChecksums(job.fetch_url, config.assetHosts)
-      await this.#writes.run(() => this.#applyChecksums(job, fetched))
+      await this.#writes.run(() => this.#applyJob(job, fetched))
     }
     const copies = this.#sql
-      .exec<{ version: string; source_rev: number; mirror_content: string }>(
-        'SELECT version, source_rev, mirror_content FROM releases WHERE mirror_next_at IS NOT NULL AND mirror_next_at <= ? ORDER BY mirror_next_at',
+      .exec<{ kind: 'mirror'; version: string; source_rev: number; mirror_content: string }>(
+        "SELECT 'mirror' AS kind, version, source_rev, mirror_content FROM releases WHERE mirror_next_at IS NOT NULL AND mirror_next_at <= ? ORDER BY mirror_next_at",
         dueBy,
       )
       .toArray()
     for (const job of copies) {
       const copied = await this.#copyToMirror(job.version, JSON.parse(job.mirror_content) as ReleaseContent)
-      const unused = await this.#writes.run(() => this.#applyMirror(job, copied))
+      const unused = await this.#writes.run(() => this.#applyJob(job, copied))
       await this.#deleteFromMirror(unused)
     }
     await this.#scheduleAlarm()
@@ -417,83 +221,16 @@ export class Broker extends DurableObject<Env> {
     return { ok: true }
   }
 
-  /** Applies a finished copy; returns the mirror keys that the commit stopped advertising. */
-  async #applyMirror(job: { version: string; source_rev: number; mirror_content: string }, copied: MirrorCopy): Promise<string[]> {
+  /**
+   * Applies a finished alarm job to its release (re-read now: no lock was held across the
+   * network); returns the mirror keys that the commit stopped advertising.
+   */
+  async #applyJob(job: Job, result: JobResult): Promise<string[]> {
     const row = this.#releaseByVersion(job.version)
-    // A later delivery changed the release during the copy: this answer is stale.
-    if (!row || row.source_rev !== job.source_rev || !row.mirror || JSON.stringify(row.mirror.content) !== job.mirror_content) return []
-    const now = Date.now()
-    const base = { actor: 'broker', deliveryId: null }
-    const context = { github_id: row.github_id, mirror: true }
-    const prior = { ...row, mirror: null }
-    const common = { source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context }
-    if (copied.ok) {
-      const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'publish', content: row.mirror.content, choices: [] }, mirrored: true })
-      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
-      // The live release's archives that the new content replaced: no manifest names them now.
-      if (row.status !== 'live') return []
-      const kept = new Set(Object.values(outcome.row.assets).map((a) => `${a.sha256}/${a.name}`))
-      return Object.values(row.assets)
-        .filter((a) => !kept.has(`${a.sha256}/${a.name}`))
-        .flatMap((a) => mirrorKeysOf(row.version, a))
-    }
-    const attempts = row.mirror.attempts + 1
-    if (!copied.retry || attempts >= MIRROR_MAX_ATTEMPTS) {
-      const reason = `asset mirror copy failed${copied.retry ? ` after ${attempts} attempts` : ''}: ${copied.error}`
-      const outcome = this.#applyAssessment({ ...common, assessment: { kind: 'refuse', reason } })
-      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
-      return []
-    }
-    const nextAt = retryAt(now, attempts)
-    await this.#commit({
-      ...base,
-      rows: [{ ...row, mirror: { ...row.mirror, attempts, nextAt, error: copied.error } }],
-      audit: [{ action: 'mirror.failed', target: row.version, detail: { ...context, attempt: attempts, error: copied.error, next_attempt_at: isoSeconds(nextAt) } }],
-    })
-    return []
-  }
-
-  async #applyChecksums(job: { version: string; source_rev: number; fetch_url: string }, fetched: ChecksumsFetch): Promise<void> {
-    const row = this.#releaseByVersion(job.version)
-    // A later delivery changed the release while the file was downloading: its own job (if it
-    // still needs one) recomputes from the new payload; this answer is stale.
-    if (!row || row.source_rev !== job.source_rev || !row.fetch || row.fetch.url !== job.fetch_url) return
-    const now = Date.now()
-    const base = { actor: 'broker', deliveryId: null }
-    const context = { github_id: row.github_id, checksums: row.fetch.name }
-    if (fetched.ok) {
-      const assessment = assessRelease(row.source, {
-        assetHosts: loadConfig(this.env).assetHosts,
-        checksums: { name: row.fetch.name, text: fetched.text },
-        now: isoSeconds(now)!,
-      })
-      const prior = { ...row, fetch: null }
-      const outcome = this.#applyAssessment({ assessment, source: row.source, version: row.version, prior, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now, context })
-      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
-      return
-    }
-    const attempts = row.fetch.attempts + 1
-    if (!fetched.retry || attempts >= CHECKSUMS_MAX_ATTEMPTS) {
-      const reason = `checksums file ${JSON.stringify(row.fetch.name)} could not be fetched${fetched.retry ? ` after ${attempts} attempts` : ''}: ${fetched.error}`
-      const outcome = this.#applyAssessment({
-        assessment: { kind: 'refuse', reason },
-        source: row.source,
-        version: row.version,
-        prior: row,
-        wasOnStable: row.was_on_stable,
-        sourceRev: row.source_rev,
-        now,
-        context,
-      })
-      await this.#commit({ ...base, rows: [outcome.row], audit: outcome.audit })
-      return
-    }
-    const nextAt = retryAt(now, attempts)
-    await this.#commit({
-      ...base,
-      rows: [{ ...row, fetch: { ...row.fetch, attempts, nextAt, error: fetched.error } }],
-      audit: [{ action: 'checksums.fetch_failed', target: row.version, detail: { ...context, attempt: attempts, error: fetched.error, next_attempt_at: isoSeconds(nextAt) } }],
-    })
+    const change = onJobResult(row, job, result, { now: Date.now(), assetHosts: loadConfig(this.env).assetHosts, mirror: mirrorBucket(this.env) !== null })
+    if (!change) return []
+    await this.#commit({ actor: 'broker', deliveryId: null, rows: change.rows, audit: change.audit })
+    return change.unadvertised.flatMap((a) => mirrorKeysOf(row!.version, a))
   }
 
   async #scheduleAlarm(): Promise<void> {
@@ -570,7 +307,7 @@ export class Broker extends DurableObject<Env> {
       const out: ReconcileResult = { outcome: 'applied', applied: [], withdrawn: [], channels: {} }
       for (const step of plan.steps) {
         const rel = step.release
-        const target = step.kind === 'apply' ? (parseVersion(rel.tag_name)?.text ?? rel.tag_name) : step.version
+        const target = step.kind === 'apply' ? versionOfTag(rel.tag_name) : step.version
         const audit = [{ action: 'reconcile.applied', target, detail: { github_id: rel.id, step: step.kind === 'apply' ? 'apply' : `withdraw (${step.action})` } }]
         const origin: ReleaseOrigin =
           step.kind === 'apply'
@@ -1070,12 +807,6 @@ function refuseOrChange(d: AdminDecision): Extract<AdminDecision, { kind: 'chang
 function adminAudit(a: { action: string; detail: Record<string, unknown> }, target: string, actor: AdminActor): AuditInput {
   const auth = Object.keys(actor.detail).length > 0 ? { auth: actor.detail } : {}
   return { action: a.action, target, detail: { ...a.detail, ...auth } }
-}
-
-function sameAssets(a: ReleaseContent['assets'], b: ReleaseContent['assets']): boolean {
-  const key = (x: ReleaseContent['assets']) =>
-    JSON.stringify(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)).map(([p, v]) => [p, v!.name, v!.size, v!.sha256]))
-  return key(a) === key(b)
 }
 
 function pointersOf(rows: Record<Channel, ChannelRow>): ChannelPointers {

@@ -5,8 +5,9 @@ import type { Platform } from '../../contract/platform.ts'
 import type { RecordedAsset } from '../policy/assess-release.ts'
 import type { GithubRelease, ReleaseAction } from '../policy/github-release.ts'
 
-/** `pending`: waiting for its checksums file; `mirroring`: its assets are being copied to R2. */
-export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'mirroring' | 'withdrawn'
+import type { ReleaseStatus } from '../policy/release-lifecycle.ts'
+
+export type { ReleaseStatus }
 
 export interface ReleaseDelivery {
   /** `X-GitHub-Delivery`; a second delivery with the same id has no effect. */
