@@ -538,7 +538,8 @@ export class Broker extends DurableObject<Env> {
       current,
       stableFromReleases: config.stableFromReleases,
     })
-    if (change.keep && next[change.keep.channel].version !== change.keep.version) {
+    const kept = change.keep && next[change.keep.channel].version
+    if (change.keep && !(kept === change.keep.version || (kept && change.keep.version && versionIdentity(kept) === versionIdentity(change.keep.version)))) {
       // Only STABLE_FROM_RELEASES moves a pointer an admin just set (to a newer release).
       const moved = next[change.keep.channel].version
       throw new Refused({
