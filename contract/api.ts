@@ -11,7 +11,16 @@ export const ErrorBodySchema = z.object({
 export type ErrorBody = z.infer<typeof ErrorBodySchema>
 
 const Percent = z.int().check(z.minimum(0, 'percent must be 0–100'), z.maximum(100, 'percent must be 0–100'))
-const Reason = z.string().check(z.minLength(1, 'a reason is required'), z.maxLength(1024))
+// A reason is one line of text: it is signed into every manifest (yanks), shown by `cco` on
+// hosts' terminals and kept in the audit log, so C0 controls (tab and line breaks too), DEL, C1
+// controls, U+2028/U+2029 and unpaired surrogates (which storage would turn into three U+FFFD
+// each) are refused rather than stored.
+const Reason = z.string().check(
+  z.minLength(1, 'a reason is required'),
+  z.maxLength(1024),
+  z.regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'must be one line without control characters'),
+  z.refine((s) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s), 'must be well-formed text (it has an unpaired surrogate)'),
+)
 const VersionText = z.string().check(z.refine(isVersion, 'not a version'))
 
 export const PromoteRequestSchema = z.object({

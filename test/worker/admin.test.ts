@@ -209,12 +209,17 @@ describe('yank and unyank', () => {
 })
 
 describe('yanks and the 64 KiB manifest cap', () => {
-  /** 1 KiB that JSON escapes six-fold (control characters): about 8 KiB in each signed manifest. */
-  const longReason = (i: number) => `#${i} ${'\u0001'.repeat(1016)}`
+  /**
+   * The largest reason the API accepts: 1 KiB of three-byte characters (control characters,
+   * which JSON escapes six-fold, are refused), about 4 KiB in each signed manifest.
+   */
+  const longReason = (i: number) => `#${i} ${'€'.repeat(1016)}`
+  /** 1 KiB that JSON escapes six-fold, as brokers before the control-character rule stored it: about 8 KiB in each signed manifest. */
+  const legacyReason = (i: number) => `#${i} ${'\u0001'.repeat(1016)}`
   const DAY = 24 * 3600 * 1000
 
   it('refuses a yank whose manifests would not fit, before anything is written; a shorter reason still fits', async () => {
-    const versions = Array.from({ length: 10 }, (_, i) => `2026.10.${i + 1}`)
+    const versions = Array.from({ length: 24 }, (_, i) => `2026.10.${i + 1}`)
     for (const v of versions) await publish(v, { body: 'Notes that may be cut.' })
     let refused: AdminAnswer | null = null
     let yanked = 0
@@ -251,7 +256,7 @@ describe('yanks and the 64 KiB manifest cap', () => {
       expect(m.payload.yanked).toHaveLength(yanked + 1)
     }
     // Webhooks and the cron's re-sign go on.
-    await publish('2026.10.20', { body: 'x'.repeat(4000) })
+    await publish('2026.10.30', { body: 'x'.repeat(4000) })
     expect((await stub().resignDue(Date.now() + 5 * DAY)).channels).toMatchObject({ stable: expect.any(Number), beta: expect.any(Number) })
   })
 
@@ -260,7 +265,7 @@ describe('yanks and the 64 KiB manifest cap', () => {
     const before = await getManifest('beta')
     // Yanked by code that did not refuse: twelve 1 KiB reasons, about 100 KiB signed.
     await runInDurableObject(stub(), (_instance, state) => {
-      for (let i = 0; i < 12; i++) state.storage.sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', `2026.9.${i + 1}`, longReason(i), '2026-11-01T00:00:00Z')
+      for (let i = 0; i < 12; i++) state.storage.sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', `2026.9.${i + 1}`, legacyReason(i), '2026-11-01T00:00:00Z')
     })
     const resigned = await stub().resignDue(Date.now() + 5 * DAY)
     expect(resigned.channels.beta).toBe(before.payload.seq + 1)

@@ -5,9 +5,11 @@ import { ASSET_NAME_MAX_LENGTH, NOTES_MAX_BYTES, truncateUtf8 } from '../../cont
 import { PLATFORMS, platformsForAssetName, type Platform } from '../../contract/platform.ts'
 import { parseVersion } from '../../contract/version.ts'
 import type { AssetHost } from '../config.ts'
-import { assetUrlProblem } from './asset-hosts.ts'
+import { checkAssetUrl } from './asset-hosts.ts'
 import { parseChecksums, pickChecksumsFile, sha256FromDigest } from './checksums.ts'
+import { neutralizeNotes } from './control-chars.ts'
 import type { GithubAsset, GithubRelease } from './github-release.ts'
+import { checkUrl } from './url-policy.ts'
 
 /** One platform's archive as recorded: `source_url` is GitHub's download URL. */
 export interface RecordedAsset {
@@ -54,6 +56,9 @@ export interface AssessOptions {
 }
 
 export function assessRelease(release: GithubRelease, options: AssessOptions): Assessment {
+  // A control character in any kept field (github-release.ts screens every payload): refused
+  // before anything else, so that such a value is never recorded as a release's content.
+  if (release.ingest_refusal) return refuse(release.ingest_refusal)
   const version = parseVersion(release.tag_name)
   if (!version) return refuse(`tag ${JSON.stringify(release.tag_name)} is not a version (expected e.g. v2026.11.3)`)
 
@@ -64,9 +69,13 @@ export function assessRelease(release: GithubRelease, options: AssessOptions): A
     return refuse('no uploaded asset maps to a platform (expected archives such as cco-<version>-linux-x86_64.tar.gz)')
   }
 
+  // The URL as recorded (and later sent as a redirect's Location): the parser's normalized,
+  // ASCII-only form of a URL that passed the rule.
+  const sourceUrls = new Map<GithubAsset, string>()
   for (const { asset } of choices) {
-    const problem = assetUrlProblem(asset.browser_download_url, options.assetHosts)
-    if (problem) return refuse(`asset ${JSON.stringify(asset.name)}: download URL ${problem}`)
+    const checked = checkAssetUrl(asset.browser_download_url, options.assetHosts)
+    if (!checked.ok) return refuse(`asset ${JSON.stringify(asset.name)}: download URL ${checked.problem}`)
+    sourceUrls.set(asset, checked.url.href)
     if (asset.size < 1) return refuse(`asset ${JSON.stringify(asset.name)} is empty`)
     // Published, it would make every manifest of the channel fail the contract's schema.
     if (asset.name.length > ASSET_NAME_MAX_LENGTH) return refuse(`asset ${JSON.stringify(asset.name)}: the name is longer than ${ASSET_NAME_MAX_LENGTH} characters`)
@@ -81,9 +90,9 @@ export function assessRelease(release: GithubRelease, options: AssessOptions): A
   } else if (needChecksums) {
     const missing = choices.find((c) => sha256FromDigest(c.asset.digest) === null)!.asset.name
     if (!checksumsAsset) return refuse(`asset ${JSON.stringify(missing)} has no sha256 digest and the release has no checksums file`)
-    const problem = assetUrlProblem(checksumsAsset.browser_download_url, options.assetHosts)
-    if (problem) return refuse(`checksums file ${JSON.stringify(checksumsAsset.name)}: download URL ${problem}`)
-    return { kind: 'fetch-checksums', checksums: { name: checksumsAsset.name, url: checksumsAsset.browser_download_url } }
+    const checked = checkAssetUrl(checksumsAsset.browser_download_url, options.assetHosts)
+    if (!checked.ok) return refuse(`checksums file ${JSON.stringify(checksumsAsset.name)}: download URL ${checked.problem}`)
+    return { kind: 'fetch-checksums', checksums: { name: checksumsAsset.name, url: checked.url.href } }
   }
 
   const assets: Partial<Record<Platform, RecordedAsset>> = {}
@@ -96,7 +105,7 @@ export function assessRelease(release: GithubRelease, options: AssessOptions): A
     }
     const sha256 = own ?? fromFile
     if (!sha256) return refuse(`asset ${JSON.stringify(asset.name)} has no sha256 digest and ${file} has no line for it`)
-    assets[platform] = { name: asset.name, size: asset.size, sha256, source_url: asset.browser_download_url }
+    assets[platform] = { name: asset.name, size: asset.size, sha256, source_url: sourceUrls.get(asset)! }
   }
 
   return {
@@ -106,7 +115,7 @@ export function assessRelease(release: GithubRelease, options: AssessOptions): A
       tag: release.tag_name,
       prerelease: release.prerelease,
       published_at: isoSeconds(release.published_at) ?? isoSeconds(options.now)!,
-      notes: truncateUtf8(release.body ?? '', NOTES_MAX_BYTES),
+      notes: truncateUtf8(neutralizeNotes(release.body ?? ''), NOTES_MAX_BYTES),
       notes_url: httpUrlOrNull(release.html_url),
       assets,
     },
@@ -155,12 +164,9 @@ export function isoSeconds(input: string | number | null | undefined): string | 
   return iso.replace(/\.\d{3}Z$/, 'Z')
 }
 
+/** The release page's URL for the manifest's `notes_url`, when it follows the URL rule; else none. */
 function httpUrlOrNull(raw: string | null | undefined): string | null {
   if (!raw) return null
-  try {
-    const url = new URL(raw)
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null
-  } catch {
-    return null
-  }
+  const checked = checkUrl(raw)
+  return checked.ok ? checked.url.href : null
 }

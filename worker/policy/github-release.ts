@@ -2,6 +2,7 @@
 // else in the payload is ignored, and anything here that is missing or of the wrong type makes
 // the delivery a 400 before any state is touched.
 import * as z from 'zod/mini'
+import { escapeControlChars, firstControlChar, neutralizeNotes } from './control-chars.ts'
 
 /** Envelope fields checked before the event-specific payload (repository allow-list). */
 export const WebhookEnvelopeSchema = z.object({
@@ -22,7 +23,7 @@ export const GithubAssetSchema = z.object({
 })
 export type GithubAsset = z.infer<typeof GithubAssetSchema>
 
-export const GithubReleaseSchema = z.object({
+const ReleaseFieldsSchema = z.object({
   id: z.int().check(z.minimum(1)),
   tag_name: z.string().check(z.minLength(1), z.maxLength(512)),
   draft: z.boolean(),
@@ -32,8 +33,62 @@ export const GithubReleaseSchema = z.object({
   published_at: z.optional(z.nullable(z.string().check(z.maxLength(64)))),
   created_at: z.optional(z.nullable(z.string().check(z.maxLength(64)))),
   assets: z.array(GithubAssetSchema).check(z.maxLength(1000)),
+  /**
+   * Set by `screenRelease`, never by GitHub: why the release must be refused (a control
+   * character in a field). Part of the schema so that the Durable Object's re-validation of an
+   * already screened release keeps it; a payload that carried it would only be refused.
+   */
+  ingest_refusal: z.optional(z.string().check(z.maxLength(2048))),
 })
+type ReleaseFields = z.infer<typeof ReleaseFieldsSchema>
+
+/**
+ * A release payload as the broker keeps it, from a webhook and from the API's release list
+ * alike: screened by `screenRelease`, so no field of it holds a control character.
+ */
+export const GithubReleaseSchema = z.pipe(ReleaseFieldsSchema, z.transform(screenRelease))
 export type GithubRelease = z.infer<typeof GithubReleaseSchema>
+
+/**
+ * Control characters (policy/control-chars.ts) at ingest. Every kept field but the notes may
+ * reach a header (a redirect's Location), a signed manifest, a log line or a terminal, so one
+ * in any of them refuses the release (`ingest_refusal`, checked first by `assessRelease`), and
+ * the value is kept only with the character replaced by its visible escape (`\u000D`): the
+ * refusal can be recorded and shown without storing the character. The notes (`body`) keep
+ * tabs and line breaks; their other control characters become U+FFFD.
+ */
+export function screenRelease(r: ReleaseFields): ReleaseFields {
+  const problems: string[] = []
+  const screen = <T extends string | null | undefined>(where: string, value: T): T => {
+    if (typeof value !== 'string') return value
+    const c = firstControlChar(value)
+    if (c === null) return value
+    problems.push(`${where} contains ${c}`)
+    return escapeControlChars(value) as T
+  }
+  const tag_name = screen('tag_name', r.tag_name)
+  const html_url = screen('html_url', r.html_url)
+  const published_at = screen('published_at', r.published_at)
+  const created_at = screen('created_at', r.created_at)
+  const assets = r.assets.map((a, i) => {
+    const label = firstControlChar(a.name) === null ? `asset ${JSON.stringify(a.name)}:` : `asset ${i + 1}:`
+    return {
+      ...a,
+      name: screen(`${label} name`, a.name),
+      state: screen(`${label} state`, a.state),
+      digest: screen(`${label} digest`, a.digest),
+      browser_download_url: screen(`${label} browser_download_url`, a.browser_download_url),
+    }
+  })
+  const refusal =
+    problems.length === 0
+      ? r.ingest_refusal
+      : `${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; control characters and unpaired surrogates are refused in every field but the release notes`
+  const body = typeof r.body === 'string' ? neutralizeNotes(r.body) : r.body
+  const out: ReleaseFields = { ...r, tag_name, html_url, published_at, created_at, body, assets }
+  if (refusal !== undefined) out.ingest_refusal = refusal
+  return out
+}
 
 /** The actions that (re)assess a release, and the ones that withdraw it. */
 export const UPSERT_ACTIONS = ['published', 'created', 'prereleased', 'released', 'edited'] as const

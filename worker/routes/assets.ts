@@ -14,6 +14,7 @@ import { brokerStub } from '../broker/stub.ts'
 import { ApiError, notFound } from '../errors.ts'
 import { ifNoneMatchMatches } from '../policy/cache.ts'
 import { parseRange } from '../policy/range.ts'
+import { checkUrl } from '../policy/url-policy.ts'
 
 export const assets = new Hono<AppEnv>()
 
@@ -53,9 +54,17 @@ assets.get('/:version/:name', async (c) => {
   return redirect(c, recorded.source_url)
 })
 
+/**
+ * A redirect to the recorded download URL. Ingest records only URLs that follow the URL rule,
+ * in their normalized form; one that does not (recorded by an older broker) is answered with
+ * an error that names the problem, never put into a Location header, which workerd would refuse
+ * (a CR or LF) and turn into a bare 500.
+ */
 function redirect(c: Context<AppEnv>, location: string): Response {
+  const checked = checkUrl(location)
+  if (!checked.ok) throw new ApiError(502, 'bad_asset_url', `the recorded download URL of this asset ${checked.problem}; the release must be published again`)
   c.header('cache-control', SHORT_CACHE_CONTROL)
-  return c.redirect(location, 302)
+  return c.redirect(checked.url.href, 302)
 }
 
 /** The mirrored copy of exactly this content as a (partial) response, or null when there is none. */
