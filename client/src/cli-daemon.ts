@@ -15,6 +15,7 @@ import { runCommand } from './commands/run.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
 import { formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './daemon/format.ts'
+import { printLines, printText, safeJson } from './output/terminal-text.ts'
 import { abortOnSignals } from './system/interrupt.ts'
 
 
@@ -116,9 +117,9 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
         json: false,
         run: async (a) => {
           const s = await daemonStatusCommand(a)
-          const lines = o.json ? [JSON.stringify(s, null, 2)] : formatStatus(s)
+          const lines = o.json ? safeJson(s).split('\n') : formatStatus(s)
           if (!s.running) {
-            for (const line of lines) a.stdout.write(`${line}\n`)
+            printLines(a.stdout, lines)
             const why = s.cleaned ? ` (${s.cleaned})` : ''
             throw new DaemonNotRunningError(`cco daemon is not running${why}; start it with \`cco daemon start\``)
           }
@@ -137,7 +138,8 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
       select({
         json: !!o.json && !o.follow,
         run: async (a) => {
-          const write = (text: string) => a.stdout.write(text)
+          // The file may have been written by anything: every line is escaped again.
+          const write = (text: string) => printText(a.stdout, text)
           if (o.follow) {
             const interrupt = abortOnSignals()
             try {

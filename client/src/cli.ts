@@ -3,6 +3,7 @@
 // before anything else is loaded: it is the self-test every new binary must pass, so it must
 // be fast and touch nothing (no config, no state, no network).
 import { VERSION } from './build-info.ts'
+import { safeText } from './output/terminal-text.ts'
 
 const EXIT_FAILURE = 1
 
@@ -30,11 +31,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   import('./main.ts').then(
     (m) => m.main(argv).then(finish),
     (err: unknown) => {
-      process.stderr.write(`cco failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+      process.stderr.write(`cco failed to start: ${safeText(err instanceof Error ? err.message : String(err))}\n`)
       finish(EXIT_FAILURE)
     },
   ).catch((err: unknown) => {
-    process.stderr.write(`unexpected error: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(`unexpected error: ${safeText(err instanceof Error ? err.message : String(err))}\n`)
     finish(EXIT_FAILURE)
   })
 }

@@ -13,10 +13,18 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export class CliError extends Error {
   readonly exitCode: ExitCode
-  constructor(message: string, exitCode: ExitCode = ExitCode.failure, options?: ErrorOptions) {
-    super(message, options)
+  /**
+   * The message as printed, one entry per line: each line is escaped on its own
+   * (output/terminal-text.ts), so a newline inside a field of one cannot start another. A message
+   * that needs several lines passes them as an array; `message` is them joined with newlines.
+   */
+  readonly lines: readonly string[]
+  constructor(message: string | readonly string[], exitCode: ExitCode = ExitCode.failure, options?: ErrorOptions) {
+    const lines = typeof message === 'string' ? [message] : message
+    super(lines.join('\n'), options)
     this.name = 'CliError'
     this.exitCode = exitCode
+    this.lines = lines
   }
 }
 
@@ -65,7 +73,7 @@ export class RefusedError extends CliError {
 
 /** The new binary failed after the swap and the previous one is back in place (exit 5). */
 export class RolledBackError extends CliError {
-  constructor(message = 'Update failed, rolled back to previous version', options?: ErrorOptions) {
+  constructor(message: string | readonly string[] = 'Update failed, rolled back to previous version', options?: ErrorOptions) {
     super(message, ExitCode.rolledBack, options)
     this.name = 'RolledBackError'
   }
@@ -75,7 +83,7 @@ export class RolledBackError extends CliError {
 export class RollbackFailedError extends CliError {
   readonly command: string
   constructor(detail: string, command: string, options?: ErrorOptions) {
-    super(`Rollback failed: ${detail}\nThe install path may not hold a working cco. Restore it by hand:\n  ${command}`, ExitCode.rollbackFailed, options)
+    super([`Rollback failed: ${detail}`, 'The install path may not hold a working cco. Restore it by hand:', `  ${command}`], ExitCode.rollbackFailed, options)
     this.name = 'RollbackFailedError'
     this.command = command
   }

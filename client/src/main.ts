@@ -16,6 +16,7 @@ import { versionCommand } from './commands/version.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf } from './errors.ts'
 import { formatConfig, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
+import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
 import { createConsoleLogger } from './system/logger.ts'
 import { resolvePaths } from './system/paths.ts'
@@ -30,7 +31,7 @@ function buildProgram(app: AppContext, select: (s: CommandSelection) => void): C
     .description('cco: command-line tool and daemon that updates itself from signed release channels')
     .option('-V, --version', 'print "cco <version>" and exit (no network, no side effects)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => app.stdout.write(s), writeErr: (s) => app.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => printText(app.stdout, s), writeErr: (s) => printText(app.stderr, s) })
     .showHelpAfterError('(run "cco help" for the list of commands)')
     .helpCommand(true)
 
@@ -103,7 +104,7 @@ function buildProgram(app: AppContext, select: (s: CommandSelection) => void): C
       pick(o, async (a) => {
         const json = !!o.json
         const print = (e: UpdateEvent) => {
-          if (!json) for (const line of formatUpdateEvent(e)) a.stdout.write(`${line}\n`)
+          if (!json) printLines(a.stdout, formatUpdateEvent(e))
         }
         const result = await updateCommand(
           a,
@@ -154,7 +155,7 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
     throw err
   }
   if (program.opts<{ version?: boolean }>().version) {
-    app.stdout.write(`cco ${app.version}\n`)
+    printLines(app.stdout, [`cco ${app.version}`])
     return ExitCode.ok
   }
   if (!selected) {
@@ -168,15 +169,16 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
     // A recovery that cannot run (unreadable state dir) must not block the command itself.
     await recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`warning: could not check for an interrupted install: ${messageOf(err)}`))
     const { json: data, lines } = await selected.run(app)
-    if (json) app.stdout.write(`${JSON.stringify(data, null, 2)}\n`)
-    else for (const line of lines) app.stdout.write(`${line}\n`)
+    // Every byte of a result goes through terminal-text.ts: escaped lines, or escaped JSON.
+    if (json) printJson(app.stdout, data)
+    else printLines(app.stdout, lines)
     return ExitCode.ok
   } catch (err) {
     const code = err instanceof CliError ? err.exitCode : ExitCode.failure
     const message = err instanceof CliError ? err.message : `unexpected error: ${messageOf(err)}`
-    app.stderr.write(`${message}\n`)
-    if (!(err instanceof CliError) && app.env.CCO_DEBUG && err instanceof Error && err.stack) app.stderr.write(`${err.stack}\n`)
-    if (json) app.stdout.write(`${JSON.stringify({ error: { message, exit_code: code } }, null, 2)}\n`)
+    printLines(app.stderr, err instanceof CliError ? err.lines : [message])
+    if (!(err instanceof CliError) && app.env.CCO_DEBUG && err instanceof Error && err.stack) printText(app.stderr, `${err.stack}\n`)
+    if (json) printJson(app.stdout, { error: { message, exit_code: code } })
     return code
   }
 }

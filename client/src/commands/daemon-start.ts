@@ -80,8 +80,8 @@ export async function daemonStartCommand(app: AppContext, o: DaemonStartOptions 
       await waitForExit(child.pid, 5_000)
     }
     const tail = newLogLines(logFile, offset, TAIL_LINES)
-    const shown = tail.length ? `\nLast lines of ${logFile}:\n${tail.map((l) => `  ${l}`).join('\n')}` : `\n(${logFile} has nothing new)`
-    throw new CliError(`❌ cco daemon did not start: ${exited ?? health.problem}${shown}`, ExitCode.failure)
+    const shown = tail.length ? [`Last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [`(${logFile} has nothing new)`]
+    throw new CliError([`❌ cco daemon did not start: ${exited ?? health.problem}`, ...shown], ExitCode.failure)
   }
   return {
     pid: child.pid!,

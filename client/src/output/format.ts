@@ -1,9 +1,11 @@
 // Human renderings of command results (stdout). `--json` prints the results themselves.
+// The lines are escaped when printed (terminal-text.ts printLines), each on its own.
 import type { ConfigView } from '../commands/config-show.ts'
 import type { UpdateEvent } from '../commands/update.ts'
 import type { VersionInfo } from '../commands/version.ts'
 import { formatUtc } from '../system/clock.ts'
 import type { RollbackResult } from '../update/rollback.ts'
+import { notesText, type OutputLine } from './terminal-text.ts'
 
 const when = (iso: string | null) => (iso ? formatUtc(new Date(iso)) : 'Never')
 
@@ -52,7 +54,7 @@ export function formatConfig(c: ConfigView): string[] {
   ]
 }
 
-export function formatUpdateEvent(e: UpdateEvent): string[] {
+export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
   switch (e.type) {
     case 'checking':
       return ['→ Checking for updates...']
@@ -70,7 +72,8 @@ export function formatUpdateEvent(e: UpdateEvent): string[] {
     case 'no-asset':
       return [`⚠️  ${e.detail}`]
     case 'notes': {
-      const lines = e.notes.trim() ? ['', 'Release notes:', ...e.notes.trim().split(/\r?\n/).map((l) => `  ${l}`)] : []
+      // The notes keep their line breaks and tabs; everything else in them is made visible.
+      const lines: OutputLine[] = e.notes.trim() ? ['', 'Release notes:', notesText(e.notes.trim(), '  ')] : []
       if (e.url) lines.push(`  (${e.url})`)
       lines.push('')
       return lines

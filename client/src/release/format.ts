@@ -5,10 +5,15 @@ import type { ReleaseAuditResult } from '../commands/release-audit.ts'
 import type { ReleaseStatus } from '../commands/release-status.ts'
 import type { ReleaseYankResult } from '../commands/release-yank.ts'
 import { formatUtc } from '../system/clock.ts'
+import { safeText } from '../output/terminal-text.ts'
 import type { ChannelView } from './answers.ts'
 
-/** Columns padded to their widest cell, two spaces apart; no trailing blanks. */
-export function table(header: string[], rows: string[][]): string[] {
+/**
+ * Columns padded to their widest cell, two spaces apart; no trailing blanks. The cells (broker
+ * text) are escaped before they are measured, so that the columns stay aligned when printed.
+ */
+export function table(header: string[], cells: string[][]): string[] {
+  const rows = cells.map((r) => r.map(safeText))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) =>
     cells
@@ -100,7 +105,9 @@ export function auditDetail(detail: unknown): string {
       : Object.entries(detail as Record<string, unknown>)
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ')
-  return text.length > DETAIL_MAX ? `${text.slice(0, DETAIL_MAX - 1)}…` : text
+  // Cut by code points: half an emoji would be printed as a lone surrogate (`\ud83d`).
+  const points = [...text]
+  return points.length > DETAIL_MAX ? `${points.slice(0, DETAIL_MAX - 1).join('')}…` : text
 }
 
 export function formatAudit(r: ReleaseAuditResult): string[] {

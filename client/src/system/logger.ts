@@ -1,4 +1,5 @@
 // Leveled logging for humans (stderr) and for log files (`[YYYY-MM-DD HH:MM:SS UTC] [LEVEL] msg`).
+import { printLines, safeText } from '../output/terminal-text.ts'
 import { formatUtc, type Clock } from './clock.ts'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
@@ -15,9 +16,12 @@ export interface LineSink {
   write(text: string): unknown
 }
 
-/** One log-file line; the daemon and `updates.log` share this format. */
+/**
+ * One log-file line; the daemon and `updates.log` share this format. The message is escaped
+ * (output/terminal-text.ts): a newline or an escape sequence in it cannot forge another line.
+ */
 export function formatLogLine(level: LogLevel, message: string, at: Date): string {
-  return `[${formatUtc(at)}] [${level.toUpperCase()}] ${message}`
+  return `[${formatUtc(at)}] [${level.toUpperCase()}] ${safeText(message)}`
 }
 
 function enabled(level: LogLevel, min: LogLevel): boolean {
@@ -27,7 +31,7 @@ function enabled(level: LogLevel, min: LogLevel): boolean {
 /** Plain messages on stderr (the CLI); `debug` only when asked for. */
 export function createConsoleLogger(sink: LineSink, min: LogLevel = 'info'): Logger {
   const log = (level: LogLevel) => (message: string) => {
-    if (enabled(level, min)) sink.write(`${message}\n`)
+    if (enabled(level, min)) printLines(sink, [message])
   }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
 }

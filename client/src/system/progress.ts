@@ -1,6 +1,7 @@
 // A download progress bar on stderr (only used on a terminal, never with NO_COLOR).
 import { Presets, SingleBar } from 'cli-progress'
 import type { OutStream } from '../context.ts'
+import { safeText } from '../output/terminal-text.ts'
 import type { ProgressBar } from '../update/context.ts'
 
 export function terminalProgress(stderr: OutStream): (label: string, total: number) => ProgressBar {
@@ -8,7 +9,8 @@ export function terminalProgress(stderr: OutStream): (label: string, total: numb
     const bar = new SingleBar(
       {
         stream: stderr as NodeJS.WritableStream,
-        format: `  ${label} [{bar}] {percentage}% | {value_mb}/{total_mb} MiB | {eta_formatted}`,
+        // The label is the asset name from the manifest; cli-progress writes its own escapes.
+        format: `  ${safeText(label)} [{bar}] {percentage}% | {value_mb}/{total_mb} MiB | {eta_formatted}`,
         hideCursor: true,
         clearOnComplete: true,
         etaBuffer: 50,

@@ -1,11 +1,12 @@
 // Asks a yes/no question on the terminal: the question on stderr, the answer from stdin.
 import { createInterface } from 'node:readline'
 import type { OutStream } from '../context.ts'
+import { printLines, printText } from '../output/terminal-text.ts'
 
 /** Empty, `y` or `yes` mean yes (the default is yes: `[Y/n]`); end of input means no. */
 export function askYesNo(question: string, stdin: NodeJS.ReadableStream, stderr: OutStream): Promise<boolean> {
   return new Promise((resolve) => {
-    stderr.write(question)
+    printText(stderr, question)
     const rl = createInterface({ input: stdin, terminal: false })
     let answered = false
     rl.once('line', (line) => {
@@ -15,7 +16,7 @@ export function askYesNo(question: string, stdin: NodeJS.ReadableStream, stderr:
     })
     rl.once('close', () => {
       if (!answered) {
-        stderr.write('\n')
+        printLines(stderr, [''])
         resolve(false)
       }
     })

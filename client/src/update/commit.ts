@@ -115,7 +115,7 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     // On failure the journal stays, so the next cco run tries the restore again.
     await restoreBackup(ctx)
     cleanup()
-    throw new RolledBackError(`Update failed, rolled back to previous version\nNew binary verification failed: ${problem}`)
+    throw new RolledBackError(['Update failed, rolled back to previous version', `New binary verification failed: ${problem}`])
   }
   crashPoint(ctx.env, 'installed-verified')
 
