@@ -1,19 +1,14 @@
 // The random id of this host, written once: it places the host in rollout buckets.
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { errnoCode } from '../errors.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
+import { readStateFile } from './state-file.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
+/** The stored id, null when there is none; a symlink or fifo in its place is refused (exit 1). */
 export function readHostId(file: string): string | null {
-  try {
-    const id = readFileSync(file, 'utf8').trim()
-    return UUID.test(id) ? id : null
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return null
-    throw err
-  }
+  const id = readStateFile(file, 1024)?.trim() ?? null
+  return id !== null && UUID.test(id) ? id : null
 }
 
 /** The stored id, or a new one written with mode 0600 (it is not secret, but it is ours). */

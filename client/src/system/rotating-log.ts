@@ -1,9 +1,12 @@
 // The daemon's own log file, rotated by size: at the limit `daemon.log` becomes `daemon.log.1`,
 // older files shift up to `.5` (the oldest is dropped) and a fresh file is opened. The service
 // writes it itself (rather than relying on redirected stdout) so that it can rotate. Mode 0600:
-// renames keep it, so the rotations are the owner's only too.
-import { closeSync, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+// renames keep it, so the rotations are the owner's only too. The log is opened without
+// following symlinks (state-file.ts); renames and removals act on the names themselves, so a
+// link planted at `daemon.log.N` is moved or dropped, never written through.
+import { closeSync, fstatSync, lstatSync, mkdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { openForAppend } from './state-file.ts'
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024
 export const LOG_KEEP = 5
@@ -22,15 +25,12 @@ export interface RotatingLog {
 /** What cco logs can name its settings and hosts: the log and its rotations are the owner's only. */
 export const LOG_MODE = 0o600
 
-/** Opens a log for appending, mode 0600 (also a file an older cco created 0644). */
+/**
+ * Opens a log for appending, mode 0600 (also a file an older cco created 0644, through the
+ * descriptor and only when it is ours). A symlink, fifo or hard link at `path` is refused.
+ */
 export function openLogForAppend(path: string): number {
-  const fd = openSync(path, 'a', LOG_MODE)
-  try {
-    fchmodSync(fd, LOG_MODE)
-  } catch {
-    // Not our file (another user's, read-only filesystem): still log into it.
-  }
-  return fd
+  return openForAppend(path, { mode: LOG_MODE, enforceMode: true })
 }
 
 export function rotatedName(path: string, n: number): string {
@@ -54,7 +54,9 @@ export function openRotatingLog(path: string, options: RotatingLogOptions = {}):
   const rotate = () => {
     if (fd !== null) closeSync(fd)
     fd = null
-    rmSync(rotatedName(path, keep), { force: true })
+    try {
+      rmSync(rotatedName(path, keep), { force: true })
+    } catch {}
     for (let n = keep - 1; n >= 1; n--) {
       try {
         renameSync(rotatedName(path, n), rotatedName(path, n + 1))
@@ -73,9 +75,11 @@ export function openRotatingLog(path: string, options: RotatingLogOptions = {}):
       try {
         // Another process writing the same file (the successor during a restart) may have
         // rotated it already: follow the name, not the old descriptor.
-        const st = statSync(path, { throwIfNoEntry: false })
+        // lstat: a symlink put in its place is a new name to open (and refuse), not the old file.
+        const st = lstatSync(path, { throwIfNoEntry: false })
         if (!st || st.ino !== ino) {
           if (fd !== null) closeSync(fd)
+          fd = null
           open()
         } else {
           size = Math.max(size, st.size)
