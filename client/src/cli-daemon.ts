@@ -120,7 +120,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
           const lines = o.json ? safeJson(s).split('\n') : formatStatus(s)
           if (!s.running) {
             printLines(a.stdout, lines)
-            const why = s.cleaned ? ` (${s.cleaned})` : ''
+            const why = s.cleaned || s.unconfirmed ? ` (${s.cleaned ?? s.unconfirmed})` : ''
             throw new DaemonNotRunningError(`cco daemon is not running${why}; start it with \`cco daemon start\``)
           }
           return { json: s, lines }

@@ -1,9 +1,11 @@
-// `cco daemon status [--json]`: whether the pid file names a running cco daemon (a stale file is
-// removed), and what its `/health` says. The caller turns "not running" into exit 3 (LSB).
+// `cco daemon status [--json]`: whether the pid file names a running cco daemon, confirmed by
+// the kernel or the daemon's proof (a stale file is removed; one naming a process that cannot be
+// confirmed is left and reported as not running), and what its `/health` says. The caller turns
+// "not running" into exit 3 (LSB).
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { probeHealth, type HealthBody } from '../system/health-probe.ts'
-import { findRunningDaemon } from '../system/pid-file.ts'
+import { findConfirmedDaemon } from '../system/pid-file.ts'
 
 export interface DaemonStatus {
   running: boolean
@@ -21,10 +23,12 @@ export interface DaemonStatus {
   log: string
   /** Why a stale pid file was removed, if one was. */
   cleaned: string | null
+  /** Why the live process the pid file names is not taken for the daemon, if it is not. */
+  unconfirmed: string | null
 }
 
 export async function daemonStatusCommand(app: AppContext): Promise<DaemonStatus> {
-  const found = findRunningDaemon(app.paths.daemonPid)
+  const found = await findConfirmedDaemon(app.paths.daemonPid)
   if (!found.running) {
     // Where it would listen, for the message; a broken config must not hide the answer.
     let host = '127.0.0.1'
@@ -34,7 +38,8 @@ export async function daemonStatusCommand(app: AppContext): Promise<DaemonStatus
       host = config.daemon.host
       port = config.daemon.port
     } catch {}
-    return { running: false, pid: null, host, port, version: null, started_at: null, uptime_seconds: null, healthy: null, health: null, problem: null, supervisor: null, log: app.paths.daemonLog, cleaned: found.cleaned }
+    const unconfirmed = found.unsure ? `the pid file names pid ${found.unsure.pid}, which is not confirmed as the cco daemon: ${found.unsure.why}` : null
+    return { running: false, pid: null, host, port, version: null, started_at: null, uptime_seconds: null, healthy: null, health: null, problem: null, supervisor: null, log: app.paths.daemonLog, cleaned: found.cleaned, unconfirmed }
   }
   const r = found.record
   const answer = await probeHealth(r.host, r.port, 2_000)
@@ -54,5 +59,6 @@ export async function daemonStatusCommand(app: AppContext): Promise<DaemonStatus
     supervisor: r.supervisor,
     log: app.paths.daemonLog,
     cleaned: null,
+    unconfirmed: null,
   }
 }

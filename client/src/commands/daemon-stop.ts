@@ -1,9 +1,12 @@
 // `cco daemon stop`: SIGTERM, up to 10 s for a clean exit, then SIGKILL to its process group;
 // the pid file is removed. Stopping a daemon that is not running is not an error (exit 0), so
-// that scripts and `restart` can call it unconditionally.
+// that scripts and `restart` can call it unconditionally. Only a process confirmed to be our
+// daemon is signalled (system/daemon-identity.ts): a pid file naming another program is stale,
+// one naming a process that cannot be confirmed is refused (exit 1) and left as it is.
 import type { AppContext } from '../context.ts'
+import { CliError, ExitCode } from '../errors.ts'
 import { terminate } from '../system/daemon-launch.ts'
-import { findRunningDaemon, removePidFileIfOwned } from '../system/pid-file.ts'
+import { findConfirmedDaemon, removePidFileIfOwned } from '../system/pid-file.ts'
 import { SYSTEMD_UNIT_NAME, LAUNCHD_LABEL } from '../system/service-units.ts'
 
 export const STOP_GRACE_MS = 10_000
@@ -20,10 +23,13 @@ export interface DaemonStopResult {
 }
 
 export async function daemonStopCommand(app: AppContext, o: { graceMs?: number } = {}): Promise<DaemonStopResult> {
-  const found = findRunningDaemon(app.paths.daemonPid)
+  const found = await findConfirmedDaemon(app.paths.daemonPid)
+  if (found.unsure) {
+    throw new CliError(`not stopping pid ${found.unsure.pid}: ${found.unsure.why}; nothing was signalled and ${app.paths.daemonPid} was left as it is`, ExitCode.failure)
+  }
   if (!found.running) return { was_running: false, pid: null, how: null, cleaned: found.cleaned, supervisor: null, hint: null }
-  const { pid, supervisor } = found.record
-  const how = await terminate(pid, o.graceMs ?? STOP_GRACE_MS)
+  const { pid, supervisor, start_ticks } = found.record
+  const how = await terminate(pid, o.graceMs ?? STOP_GRACE_MS, { startTicks: start_ticks })
   removePidFileIfOwned(app.paths.daemonPid, pid)
   const hint =
     supervisor === 'systemd'

@@ -3,7 +3,7 @@
 // the new version. The install itself already succeeded; this only reports what happened.
 import { sameVersion } from '../../../contract/version.ts'
 import type { AppContext } from '../context.ts'
-import { findRunningDaemon, readPidFile } from '../system/pid-file.ts'
+import { findConfirmedDaemon, readPidFile } from '../system/pid-file.ts'
 import { isPidAlive } from '../system/process-info.ts'
 import { signalPid } from '../system/daemon-launch.ts'
 import { readHandover } from './handover-state.ts'
@@ -24,7 +24,9 @@ export async function restartRunningDaemon(
   version: string,
   o: { waitMs?: number; pollMs?: number } = {},
 ): Promise<RestartReport> {
-  const found = findRunningDaemon(app.paths.daemonPid)
+  // SIGUSR2 ends a process that does not handle it: only a confirmed daemon gets it.
+  const found = await findConfirmedDaemon(app.paths.daemonPid)
+  if (found.unsure) app.logger.warn(`⚠️  Not asking pid ${found.unsure.pid} to restart: ${found.unsure.why}`)
   if (!found.running || found.record.pid === process.pid) return { kind: 'none' }
   const old = found.record
   if (sameVersion(old.version, version)) return { kind: 'already', pid: old.pid }

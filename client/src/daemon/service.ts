@@ -123,6 +123,7 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
       binary: program.binary,
       start_ticks: processStartTicks(process.pid),
       supervisor,
+      nonce: server.proofKey,
     })
   writeOwnPidFile()
   log.info(`cco daemon ${app.version} listening on ${host}:${port} (pid ${process.pid})`)

@@ -8,7 +8,8 @@ import { messageOf } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { terminate } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
-import { daemonLiveness, looksLikeCco, processArgs, readPidFile } from '../system/pid-file.ts'
+import { confirmDaemon, kernelVerdict } from '../system/daemon-identity.ts'
+import { readPidFile } from '../system/pid-file.ts'
 import { probeVersion } from '../system/probe-version.ts'
 import { writeHandover } from './handover-state.ts'
 import { restoreBackup, waitForVersion } from './handover.ts'
@@ -31,20 +32,23 @@ export type WatchdogOutcome =
   | { outcome: 'failed'; problem: string }
 
 /**
- * Whether a pid named by a `/health` answer runs cco. Anything on the machine can answer on
- * the port, unauthenticated, and name any pid: only a process whose command line is cco's is
- * stopped (where the command line cannot be read, none is).
+ * Whether a pid named by a `/health` answer is a cco daemon of ours. Anything on the machine can
+ * answer on the port, unauthenticated, and name any pid: only a process the kernel shows to be
+ * `cco run` of this user is stopped (where /proc is missing, none is).
  */
 function runsCco(pid: number): boolean {
-  const args = processArgs(pid)
-  return args !== null && looksLikeCco(args)
+  return kernelVerdict(pid, null).kind === 'ours'
 }
 
 /** Stops whatever cco daemon answers (or the pid file names) that is not `keep`. */
 async function stopNewDaemon(app: AppContext, o: WatchdogOptions, keep: string): Promise<number[]> {
   const pids = new Set<number>()
   const read = readPidFile(app.paths.daemonPid)
-  if (read.kind === 'record' && !sameVersion(read.record.version, keep) && daemonLiveness(read.record) === 'alive') pids.add(read.record.pid)
+  if (read.kind === 'record' && !sameVersion(read.record.version, keep)) {
+    const c = await confirmDaemon(read.record)
+    if (c.ok) pids.add(read.record.pid)
+    else if (!c.stale) app.logger.warn(`Watchdog: not stopping pid ${read.record.pid} from the pid file: ${c.why}`)
+  }
   const answer = await probeHealth(o.host, o.port, 1_000)
   const raw = answer.raw
   try {

@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { isSea } from 'node:sea'
 import type { Env } from './env.ts'
-import { isPidAlive } from './process-info.ts'
+import { isPidAlive, isSameProcessAlive, processStartTicks } from './process-info.ts'
 import { openLogForAppend } from './rotating-log.ts'
 
 export interface Program {
@@ -104,11 +104,19 @@ export async function waitForExit(pid: number, timeoutMs: number, pollMs = 50): 
   return true
 }
 
-/** SIGTERM, wait, then SIGKILL to the group: how a daemon process is ended. */
-export async function terminate(pid: number, graceMs: number): Promise<'terminated' | 'killed' | 'gone'> {
-  if (!isPidAlive(pid)) return 'gone'
+/**
+ * SIGTERM, wait, then SIGKILL to the group: how a daemon process is ended. The caller has
+ * confirmed that `pid` is the daemon (system/daemon-identity.ts); with its start time, each
+ * signal is sent only while the pid is still that same process (it may exit and the pid be
+ * given to another during the grace period).
+ */
+export async function terminate(pid: number, graceMs: number, o: { startTicks?: string | null } = {}): Promise<'terminated' | 'killed' | 'gone'> {
+  const ticks = o.startTicks ?? processStartTicks(pid)
+  const still = () => isSameProcessAlive(pid, ticks)
+  if (!still()) return 'gone'
   signalPid(pid, 'SIGTERM')
   if (await waitForExit(pid, graceMs)) return 'terminated'
+  if (!still()) return 'terminated'
   signalGroup(pid, 'SIGKILL')
   await waitForExit(pid, 5_000)
   return 'killed'

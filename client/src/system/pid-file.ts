@@ -1,12 +1,13 @@
 // The daemon's pid file (`daemon.pid` in the state dir): who is serving, on which port, since
-// when, from which binary. Written atomically by the service itself once it listens, so that
-// a pid file always names a process that got as far as accepting connections.
-import { readFileSync, rmSync } from 'node:fs'
-import { basename } from 'node:path'
+// when, from which binary, and the daemon's proof key. Written atomically (mode 0600) by the
+// service itself once it listens, so that a pid file always names a process that got as far as
+// accepting connections; read without following symlinks. What it says is checked against the
+// kernel (system/daemon-identity.ts) before anyone believes or signals the pid.
+import { rmSync } from 'node:fs'
 import { z } from 'zod'
-import { errnoCode } from '../errors.ts'
+import { confirmDaemon, kernelVerdict, type Confirmation } from './daemon-identity.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
-import { isPidAlive, processStartTicks } from './process-info.ts'
+import { readStateFile } from './state-file.ts'
 
 export const PidRecordSchema = z.object({
   pid: z.int().positive(),
@@ -20,19 +21,21 @@ export const PidRecordSchema = z.object({
   start_ticks: z.string().nullable().default(null),
   /** `CCO_SUPERVISED` of the process (systemd, launchd), null when started by cco itself. */
   supervisor: z.string().nullable().default(null),
+  /** The daemon's secret for /health proofs (daemon-identity.ts); absent in older pid files. */
+  nonce: z.string().nullable().default(null),
 })
 export type PidRecord = z.infer<typeof PidRecordSchema>
 
 export type PidFileRead = { kind: 'none' } | { kind: 'corrupt'; reason: string } | { kind: 'record'; record: PidRecord }
 
 export function readPidFile(path: string): PidFileRead {
-  let text: string
+  let text: string | null
   try {
-    text = readFileSync(path, 'utf8')
+    text = readStateFile(path)
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { kind: 'none' }
-    return { kind: 'corrupt', reason: String(err) }
+    return { kind: 'corrupt', reason: err instanceof Error ? err.message : String(err) }
   }
+  if (text === null) return { kind: 'none' }
   try {
     return { kind: 'record', record: PidRecordSchema.parse(JSON.parse(text)) }
   } catch (err) {
@@ -40,8 +43,9 @@ export function readPidFile(path: string): PidFileRead {
   }
 }
 
+/** Mode 0600: the nonce in it is what the daemon proves itself with. */
 export function writePidFile(path: string, record: PidRecord): void {
-  writeFileAtomic(path, `${JSON.stringify(record)}\n`)
+  writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 })
 }
 
 /** Removes the pid file only while it still names `pid` (a successor may have written its own). */
@@ -53,53 +57,21 @@ export function removePidFileIfOwned(path: string, pid: number): boolean {
 }
 
 export function removePidFile(path: string): void {
+  // A symlink is removed itself, never its target.
   rmSync(path, { force: true })
 }
 
-/** The arguments a process was started with (Linux `/proc/<pid>/cmdline`), null elsewhere. */
-export function processArgs(pid: number): string[] | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return raw.split('\0').filter((a) => a !== '')
-  } catch {
-    return null
-  }
-}
-
-const CCO_NAME = /^cco(\.backup)?(\.exe)?$|^cco-\d/
+export type RunningDaemon =
+  | { running: true; record: PidRecord; unsure?: undefined }
+  | { running: false; cleaned: string | null; unsure?: undefined }
+  /** The pid file names a live process that may be a cco daemon but is not provably ours: left alone. */
+  | { running: false; cleaned: null; unsure: { pid: number; why: string } }
 
 /**
- * Whether an argument list looks like a cco process: it names the recorded binary, or a
- * program called cco (a bundle, a backup, the source entry).
- */
-export function looksLikeCco(args: readonly string[], binary?: string): boolean {
-  return args.some((a) => (binary !== undefined && a === binary) || CCO_NAME.test(basename(a)) || a.endsWith('client/src/cli.ts'))
-}
-
-export type DaemonLiveness = 'alive' | 'dead' | 'not-cco'
-
-/**
- * Does the pid file name a running cco daemon? `dead`: no such process; `not-cco`: the pid was
- * reused by another process (a different start time, or a command line that is not cco). Where
- * /proc is missing, a live pid is taken at its word.
- */
-export function daemonLiveness(record: PidRecord): DaemonLiveness {
-  if (record.pid === process.pid) return 'alive'
-  if (!isPidAlive(record.pid)) return 'dead'
-  if (record.start_ticks) {
-    const now = processStartTicks(record.pid)
-    if (now !== null && now !== record.start_ticks) return 'not-cco'
-  }
-  const args = processArgs(record.pid)
-  if (args !== null && !looksLikeCco(args, record.binary)) return 'not-cco'
-  return 'alive'
-}
-
-export type RunningDaemon = { running: true; record: PidRecord } | { running: false; cleaned: string | null }
-
-/**
- * The daemon the pid file names, if it runs. A stale file (dead pid, reused pid, unreadable)
- * is removed, and `cleaned` says why.
+ * The daemon the pid file names, if it runs, by the kernel's word (where /proc is missing a
+ * live pid counts as running here; anything that signals it uses findConfirmedDaemon). A stale
+ * file (dead pid, reused pid, another program, unreadable, a symlink) is removed, and `cleaned`
+ * says why; a live process that is not provably ours (another user's) is `unsure` and left.
  */
 export function findRunningDaemon(path: string): RunningDaemon {
   const read = readPidFile(path)
@@ -108,11 +80,31 @@ export function findRunningDaemon(path: string): RunningDaemon {
     removePidFile(path)
     return { running: false, cleaned: `removed an unreadable pid file (${read.reason})` }
   }
-  const live = daemonLiveness(read.record)
-  if (live === 'alive') return { running: true, record: read.record }
-  // Remove it only if it still says the same thing (a daemon may be starting right now).
+  const k = kernelVerdict(read.record.pid, read.record.start_ticks)
+  if (k.kind === 'ours' || k.kind === 'unverified') return { running: true, record: read.record }
+  if (k.kind === 'unsure') return { running: false, cleaned: null, unsure: { pid: read.record.pid, why: k.why } }
+  cleanStale(path, read.record)
+  return { running: false, cleaned: `removed a stale pid file (${k.why})` }
+}
+
+/** Removes the pid file only if it still says the same thing (a daemon may be starting right now). */
+function cleanStale(path: string, record: PidRecord): void {
   const again = readPidFile(path)
-  if (again.kind === 'record' && again.record.pid === read.record.pid) removePidFile(path)
-  const why = live === 'dead' ? `pid ${read.record.pid} is not running` : `pid ${read.record.pid} is now another program`
-  return { running: false, cleaned: `removed a stale pid file (${why})` }
+  if (again.kind === 'record' && again.record.pid === record.pid) removePidFile(path)
+}
+
+/**
+ * findRunningDaemon() for callers that signal the daemon or report it as running: where the
+ * kernel cannot tell (no /proc), the daemon must prove itself on /health, or it is `unsure`.
+ */
+export async function findConfirmedDaemon(path: string): Promise<RunningDaemon> {
+  const found = findRunningDaemon(path)
+  if (!found.running) return found
+  const c: Confirmation = await confirmDaemon(found.record)
+  if (c.ok) return found
+  if (c.stale) {
+    cleanStale(path, found.record)
+    return { running: false, cleaned: `removed a stale pid file (${c.why})` }
+  }
+  return { running: false, cleaned: null, unsure: { pid: found.record.pid, why: c.why } }
 }

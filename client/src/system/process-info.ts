@@ -1,5 +1,5 @@
 // Is a pid alive, and is it still the same process? (lock files and journals name their owner)
-import { readFileSync } from 'node:fs'
+import { readFileSync, readlinkSync } from 'node:fs'
 import { errnoCode } from '../errors.ts'
 
 export function isPidAlive(pid: number): boolean {
@@ -35,4 +35,50 @@ export function isSameProcessAlive(pid: number, startTicks: string | null | unde
   if (!startTicks) return true
   const now = processStartTicks(pid)
   return now === null || now === startTicks
+}
+
+/** Whether this system has Linux's /proc, where a process can be identified by the kernel. */
+export function hasProcFs(): boolean {
+  try {
+    readFileSync('/proc/self/stat')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The real uid a process runs as (`Uid:` of /proc/<pid>/status), null when unknown. */
+export function processUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
+export type ProcessExe = { kind: 'exe'; path: string } | { kind: 'denied' } | { kind: 'none' }
+
+/**
+ * The executable a process runs (/proc/<pid>/exe, without the ` (deleted)` the kernel appends
+ * once the file was replaced, as an update does). `denied`: the kernel does not show it to us
+ * (another user's process); `none`: no such process, or no /proc.
+ */
+export function processExe(pid: number): ProcessExe {
+  try {
+    return { kind: 'exe', path: readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '') }
+  } catch (err) {
+    const code = errnoCode(err)
+    return code === 'EACCES' || code === 'EPERM' ? { kind: 'denied' } : { kind: 'none' }
+  }
+}
+
+/** The arguments a process was started with (Linux `/proc/<pid>/cmdline`), null elsewhere. */
+export function processArgs(pid: number): string[] | null {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    return raw.split('\0').filter((a) => a !== '')
+  } catch {
+    return null
+  }
 }

@@ -1,0 +1,133 @@
+// Is the process a pid file names our cco daemon? Asked before anything signals it (`daemon
+// stop`, `restart`, the watchdog, the SIGUSR2 after a manual update) and before `daemon status`
+// calls it running. Nothing written in the pid file is taken at its word: whoever can write the
+// file can name any pid, binary and start time. On Linux the kernel answers: the process runs
+// as you, started when the file says, and /proc/<pid>/exe is cco (or Node running a cco script)
+// with `run` as its command. Where /proc is missing, the daemon has to prove that it wrote the
+// pid file: it answers a random challenge on /health with an HMAC keyed by the nonce it keeps
+// in the pid file (mode 0600); the nonce itself never travels.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { request } from 'node:http'
+import { basename } from 'node:path'
+import type { PidRecord } from './pid-file.ts'
+import { hasProcFs, isPidAlive, processArgs, processExe, processStartTicks, processUid } from './process-info.ts'
+
+export const CHALLENGE_HEADER = 'x-cco-challenge'
+export const PROOF_HEADER = 'x-cco-proof'
+const CHALLENGE = /^[0-9a-f]{32,128}$/
+
+/** The daemon's secret for this run, written only into its own pid file. */
+export function newProofKey(): string {
+  return randomBytes(32).toString('hex')
+}
+
+export function isChallenge(text: unknown): text is string {
+  return typeof text === 'string' && CHALLENGE.test(text)
+}
+
+/** What the daemon answers to `challenge`: bound to its pid, so a proof names one process. */
+export function daemonProof(key: string, challenge: string, pid: number): string {
+  return createHmac('sha256', key).update(`cco-daemon-proof:${pid}:${challenge}`).digest('hex')
+}
+
+const CCO_NAME = /^cco(\.backup)?(\.exe)?$|^cco-\d/
+const NODE_NAME = /^node(js)?[\d.]*(\.exe)?$/
+
+/** A cco program by its file name: the binary, the backup, a versioned bundle, the source entry. */
+export function isCcoProgramPath(path: string): boolean {
+  return CCO_NAME.test(basename(path)) || path.endsWith('client/src/cli.ts')
+}
+
+/** `cco run …`, or Node running a cco script with `run`: how every cco daemon is started. */
+export function isCcoDaemonCommand(exe: string, args: readonly string[]): boolean {
+  let rest: readonly string[]
+  if (isCcoProgramPath(exe)) {
+    rest = args.slice(1)
+  } else if (NODE_NAME.test(basename(exe))) {
+    const script = args.findIndex((a, i) => i > 0 && !a.startsWith('-'))
+    if (script < 0 || !isCcoProgramPath(args[script]!)) return false
+    rest = args.slice(script + 1)
+  } else {
+    return false
+  }
+  return rest.find((a) => !a.startsWith('-')) === 'run'
+}
+
+/**
+ * `ours`: the kernel says it is a cco daemon of yours. `stale`: the pid file is not about this
+ * process (it is gone, started later, or is another program): it may be removed. `unsure`: it
+ * may be a cco daemon, but not one this user may signal or can vouch for: never signalled, and
+ * the pid file is left. `unverified`: no /proc here; only the daemon's proof can tell.
+ */
+export type KernelVerdict =
+  | { kind: 'ours' }
+  | { kind: 'stale'; why: string }
+  | { kind: 'unsure'; why: string }
+  | { kind: 'unverified' }
+
+/** The kernel's view of `pid`, compared with what the pid file says about it. */
+export function kernelVerdict(pid: number, startTicks: string | null): KernelVerdict {
+  if (pid === process.pid) return { kind: 'ours' }
+  if (!isPidAlive(pid)) return { kind: 'stale', why: `pid ${pid} is not running` }
+  if (!hasProcFs()) return { kind: 'unverified' }
+  const ticks = processStartTicks(pid)
+  if (startTicks && ticks !== null && ticks !== startTicks) return { kind: 'stale', why: `pid ${pid} is now another program (it started after the pid file was written)` }
+  const uid = processUid(pid)
+  const me = typeof process.getuid === 'function' ? process.getuid() : null
+  if (uid === null) return { kind: 'stale', why: `pid ${pid} is not running` }
+  if (me !== null && uid !== me) return { kind: 'unsure', why: `pid ${pid} runs as uid ${uid}, not as you (uid ${me})` }
+  const exe = processExe(pid)
+  if (exe.kind === 'denied') return { kind: 'unsure', why: `the kernel does not show which program pid ${pid} runs` }
+  if (exe.kind === 'none') return { kind: 'stale', why: `pid ${pid} is not running` }
+  const args = processArgs(pid) ?? []
+  if (!isCcoDaemonCommand(exe.path, args)) {
+    const what = args.length ? args.slice(0, 3).join(' ') : exe.path
+    return { kind: 'stale', why: `pid ${pid} is now another program (${what.length > 80 ? `${what.slice(0, 77)}...` : what}), not a cco daemon` }
+  }
+  return { kind: 'ours' }
+}
+
+export type Confirmation = { ok: true; how: 'kernel' | 'proof' } | { ok: false; stale: boolean; why: string }
+
+/**
+ * Whether `record` names our running daemon, for a caller about to signal it. The kernel's word
+ * where there is /proc; elsewhere the daemon's answer to a challenge on /health.
+ */
+export async function confirmDaemon(record: PidRecord, o: { timeoutMs?: number } = {}): Promise<Confirmation> {
+  const k = kernelVerdict(record.pid, record.start_ticks)
+  if (k.kind === 'ours') return { ok: true, how: 'kernel' }
+  if (k.kind === 'stale') return { ok: false, stale: true, why: k.why }
+  if (k.kind === 'unsure') return { ok: false, stale: false, why: k.why }
+  if (!record.nonce) return { ok: false, stale: false, why: `cannot confirm that pid ${record.pid} is the cco daemon: this system has no /proc and the pid file holds no proof key (written by an older cco)` }
+  const proved = await askForProof(record, o.timeoutMs ?? 2_000)
+  return proved === null ? { ok: true, how: 'proof' } : { ok: false, stale: false, why: `cannot confirm that pid ${record.pid} is the cco daemon: ${proved}` }
+}
+
+/** null when the daemon on the recorded port proved it holds the nonce as `record.pid`; else why not. */
+function askForProof(record: PidRecord, timeoutMs: number): Promise<string | null> {
+  const challenge = randomBytes(32).toString('hex')
+  const where = `${record.host}:${record.port}`
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: record.host.replace(/^\[(.*)\]$/, '$1'),
+        port: record.port,
+        path: '/health',
+        method: 'GET',
+        agent: false,
+        timeout: timeoutMs,
+        headers: { accept: 'application/json', [CHALLENGE_HEADER]: challenge },
+      },
+      (res) => {
+        res.resume()
+        const proof = res.headers[PROOF_HEADER]
+        if (typeof proof !== 'string' || !/^[0-9a-f]{64}$/.test(proof)) return resolve(`${where} did not answer with a proof`)
+        const want = Buffer.from(daemonProof(record.nonce!, challenge, record.pid), 'hex')
+        resolve(timingSafeEqual(want, Buffer.from(proof, 'hex')) ? null : `${where} answered with a wrong proof`)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('error', (err) => resolve(`${where} did not answer (${err.message})`))
+    req.end()
+  })
+}
