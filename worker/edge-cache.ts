@@ -6,6 +6,7 @@
 import type { Channel } from '../contract/manifest.ts'
 import { MANIFEST_MEDIA_TYPE } from '../contract/manifest.ts'
 import type { BrokerConfig } from './config.ts'
+import { forgetOriginReads } from './origin-reads.ts'
 import { EDGE_CACHE_CONTROL } from './policy/cache.ts'
 
 export interface ServedManifest {
@@ -36,6 +37,13 @@ export async function cacheManifest(config: BrokerConfig, channel: Channel, m: S
   await caches.default.put(cacheKey(config, channel), res)
 }
 
+/**
+ * After a change made through this isolate (every writer calls this, with the channels that
+ * were re-signed, possibly none): drops those channels' copies in this colo's edge cache, and
+ * every read of the Durable Object this isolate shares (origin-reads.ts), so the next request
+ * here sees the change.
+ */
 export async function purgeManifests(config: BrokerConfig, channels: readonly Channel[]): Promise<void> {
+  forgetOriginReads()
   await Promise.all(channels.map((channel) => caches.default.delete(cacheKey(config, channel))))
 }

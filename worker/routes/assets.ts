@@ -7,11 +7,14 @@
 // is what manifests signed before the sha256 was in the URL carry; it stands for the release's
 // current archive of that name.
 import { Hono, type Context } from 'hono'
+import { ASSET_NAME_MAX_LENGTH } from '../../contract/manifest.ts'
+import { platformsForAssetName } from '../../contract/platform.ts'
 import { parseVersion } from '../../contract/version.ts'
 import type { AppEnv } from '../app-env.ts'
 import { mirrorBucket, mirroredObject } from '../broker/mirror.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { ApiError, notFound } from '../errors.ts'
+import { readThrough } from '../origin-reads.ts'
 import { ifNoneMatchMatches } from '../policy/cache.ts'
 import { parseRange } from '../policy/range.ts'
 import { checkUrl } from '../policy/url-policy.ts'
@@ -34,7 +37,7 @@ assets.get('/:version/:sha256/:name', async (c) => {
     const served = await fromMirror(bucket, canonical, { name, sha256 }, c.req.raw, IMMUTABLE_CACHE_CONTROL)
     if (served) return served
   }
-  const recorded = await brokerStub(c.env, c.var.config.product).recordedAsset(version, name)
+  const recorded = await recordedAsset(c, version, name)
   if (!recorded) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
   if (recorded.sha256 !== sha256) {
     throw new ApiError(404, 'not_found', `asset ${JSON.stringify(name)} of release ${canonical} with sha256 ${sha256} was replaced; fetch the channel's manifest again`)
@@ -44,7 +47,7 @@ assets.get('/:version/:sha256/:name', async (c) => {
 
 assets.get('/:version/:name', async (c) => {
   const { version, name } = c.req.param()
-  const recorded = await brokerStub(c.env, c.var.config.product).recordedAsset(version, name)
+  const recorded = await recordedAsset(c, version, name)
   if (!recorded) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
   const bucket = mirrorBucket(c.env)
   if (bucket) {
@@ -53,6 +56,18 @@ assets.get('/:version/:name', async (c) => {
   }
   return redirect(c, recorded.source_url)
 })
+
+/**
+ * The asset as the Durable Object recorded it, through this isolate's shared reads
+ * (origin-reads.ts). Only a platform archive of a version can be recorded, so anything else is
+ * answered without asking the object.
+ */
+async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ sha256: string; source_url: string } | null> {
+  if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || platformsForAssetName(name).length === 0) return null
+  const product = c.var.config.product
+  const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name))
+  return value
+}
 
 /**
  * A redirect to the recorded download URL. Ingest records only URLs that follow the URL rule,

@@ -1,6 +1,7 @@
 // `GET /v1/channels` (informational) and `GET /v1/channels/{channel}/manifest`, the hot path
 // every host polls: served from the colo's edge cache, else KV, else the Durable Object, with
-// a strong ETag and `304 Not Modified`. `x-cco-source` says which tier answered.
+// a strong ETag and `304 Not Modified`. `x-cco-source` says which tier answered (`cache`, `kv`,
+// `do`, or `do-coalesced` / `memo` for a read of the object shared with other requests).
 import { Hono } from 'hono'
 import type { ChannelSummary } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel } from '../../contract/manifest.ts'
@@ -9,13 +10,15 @@ import { kvKey } from '../broker/broker.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { cacheManifest, cachedManifest, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
+import { readThrough, type OriginSource } from '../origin-reads.ts'
 import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
 import { loadSigningKeys } from '../signing.ts'
 
 export const channels = new Hono<AppEnv>()
 
 channels.get('/', async (c) => {
-  const states = await brokerStub(c.env, c.var.config.product).channelStates()
+  const product = c.var.config.product
+  const { value: states } = await readThrough(`${product}:channels`, () => brokerStub(c.env, product).channelStates())
   return c.json({ channels: states satisfies ChannelSummary[] })
 })
 
@@ -26,9 +29,11 @@ channels.get('/:channel/manifest', async (c) => {
 
   // A client that was handed a manifest older than one it already accepted (a colo's cache
   // or KV copy from before a change) asks again with `Cache-Control: no-cache`: that answer
-  // comes from the Durable Object, the strongly consistent copy.
+  // comes from the Durable Object, the strongly consistent copy, through this isolate's
+  // shared read (origin-reads.ts): at most one read of the object in flight per channel, and
+  // one that started under ORIGIN_MEMO_MS ago answers for it.
   const fresh = wantsFresh(c.req.header('cache-control'), c.req.header('pragma'))
-  let source: 'cache' | 'kv' | 'do' = 'cache'
+  let source: 'cache' | 'kv' | OriginSource = 'cache'
   let m: ServedManifest | null = fresh ? null : await cachedManifest(config, channel)
   // What this request saw in KV, for the Durable Object to decide whether KV needs its copy;
   // undefined when KV was not read (a no-cache request), which never causes a KV write.
@@ -40,14 +45,21 @@ channels.get('/:channel/manifest', async (c) => {
     else seenInKv = { seq: null }
   }
   if (!m) {
-    source = 'do'
-    // Only this tier may have to sign (a channel's first manifest): a broken key is reported
-    // here as `misconfigured`, while already signed manifests keep being served.
-    await loadSigningKeys(c.env)
-    m = await brokerStub(c.env, config.product).manifest(channel, seenInKv)
+    // No-cache reads and KV misses are shared separately: only the latter may ask the object
+    // to write KV.
+    const key = `${config.product}:manifest:${channel}:${fresh ? 'fresh' : 'kv-miss'}`
+    const read = await readThrough(key, async () => {
+      // Only this tier may have to sign (a channel's first manifest): a broken key is reported
+      // here as `misconfigured`, while already signed manifests keep being served.
+      await loadSigningKeys(c.env)
+      return brokerStub(c.env, config.product).manifest(channel, seenInKv)
+    })
+    m = read.value
+    source = read.source
   }
-  // Awaited rather than left to waitUntil: the next request in this colo must find it.
-  if (source !== 'cache') await cacheManifest(config, channel, m)
+  // Awaited rather than left to waitUntil: the next request in this colo must find it. A
+  // request that shared another's read leaves it to that one.
+  if (source === 'kv' || source === 'do') await cacheManifest(config, channel, m)
 
   const headers = new Headers({ etag: m.etag, 'cache-control': MANIFEST_CACHE_CONTROL, 'x-cco-source': source, 'x-cco-seq': String(m.seq) })
   if (ifNoneMatchMatches(c.req.header('if-none-match'), m.etag)) return new Response(null, { status: 304, headers })

@@ -5,18 +5,22 @@ import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import type { StoredRelease } from '../broker/types.ts'
 import { notFound } from '../errors.ts'
+import { readThrough } from '../origin-reads.ts'
 import { assetUrl } from '../policy/manifest.ts'
 
 export const releases = new Hono<AppEnv>()
 
+// Anyone may ask: reads of the Durable Object are shared within the isolate (origin-reads.ts).
 releases.get('/', async (c) => {
-  const list = await brokerStub(c.env, c.var.config.product).listReleases()
+  const product = c.var.config.product
+  const { value: list } = await readThrough(`${product}:releases`, () => brokerStub(c.env, product).listReleases())
   return c.json({ releases: list.map((r) => releaseView(r, c.var.config.publicUrl, false)) })
 })
 
 releases.get('/:version', async (c) => {
   const version = c.req.param('version')
-  const release = await brokerStub(c.env, c.var.config.product).getRelease(version)
+  const product = c.var.config.product
+  const { value: release } = await readThrough(`${product}:release:${version}`, () => brokerStub(c.env, product).getRelease(version))
   if (!release) throw notFound(`release ${JSON.stringify(version)}`)
   return c.json(releaseView(release, c.var.config.publicUrl, true))
 })
