@@ -201,6 +201,18 @@ describe('a config file that sets nothing trust-bearing', () => {
   })
 })
 
+describe('directories cco creates', () => {
+  it('are never group-writable, even under a 002 umask, so that its own config is trusted', async () => {
+    const set = await runCco('/bin/sh', ['-c', `umask 002; exec ${bin} config set updates.server https://releases.example.com`], { home: h.home })
+    expect(set.code, show(set)).toBe(0)
+    expect(statSync(join(h.home, '.config')).mode & 0o777).toBe(0o755)
+    expect(statSync(dirname(h.configFile)).mode & 0o777).toBe(0o755)
+    expect(statSync(h.configFile).mode & 0o777).toBe(0o644)
+    const get = await runCco('/bin/sh', ['-c', `umask 002; exec ${bin} config get updates.server`], { home: h.home })
+    expect(get.stdout, show(get)).toBe('updates.server = https://releases.example.com\n')
+  })
+})
+
 describe('the CA bundle named by network.ca_file', () => {
   it('is refused when others can change it, in the config that names it', async () => {
     const ca = join(h.home, 'corp-ca.pem')

@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { isSea } from 'node:sea'
 import type { Env } from './env.ts'
+import { DIR_MODE } from './fs-atomic.ts'
 import { isPidAlive, isSameProcessAlive, processStartTicks } from './process-info.ts'
 import { openLogForAppend } from './rotating-log.ts'
 
@@ -55,7 +56,7 @@ export interface DetachedOptions {
 
 /** Starts `program args…` in its own session (survives the parent), not waited for. */
 export function spawnDetached(program: Program, args: string[], options: DetachedOptions): ChildProcess {
-  mkdirSync(dirname(options.logFile), { recursive: true })
+  mkdirSync(dirname(options.logFile), { recursive: true, mode: DIR_MODE })
   const out = openLogForAppend(options.logFile)
   try {
     const child = spawn(program.command, [...program.args, ...args], {

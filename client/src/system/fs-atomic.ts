@@ -5,6 +5,13 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { basename, dirname, join } from 'node:path'
 import { errnoCode } from '../errors.ts'
 
+/**
+ * Mode of the directories cco creates (config dir, state dir, trust dir): never writable by
+ * group or others, whatever the umask. A umask of 002 (user private groups) would otherwise
+ * give cco a config directory that the rule of file-trust.ts refuses.
+ */
+export const DIR_MODE = 0o755
+
 export interface WriteAtomicOptions {
   mode?: number
 }
@@ -12,7 +19,7 @@ export interface WriteAtomicOptions {
 /** Replaces `path` with `data` atomically; on any error the old file is untouched. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteAtomicOptions = {}): void {
   const dir = dirname(path)
-  mkdirSync(dir, { recursive: true })
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE })
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
   let fd: number | undefined
   try {

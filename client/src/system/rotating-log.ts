@@ -6,6 +6,7 @@
 // link planted at `daemon.log.N` is moved or dropped, never written through.
 import { closeSync, fstatSync, lstatSync, mkdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { DIR_MODE } from './fs-atomic.ts'
 import { openForAppend } from './state-file.ts'
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024
@@ -40,7 +41,7 @@ export function rotatedName(path: string, n: number): string {
 export function openRotatingLog(path: string, options: RotatingLogOptions = {}): RotatingLog {
   const maxBytes = options.maxBytes ?? LOG_MAX_BYTES
   const keep = options.keep ?? LOG_KEEP
-  mkdirSync(dirname(path), { recursive: true })
+  mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE })
   let fd: number | null = null
   let ino = 0
   let size = 0
