@@ -199,6 +199,17 @@ describe('a control character in a kept field of a release', () => {
   })
 })
 
+describe('the webhook sender', () => {
+  it('is recorded as the audit actor with visible escapes for control characters', async () => {
+    const payload = releasePayload({ action: 'published', tag: 'v2026.11.1', assets: await archives('2026.11.1') })
+    ;(payload.sender as Release).login = 'octo\r\ncat\u001b[2J\ud800'
+    expect((await postWebhook(JSON.stringify(payload))).status).toBe(200)
+    const actors = (await auditLog()).map((e) => e.actor)
+    expect(actors).toContain('github:octo\\u000D\\u000Acat\\u001B[2J\\uD800')
+    for (const s of await storedText()) expect(s).not.toMatch(UNSAFE)
+  })
+})
+
 describe('release notes', () => {
   it('keep tabs and line breaks; other control characters and unpaired surrogates become U+FFFD', async () => {
     const notes = 'Fixes:\r\n\t- the proxy bug\u001b[31m\u0000\u009b31m\u0085\u007f\u2028end\ud800 café 👩‍💻'

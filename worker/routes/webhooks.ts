@@ -13,6 +13,7 @@ import { webhookSecret } from '../config.ts'
 import { purgeManifests } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
 import { sha256Hex } from '../policy/cache.ts'
+import { escapeControlChars } from '../policy/control-chars.ts'
 import { GithubReleaseSchema, WebhookEnvelopeSchema, isReleaseAction, isWithdrawAction } from '../policy/github-release.ts'
 import { readCapped } from '../read-capped.ts'
 import { loadSigningKeys } from '../signing.ts'
@@ -78,12 +79,13 @@ webhooks.post('/github', async (c) => {
 
   // Publishing signs manifests: a broken key is reported before anything is recorded.
   await loadSigningKeys(c.env)
+  // The audit log's actor: kept with visible escapes for any control character (policy/control-chars.ts).
   const sender = envelope.data.sender?.login
   const result: DeliveryResult = await brokerStub(c.env, config.product).receiveRelease({
     id: deliveryId,
     bodySha256: await sha256Hex(body),
     action,
-    actor: sender ? `github:${sender}` : 'github',
+    actor: sender ? `github:${escapeControlChars(sender)}` : 'github',
     release: parsed.data,
   })
   await purgeManifests(config, Object.keys(result.channels) as Channel[])
