@@ -3,7 +3,7 @@
 // when someone else can change them or a directory above them, as OpenSSH's StrictModes does:
 // real cco processes, real files and owners in temp dirs (the tests run as root, so other
 // owners are real uids).
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -151,6 +151,40 @@ describe('a config file that sets what cco trusts', () => {
     expect(r.code, show(r)).toBe(2)
     expect(r.stderr).toContain(`refusing config file ${h.configFile} (${join(dotfiles, 'cco.toml')})`)
     expect(r.stderr).toContain(`chmod go-w ${dotfiles}`)
+  })
+
+  it.runIf(asRoot)("is refused through a symlink that someone else owns, even when it points at a safe file", async () => {
+    // An attacker's link in sticky /tmp, pointing at a root-owned file for the check, could be
+    // re-pointed at their own file right after it.
+    const safe = join(h.home, 'safe.toml')
+    writeFileSync(safe, SERVER)
+    const box = mkdtempSync(join(tmpdir(), 'cco-links-'))
+    try {
+      chmodSync(box, 0o1777)
+      const link = join(box, 'config.toml')
+      symlinkSync(safe, link)
+      expect(inspectFileTrust(safe).problems).toEqual([])
+      lchownSync(link, OTHER_USER, OTHER_USER)
+      const ca = join(box, 'ca-dir')
+      symlinkSync(h.home, ca)
+      lchownSync(ca, OTHER_USER, OTHER_USER)
+      writeFileSync(join(h.home, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n')
+      write(`[network]\nca_file = "${join(ca, 'ca.pem')}"\n`)
+      const viaDir = await cco(['config', 'show'])
+      expect(viaDir.code, show(viaDir)).toBe(2)
+      expect(viaDir.stderr).toContain(`${ca} is owned by uid ${OTHER_USER}`)
+      expect(viaDir.stderr).toContain(`chown -h root ${ca}`)
+      rmSync(h.configFile)
+      mkdirSync(join(h.home, 'xdg'))
+      symlinkSync(box, join(h.home, 'xdg', 'cco'))
+      const viaFile = await cco(['config', 'show'], { env: { XDG_CONFIG_HOME: join(h.home, 'xdg') } })
+      expect(viaFile.code, show(viaFile)).toBe(2)
+      // Named as it was reached: through the XDG link, in the sticky box (its own directory).
+      expect(viaFile.stderr).toContain(`${join(h.home, 'xdg', 'cco', 'config.toml')} is owned by uid ${OTHER_USER}`)
+      expect(viaFile.stderr).toContain(`${box} is writable by group and others (mode 1777)`)
+    } finally {
+      rmSync(box, { recursive: true, force: true })
+    }
   })
 
   it('is accepted under a sticky world-writable directory above its own (XDG_CONFIG_HOME in /tmp)', async () => {

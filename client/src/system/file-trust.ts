@@ -5,8 +5,10 @@
 // after your home directory when the file is under it (what is above home is the system's);
 // elsewhere it goes up to `/`, where a world-writable directory with the sticky bit (`/tmp`) is
 // accepted above the file's own directory, since others cannot rename or remove what is ours
-// in it. Symlinks are resolved first, so the rule applies to the file actually read.
-import { realpathSync, statSync, type Stats } from 'node:fs'
+// in it. The path is walked as given and as resolved: the rule applies to the file actually
+// read, and every symlink on the way must be yours or root's too (whoever owns a link can
+// re-point it after the check).
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { errnoCode, UsageError } from '../errors.ts'
@@ -62,18 +64,16 @@ function realpathOfNearest(p: string): string {
   }
 }
 
-function homeDir(home?: string): string | null {
+/** The home directory as given and as resolved (the walk up stops at either). */
+function homeDirs(home?: string): string[] {
+  const given = resolve(home ?? homedir())
   try {
-    return realpathSync(home ?? homedir())
+    return [...new Set([given, realpathSync(given)])].filter((h) => h !== '/')
   } catch {
-    return null
+    return given === '/' ? [] : [given]
   }
 }
 
-/**
- * Checks `file` (and the directories above it) against the rule. A missing file is checked
- * through its directories only: whoever may create it there decides what it will say.
- */
 export interface FileTrustOptions {
   /** The home directory where the walk up stops (default: the user's). */
   home?: string
@@ -81,6 +81,12 @@ export interface FileTrustOptions {
   directoriesOnly?: boolean
 }
 
+/**
+ * Checks `file` and the directories above it against the rule, along the path as given and
+ * along the resolved one: a symlink on the way must be yours or root's too, or whoever owns
+ * it could point it elsewhere after the check. A missing file is checked through its
+ * directories only: whoever may create it there decides what it will say.
+ */
 export function inspectFileTrust(file: string, o: FileTrustOptions = {}): FileTrust {
   const absolute = resolve(file)
   const result: FileTrust = { path: absolute, exists: false, problems: [], fixes: [], mode: null }
@@ -92,35 +98,70 @@ export function inspectFileTrust(file: string, o: FileTrustOptions = {}): FileTr
   const uid = process.geteuid()
   const real = realpathOfNearest(absolute)
   result.path = real
+  const seen = new Set<string>()
+  const report = (problem: string, fix: string) => {
+    if (seen.has(problem)) return
+    seen.add(problem)
+    result.problems.push(problem)
+    result.fixes.push(fix)
+  }
   const check = (path: string, st: Stats, stickyOk: boolean) => {
     if (st.uid !== uid && st.uid !== 0) {
-      result.problems.push(`${path} is owned by uid ${st.uid}, not by you (${myName(uid)}) or root`)
-      result.fixes.push(`${uid === 0 ? '' : 'sudo '}chown ${myName(uid)} ${shellWord(path)}`)
+      report(`${path} is owned by uid ${st.uid}, not by you (${myName(uid)}) or root`, `${uid === 0 ? '' : 'sudo '}chown ${st.isSymbolicLink() ? '-h ' : ''}${myName(uid)} ${shellWord(path)}`)
     }
+    // A symlink's own mode means nothing; who may replace it is its directory's business.
+    if (st.isSymbolicLink()) return
     const writable = st.mode & GROUP_OTHER_WRITE
     if (writable && !(stickyOk && st.isDirectory() && (st.mode & STICKY) !== 0)) {
-      result.problems.push(`${path} is writable by ${whoCanWrite(st.mode)} (mode ${octal(st.mode)})`)
-      result.fixes.push(`chmod go-w ${shellWord(path)}`)
+      report(`${path} is writable by ${whoCanWrite(st.mode)} (mode ${octal(st.mode)})`, `chmod go-w ${shellWord(path)}`)
     }
   }
+  const homes = homeDirs(o.home)
+  const visited = new Set<string>()
+  /**
+   * One entry, judged as it is (lstat); a symlink is then followed to what it points at, and
+   * the directories above that are walked too (for the file itself, its directory is its own).
+   */
+  const entry = (path: string, stickyOk: boolean, isFile = false) => {
+    const st = lstatSync(path, { throwIfNoEntry: false })
+    if (!st) return
+    check(path, st, stickyOk)
+    if (!st.isSymbolicLink()) return
+    let target: string
+    try {
+      target = realpathSync(path)
+    } catch {
+      return
+    }
+    const t = statSync(target, { throwIfNoEntry: false })
+    if (t) check(target, t, stickyOk)
+    up(dirname(target), isFile)
+  }
+  /** Each directory from `dir` up to the home directory (when under it) or `/`. */
+  const up = (dir: string, own: boolean) => {
+    const underHome = homes.find((h) => dir === h || dir.startsWith(`${h}/`))
+    for (;;) {
+      // A directory seen as a parent further up is checked again as a file's own (stricter).
+      const key = `${own}:${dir}`
+      if (!visited.has(key)) {
+        visited.add(key)
+        // Earlier components are resolved by the kernel; this one is judged as it is, and
+        // followed if it is a link. One that does not exist yet will be created by cco (0755).
+        entry(dir, !own)
+      }
+      own = false
+      if (dir === underHome || dirname(dir) === dir) break
+      dir = dirname(dir)
+    }
+  }
+  // When the caller replaces the file, a link there is replaced too: only its directory counts.
+  if (!o.directoriesOnly) entry(absolute, false, true)
+  up(dirname(absolute), true)
 
   const st = statSync(real, { throwIfNoEntry: false })
   if (st) {
     result.exists = true
     result.mode = st.mode & 0o777
-    if (!o.directoriesOnly) check(real, st, false)
-  }
-  const home = homeDir(o.home)
-  const underHome = home !== null && home !== '/' && (real === home || real.startsWith(`${home}/`))
-  let dir = dirname(real)
-  let own = true
-  for (;;) {
-    const d = statSync(dir, { throwIfNoEntry: false })
-    // A directory that does not exist yet will be created by cco, with our umask.
-    if (d) check(dir, d, !own)
-    own = false
-    if ((underHome && dir === home) || dirname(dir) === dir) break
-    dir = dirname(dir)
   }
   return result
 }
