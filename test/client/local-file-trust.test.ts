@@ -11,6 +11,7 @@ import { loadConfig } from '../../client/src/config/load.ts'
 import { CliError } from '../../client/src/errors.ts'
 import { adminToken } from '../../client/src/release/session.ts'
 import { inspectFileTrust } from '../../client/src/system/file-trust.ts'
+import { readTrust } from '../../client/src/update/trust-store.ts'
 import { testApp } from '../support/app-context.ts'
 import { makeHome, type CcoHome } from '../support/cco-home.ts'
 import { runCco, show } from '../support/cco-process.ts'
@@ -281,6 +282,27 @@ describe('the admin token file', () => {
     chmodSync(file, 0o640)
     expect(adminToken(app, file)).toBe('tok-123')
     expect(app.out.stderr).toContain(`warning: token file ${file} is readable by other users (mode 0640)`)
+  })
+})
+
+describe('the trust state (last accepted manifest)', () => {
+  it('is refused (exit 2) when others could change or delete it, before it is read', () => {
+    const trustDir = join(h.stateDir, 'trust')
+    mkdirSync(trustDir, { recursive: true })
+    const state = { seq: 7, sha256: 'a'.repeat(64), etag: null, server: 'https://releases.example.com', accepted_at: '2026-01-01T00:00:00Z' }
+    writeFileSync(join(trustDir, 'stable.json'), JSON.stringify(state))
+    expect(readTrust(trustDir, 'stable', state.server).state?.seq).toBe(7)
+    chmodSync(trustDir, 0o777)
+    expect(() => readTrust(trustDir, 'stable', state.server)).toThrow(`refusing trust state ${join(trustDir, 'stable.json')}: it holds the last accepted manifest (rollback protection), but others can change it: ${trustDir} is writable by group and others (mode 0777). Fix with: chmod go-w ${trustDir}`)
+    chmodSync(trustDir, 0o755)
+    chmodSync(join(trustDir, 'stable.json'), 0o666)
+    let err: unknown
+    try {
+      readTrust(trustDir, 'stable', state.server)
+    } catch (e) {
+      err = e
+    }
+    expect((err as CliError).exitCode).toBe(2)
   })
 })
 

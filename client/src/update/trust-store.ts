@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { isChannel } from '../../../contract/manifest.ts'
 import { errnoCode } from '../errors.ts'
+import { requireTrustedFile } from '../system/file-trust.ts'
 import { writeFileAtomic } from '../system/fs-atomic.ts'
 import { sha256Hex } from './verify-manifest.ts'
 
@@ -47,6 +48,9 @@ function readOrNull(path: string): Buffer | null {
  */
 export function readTrust(trustDir: string, channel: string, server: string): StoredTrust {
   const f = files(trustDir, channel)
+  // The accepted seq is the rollback protection: whoever could change (or delete) it could
+  // make an older signed manifest acceptable again. The rule of system/file-trust.ts, exit 2.
+  requireTrustedFile(f.state, 'trust state', 'it holds the last accepted manifest (rollback protection)')
   const rawState = readOrNull(f.state)
   if (!rawState) return { state: null, bytes: null }
   let state: TrustState
