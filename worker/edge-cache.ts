@@ -9,6 +9,9 @@ import type { BrokerConfig } from './config.ts'
 import { forgetOriginReads } from './origin-reads.ts'
 import { EDGE_CACHE_CONTROL } from './policy/cache.ts'
 
+/** KV key of a channel's signed manifest (metadata: `{etag, seq}`), the copy behind the edge cache. */
+export const kvKey = (channel: Channel) => `manifest:${channel}`
+
 export interface ServedManifest {
   body: string
   etag: string

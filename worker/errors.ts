@@ -2,6 +2,7 @@
 // written for the caller. Anything else that escapes a handler becomes a generic 500.
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { Refusal } from './policy/refusal.ts'
 
 export class ApiError extends HTTPException {
   readonly code: string
@@ -20,5 +21,8 @@ export class ConfigError extends ApiError {
     super(500, 'misconfigured', message)
   }
 }
+
+/** A refusal decided by policy (policy/refusal.ts), answered as it is. */
+export const refused = (r: Refusal): ApiError => new ApiError(r.status, r.code, r.message)
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`)

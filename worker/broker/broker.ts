@@ -10,6 +10,7 @@ import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequ
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
 import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
+import { kvKey } from '../edge-cache.ts'
 import { decideHalt, decidePromote, decideResume, decideRollout, decideUnyank, decideYank, type AdminDecision, type ReleaseFacts } from '../policy/admin.ts'
 import { isoSeconds, type ReleaseContent } from '../policy/assess-release.ts'
 import { sha256Hex, strongEtag } from '../policy/cache.ts'
@@ -17,6 +18,7 @@ import { computeChannels, type ChannelPointer, type ChannelPointers } from '../p
 import { GithubReleaseSchema, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
 import { contentKey, manifestContent, manifestPayload, shrinkNotes, shrinkYankReasons, type ManifestContent } from '../policy/manifest.ts'
 import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/reconcile.ts'
+import { conflict, notFound, refusalOf, type Refusal } from '../policy/refusal.ts'
 import { DELETED, UNPUBLISHED, onGithubRelease, onJobResult, versionOfTag, type AuditInput, type Job, type JobResult, type ReleaseRow } from '../policy/release-lifecycle.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { fetchChecksums } from './fetch-checksums.ts'
@@ -27,7 +29,6 @@ import { SerialQueue } from './serial-queue.ts'
 import type {
   AdminActor,
   AdminOutcome,
-  AdminRefusal,
   AuditPageData,
   ChannelChange,
   ChannelState,
@@ -40,9 +41,6 @@ import type {
   SignedManifest,
   StoredRelease,
 } from './types.ts'
-
-/** KV key of a channel's signed manifest (metadata: `{etag, seq}`). */
-export const kvKey = (channel: Channel) => `manifest:${channel}`
 
 /** Re-sign a manifest when it expires within this time (the cron runs every 30 minutes). */
 export const RESIGN_BEFORE_MS = 3 * 24 * 3600 * 1000
@@ -100,8 +98,8 @@ interface ReleaseOrigin {
 
 /** An admin request refused inside the write queue (before anything was written). */
 class Refused extends Error {
-  readonly refusal: AdminRefusal
-  constructor(refusal: AdminRefusal) {
+  readonly refusal: Refusal
+  constructor(refusal: Refusal) {
     super(refusal.message)
     this.refusal = refusal
   }
@@ -397,7 +395,7 @@ export class Broker extends DurableObject<Env> {
   }
 
   async #changeChannel(name: string, actor: AdminActor, decide: (channel: Channel, current: ChannelPointer) => AdminDecision): Promise<AdminOutcome<ChannelChange>> {
-    if (!isChannel(name)) return { ok: false, status: 404, code: 'not_found', message: `unknown channel ${JSON.stringify(name)} (channels: ${CHANNELS.join(', ')})` }
+    if (!isChannel(name)) return { ok: false, ...notFound(`unknown channel ${JSON.stringify(name)} (channels: ${CHANNELS.join(', ')})`) }
     return this.#admin(async () => {
       const d = decide(name, pointersOf(this.#channelRows())[name])
       if (d.kind === 'refuse') throw new Refused(refusalOf(d))
@@ -413,7 +411,7 @@ export class Broker extends DurableObject<Env> {
     try {
       return { ok: true, ...(await this.#writes.run(task)) }
     } catch (err) {
-      if (err instanceof Refused) return err.refusal
+      if (err instanceof Refused) return { ok: false, ...err.refusal }
       throw err
     } finally {
       await this.#flushKv()
@@ -542,12 +540,7 @@ export class Broker extends DurableObject<Env> {
     if (change.keep && !(kept === change.keep.version || (kept && change.keep.version && versionIdentity(kept) === versionIdentity(change.keep.version)))) {
       // Only STABLE_FROM_RELEASES moves a pointer an admin just set (to a newer release).
       const moved = next[change.keep.channel].version
-      throw new Refused({
-        ok: false,
-        status: 409,
-        code: 'conflict',
-        message: `${change.keep.channel} would move to ${moved ?? 'no release'} at once: with STABLE_FROM_RELEASES on it follows the newest release`,
-      })
+      throw new Refused(conflict(`${change.keep.channel} would move to ${moved ?? 'no release'} at once: with STABLE_FROM_RELEASES on it follows the newest release`))
     }
 
     const signed: { channel: Channel; seq: number; hash: string; body: string; etag: string; issuedAt: string; expiresAt: string; reason: string }[] = []
@@ -566,12 +559,9 @@ export class Broker extends DurableObject<Env> {
         // A yank is the one change that makes manifests grow without bound: refused, so that
         // every other change (webhooks, the alarm, the cron's re-sign) keeps fitting.
         if (err instanceof ManifestTooLarge && change.yank) {
-          throw new Refused({
-            ok: false,
-            status: 409,
-            code: 'conflict',
-            message: `yanking ${change.yank.version} would make the ${channel} manifest ${err.bytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap even with its release notes cut: unyank old versions or shorten reasons`,
-          })
+          throw new Refused(
+            conflict(`yanking ${change.yank.version} would make the ${channel} manifest ${err.bytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap even with its release notes cut: unyank old versions or shorten reasons`),
+          )
         }
         throw err
       })
@@ -791,10 +781,6 @@ export class Broker extends DurableObject<Env> {
       }
     })
   }
-}
-
-function refusalOf(d: Extract<AdminDecision, { kind: 'refuse' }>): AdminRefusal {
-  return { ok: false, status: d.status, code: d.code, message: d.message }
 }
 
 /** The decision's change, or the refusal thrown (yank and unyank always change something). */

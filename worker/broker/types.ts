@@ -5,6 +5,7 @@ import type { Platform } from '../../contract/platform.ts'
 import type { RecordedAsset } from '../policy/assess-release.ts'
 import type { GithubRelease, ReleaseAction } from '../policy/github-release.ts'
 
+import type { Refusal } from '../policy/refusal.ts'
 import type { ReleaseStatus } from '../policy/release-lifecycle.ts'
 
 export type { ReleaseStatus }
@@ -90,12 +91,7 @@ export interface AdminActor {
 }
 
 /** An admin request the object refused: nothing was written. */
-export interface AdminRefusal {
-  ok: false
-  status: 404 | 409
-  code: 'not_found' | 'conflict'
-  message: string
-}
+export type AdminRefusal = { ok: false } & Refusal
 
 export type AdminOutcome<T> = ({ ok: true } & T) | AdminRefusal
 

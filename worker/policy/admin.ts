@@ -4,9 +4,10 @@
 import type { Channel } from '../../contract/manifest.ts'
 import { compareVersions } from '../../contract/version.ts'
 import type { ChannelPointer } from './channels.ts'
+import { conflict as conflictRefusal, notFound as notFoundRefusal, type Refusal } from './refusal.ts'
 
 export type AdminDecision =
-  | { kind: 'refuse'; status: 404 | 409; code: 'not_found' | 'conflict'; message: string }
+  | ({ kind: 'refuse' } & Refusal)
   | { kind: 'unchanged' }
   | { kind: 'change'; pointer?: ChannelPointer; audit: { action: string; detail: Record<string, unknown> } }
 
@@ -21,8 +22,8 @@ export interface ReleaseFacts {
 
 const HOUR_MS = 3600 * 1000
 
-const notFound = (message: string): AdminDecision => ({ kind: 'refuse', status: 404, code: 'not_found', message })
-const conflict = (message: string): AdminDecision => ({ kind: 'refuse', status: 409, code: 'conflict', message })
+const notFound = (message: string): AdminDecision => ({ kind: 'refuse', ...notFoundRefusal(message) })
+const conflict = (message: string): AdminDecision => ({ kind: 'refuse', ...conflictRefusal(message) })
 
 export interface PromoteInput {
   channel: Channel

@@ -2,7 +2,8 @@
 // yank and unyank a version, read the audit log. Every route authenticates first (401/403),
 // then checks the path (404) and the body against the contract's schema (400/422); the
 // Durable Object decides and applies the change in its write queue (404/409 refuse with
-// nothing written). Changed channels are dropped from this colo's edge cache.
+// nothing written). Changes go through changes.ts, which drops what this colo holds of the
+// channels they re-signed.
 import { Hono, type Context } from 'hono'
 import * as z from 'zod/mini'
 import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type AuditPage } from '../../contract/api.ts'
@@ -10,8 +11,8 @@ import { CHANNELS, isChannel, type Channel } from '../../contract/manifest.ts'
 import type { AppEnv } from '../app-env.ts'
 import { adminAuth } from '../auth/require-admin.ts'
 import { brokerStub } from '../broker/stub.ts'
-import type { AdminOutcome, ChannelChange, ReleaseChange } from '../broker/types.ts'
-import { purgeManifests } from '../edge-cache.ts'
+import type { ChannelChange, ReleaseChange } from '../broker/types.ts'
+import { brokerChanges } from '../changes.ts'
 import { ApiError } from '../errors.ts'
 import { jsonBody } from '../request-body.ts'
 import { releaseView } from './releases.ts'
@@ -23,35 +24,35 @@ const ResumeRequestSchema = z.object({})
 admin.post('/channels/:channel/promote', adminAuth, async (c) => {
   const channel = channelParam(c)
   const body = await jsonBody(c, PromoteRequestSchema)
-  return channelAnswer(c, channel, await broker(c).promote(channel, body, c.var.actor))
+  return channelAnswer(c, await changes(c).promote(channel, body, c.var.actor))
 })
 
 admin.post('/channels/:channel/rollout', adminAuth, async (c) => {
   const channel = channelParam(c)
   const body = await jsonBody(c, RolloutRequestSchema)
-  return channelAnswer(c, channel, await broker(c).rollout(channel, body, c.var.actor))
+  return channelAnswer(c, await changes(c).rollout(channel, body, c.var.actor))
 })
 
 admin.post('/channels/:channel/halt', adminAuth, async (c) => {
   const channel = channelParam(c)
   const body = await jsonBody(c, HaltRequestSchema)
-  return channelAnswer(c, channel, await broker(c).halt(channel, body, c.var.actor))
+  return channelAnswer(c, await changes(c).halt(channel, body, c.var.actor))
 })
 
 admin.post('/channels/:channel/resume', adminAuth, async (c) => {
   const channel = channelParam(c)
   await jsonBody(c, ResumeRequestSchema)
-  return channelAnswer(c, channel, await broker(c).resume(channel, c.var.actor))
+  return channelAnswer(c, await changes(c).resume(channel, c.var.actor))
 })
 
 admin.post('/releases/:version/yank', adminAuth, async (c) => {
   const body = await jsonBody(c, YankRequestSchema)
-  return releaseAnswer(c, await broker(c).yank(c.req.param('version'), body, c.var.actor))
+  return releaseAnswer(c, await changes(c).yank(c.req.param('version'), body, c.var.actor))
 })
 
 admin.post('/releases/:version/unyank', adminAuth, async (c) => {
   await jsonBody(c, ResumeRequestSchema)
-  return releaseAnswer(c, await broker(c).unyank(c.req.param('version'), c.var.actor))
+  return releaseAnswer(c, await changes(c).unyank(c.req.param('version'), c.var.actor))
 })
 
 const AuditQuerySchema = z.object({
@@ -66,12 +67,12 @@ admin.get('/audit', adminAuth, async (c) => {
     throw new ApiError(422, 'invalid_request', `${issue?.path.map(String).join('.') || 'query'}: ${issue?.message ?? 'invalid'}`)
   }
   const { before, limit } = query.data
-  const page = await broker(c).audit({ before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) })
+  const page = await brokerStub(c.env, c.var.config.product).audit({ before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) })
   return c.json(page satisfies AuditPage)
 })
 
-function broker(c: Context<AppEnv>) {
-  return brokerStub(c.env, c.var.config.product)
+function changes(c: Context<AppEnv>) {
+  return brokerChanges(c.env, c.var.config)
 }
 
 function channelParam(c: Context<AppEnv>): Channel {
@@ -80,14 +81,10 @@ function channelParam(c: Context<AppEnv>): Channel {
   return channel
 }
 
-async function channelAnswer(c: Context<AppEnv>, channel: Channel, out: AdminOutcome<ChannelChange>) {
-  if (!out.ok) throw new ApiError(out.status, out.code, out.message)
-  if (out.changed) await purgeManifests(c.var.config, [channel])
+function channelAnswer(c: Context<AppEnv>, out: ChannelChange) {
   return c.json({ ...out.channel, changed: out.changed })
 }
 
-async function releaseAnswer(c: Context<AppEnv>, out: AdminOutcome<ReleaseChange>) {
-  if (!out.ok) throw new ApiError(out.status, out.code, out.message)
-  await purgeManifests(c.var.config, Object.keys(out.channels) as Channel[])
+function releaseAnswer(c: Context<AppEnv>, out: ReleaseChange) {
   return c.json({ release: releaseView(out.release, c.var.config.publicUrl, false), channels: out.channels })
 }

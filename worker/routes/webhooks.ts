@@ -5,12 +5,10 @@
 // treats a delivery id or a body (by its sha256) it already processed as a duplicate.
 import { Webhooks } from '@octokit/webhooks'
 import { Hono } from 'hono'
-import type { Channel } from '../../contract/manifest.ts'
 import type { AppEnv } from '../app-env.ts'
-import { brokerStub } from '../broker/stub.ts'
 import type { DeliveryResult } from '../broker/types.ts'
+import { brokerChanges } from '../changes.ts'
 import { webhookSecret } from '../config.ts'
-import { purgeManifests } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
 import { sha256Hex } from '../policy/cache.ts'
 import { escapeControlChars } from '../policy/control-chars.ts'
@@ -81,14 +79,13 @@ webhooks.post('/github', async (c) => {
   await loadSigningKeys(c.env)
   // The audit log's actor: kept with visible escapes for any control character (policy/control-chars.ts).
   const sender = envelope.data.sender?.login
-  const result: DeliveryResult = await brokerStub(c.env, config.product).receiveRelease({
+  const result: DeliveryResult = await brokerChanges(c.env, config).receiveRelease({
     id: deliveryId,
     bodySha256: await sha256Hex(body),
     action,
     actor: sender ? `github:${escapeControlChars(sender)}` : 'github',
     release: parsed.data,
   })
-  await purgeManifests(config, Object.keys(result.channels) as Channel[])
   const status = result.status === 'queued' || result.status === 'ignored' ? 202 : 200
   return c.json(result, status)
 })
