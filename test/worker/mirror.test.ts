@@ -111,6 +111,12 @@ describe('mirroring a release', () => {
 
     // Every download above came from R2, none from the download host.
     expect(net.asked).toEqual([URL_])
+
+    // Another spelling of the version names the same copy (never a redirect to the download host).
+    const respelled = await SELF.fetch(ASSET_URL.replace(`/v1/assets/${V}/`, `/v1/assets/v${V}.0+build/`))
+    expect(respelled.status).toBe(200)
+    expect(await sha256(new Uint8Array(await respelled.arrayBuffer()))).toBe(await sha256(bytes))
+    expect(net.asked).toEqual([URL_])
   })
 
   it('refuses a release whose download does not match its digest, after retrying with backoff', async () => {

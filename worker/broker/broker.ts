@@ -477,10 +477,10 @@ export class Broker extends DurableObject<Env> {
   }
 
   /** A release asset the broker recorded (as its manifests advertise it), or null. */
-  recordedAsset(version: string, name: string): { sha256: string; source_url: string } | null {
+  recordedAsset(version: string, name: string): { version: string; sha256: string; source_url: string } | null {
     const row = this.#releaseByVersion(version)
     const asset = row ? Object.values(row.assets).find((a) => a.name === name) : undefined
-    return asset ? { sha256: asset.sha256, source_url: asset.source_url } : null
+    return row && asset ? { version: row.version, sha256: asset.sha256, source_url: asset.source_url } : null
   }
 
   /** The audit log, newest first, `limit` entries older than `before` (an entry id). */

@@ -42,6 +42,11 @@ assets.get('/:version/:sha256/:name', async (c) => {
   if (recorded.sha256 !== sha256) {
     throw new ApiError(404, 'not_found', `asset ${JSON.stringify(name)} of release ${canonical} with sha256 ${sha256} was replaced; fetch the channel's manifest again`)
   }
+  // Another spelling of the version (`v1.0` for `1.0.0`): the copy lives under the recorded one.
+  if (bucket && recorded.version !== canonical) {
+    const served = await fromMirror(bucket, recorded.version, { name, sha256 }, c.req.raw, IMMUTABLE_CACHE_CONTROL)
+    if (served) return served
+  }
   return redirect(c, recorded.source_url)
 })
 
@@ -51,7 +56,7 @@ assets.get('/:version/:name', async (c) => {
   if (!recorded) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
   const bucket = mirrorBucket(c.env)
   if (bucket) {
-    const served = await fromMirror(bucket, parseVersion(version)?.text ?? version, { name, sha256: recorded.sha256 }, c.req.raw, SHORT_CACHE_CONTROL)
+    const served = await fromMirror(bucket, recorded.version, { name, sha256: recorded.sha256 }, c.req.raw, SHORT_CACHE_CONTROL)
     if (served) return served
   }
   return redirect(c, recorded.source_url)
@@ -62,7 +67,7 @@ assets.get('/:version/:name', async (c) => {
  * (origin-reads.ts). Only a platform archive of a version can be recorded, so anything else is
  * answered without asking the object.
  */
-async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ sha256: string; source_url: string } | null> {
+async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ version: string; sha256: string; source_url: string } | null> {
   if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || platformsForAssetName(name).length === 0) return null
   const product = c.var.config.product
   const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name))
