@@ -5,14 +5,15 @@
 // name (DNS rebinding): real daemons, real processes, raw HTTP requests with forged Host headers.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isLoopbackAuthority } from '../../client/src/daemon/health-server.ts'
 import { isCcoDaemonCommand } from '../../client/src/system/daemon-identity.ts'
 import { processStartTicks } from '../../client/src/system/process-info.ts'
-import { show, spawnCco } from '../support/cco-process.ts'
+import { runCco, show, spawnCco } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
 import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
 
@@ -150,6 +151,26 @@ describe('a real daemon', () => {
   })
 })
 
+describe('a real daemon installed under another name', () => {
+  it('is still confirmed (it runs the same program as the cco that stops it) and stopped', async () => {
+    const h = await host()
+    const renamed = join(h.binDir, 'ccoctl')
+    copyFileSync(bundle, renamed)
+    chmodSync(renamed, 0o755)
+    const run = (args: string[]) => runCco(renamed, args, { home: h.home })
+    const start = await run(['daemon', 'start'])
+    expect(start.code, show(start)).toBe(0)
+    const pid = h.pidRecord()!.pid
+    const status = await run(['daemon', 'status'])
+    expect(status.code, show(status)).toBe(0)
+    expect(status.stdout).toContain(`PID: ${pid}`)
+    const stop = await run(['daemon', 'stop'])
+    expect(stop.code, show(stop)).toBe(0)
+    expect(stop.stdout).toBe(`Stopped cco daemon (pid ${pid})\n`)
+    expect(isAlive(pid)).toBe(false)
+  })
+})
+
 interface RawAnswer {
   status: number
   headers: Record<string, string>
@@ -278,6 +299,11 @@ describe('the rules as plain data', () => {
     expect(isCcoDaemonCommand(node, [node, '/srv/app.js', 'run'])).toBe(false)
     expect(isCcoDaemonCommand(node, [node, '-e', 'run'])).toBe(false)
     expect(isCcoDaemonCommand('/home/u/.local/bin/cco', ['cco', 'update', '--yes'])).toBe(false)
+    // A binary installed under another name is known as this process's own program.
+    expect(isCcoDaemonCommand('/opt/bin/ccoctl', ['/opt/bin/ccoctl', 'run'])).toBe(false)
+    expect(isCcoDaemonCommand('/opt/bin/ccoctl', ['/opt/bin/ccoctl', 'run'], ['/opt/bin/ccoctl'])).toBe(true)
+    expect(isCcoDaemonCommand(node, [node, '/opt/bin/ccoctl', 'run'], ['/opt/bin/ccoctl'])).toBe(true)
+    expect(isCcoDaemonCommand(node, [node, 'run'], ['/opt/bin/ccoctl'])).toBe(false)
   })
 
   it('takes only loopback names as Host', () => {

@@ -7,8 +7,10 @@
 // pid file: it answers a random challenge on /health with an HMAC keyed by the nonce it keeps
 // in the pid file (mode 0600); the nonce itself never travels.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { realpathSync } from 'node:fs'
 import { request } from 'node:http'
 import { basename } from 'node:path'
+import { isSea } from 'node:sea'
 import type { PidRecord } from './pid-file.ts'
 import { hasProcFs, isPidAlive, processArgs, processExe, processStartTicks, processUid } from './process-info.ts'
 
@@ -38,14 +40,32 @@ export function isCcoProgramPath(path: string): boolean {
   return CCO_NAME.test(basename(path)) || path.endsWith('client/src/cli.ts')
 }
 
-/** `cco run …`, or Node running a cco script with `run`: how every cco daemon is started. */
-export function isCcoDaemonCommand(exe: string, args: readonly string[]): boolean {
+/**
+ * This process's own program (the single executable, or the script Node runs), resolved: a
+ * daemon started from the same file is cco whatever the file is called. Never Node itself.
+ */
+function ownPrograms(): string[] {
+  const own = isSea() ? process.execPath : process.argv[1]
+  if (!own) return []
+  try {
+    return [...new Set([own, realpathSync(own)])]
+  } catch {
+    return [own]
+  }
+}
+
+/**
+ * `cco run …`, or Node running a cco script with `run`: how every cco daemon is started. A
+ * cco program is known by its name or by being one of `known` (this process's own program).
+ */
+export function isCcoDaemonCommand(exe: string, args: readonly string[], known: readonly string[] = []): boolean {
+  const isCco = (p: string) => isCcoProgramPath(p) || known.includes(p)
   let rest: readonly string[]
-  if (isCcoProgramPath(exe)) {
+  if (isCco(exe)) {
     rest = args.slice(1)
   } else if (NODE_NAME.test(basename(exe))) {
     const script = args.findIndex((a, i) => i > 0 && !a.startsWith('-'))
-    if (script < 0 || !isCcoProgramPath(args[script]!)) return false
+    if (script < 0 || !isCco(args[script]!)) return false
     rest = args.slice(script + 1)
   } else {
     return false
@@ -80,7 +100,7 @@ export function kernelVerdict(pid: number, startTicks: string | null): KernelVer
   if (exe.kind === 'denied') return { kind: 'unsure', why: `the kernel does not show which program pid ${pid} runs` }
   if (exe.kind === 'none') return { kind: 'stale', why: `pid ${pid} is not running` }
   const args = processArgs(pid) ?? []
-  if (!isCcoDaemonCommand(exe.path, args)) {
+  if (!isCcoDaemonCommand(exe.path, args, ownPrograms())) {
     const what = args.length ? args.slice(0, 3).join(' ') : exe.path
     return { kind: 'stale', why: `pid ${pid} is now another program (${what.length > 80 ? `${what.slice(0, 77)}...` : what}), not a cco daemon` }
   }
