@@ -11,7 +11,7 @@ import { request } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isLoopbackAuthority } from '../../client/src/daemon/health-server.ts'
-import { isCcoDaemonCommand } from '../../client/src/system/daemon-identity.ts'
+import { isCcoDaemonCommand, kernelVerdict } from '../../client/src/system/daemon-identity.ts'
 import { processStartTicks } from '../../client/src/system/process-info.ts'
 import { runCco, show, spawnCco } from '../support/cco-process.ts'
 import { clientBundle } from '../support/client-bundles.ts'
@@ -80,6 +80,9 @@ describe('a forged pid file naming a process that is not our daemon', () => {
       expect(isAlive(pid)).toBe(true)
     }
 
+    // Without /proc, `ps` tells the same.
+    expect(kernelVerdict(pid, null, { procfs: false })).toMatchObject({ kind: 'stale', why: `pid ${pid} is now another program (sleep 60), not a cco daemon` })
+
     forgePidFile(h, pid, 'sleep')
     const restart = await h.cco(['daemon', 'restart'])
     expect(restart.code, show(restart)).toBe(0)
@@ -108,6 +111,7 @@ describe('a forged pid file naming a process that is not our daemon', () => {
   it.runIf(asRoot)("refuses (exit 1) to signal another user's process and leaves the pid file", async () => {
     const h = await host()
     const pid = sleeper({ uid: NOBODY })
+    expect(kernelVerdict(pid, null, { procfs: false })).toMatchObject({ kind: 'unsure', why: `pid ${pid} runs as uid ${NOBODY}, not as you (uid 0)` })
     forgePidFile(h, pid, 'sleep')
     const stop = await h.cco(['daemon', 'stop'])
     expect(stop.code, show(stop)).toBe(1)
@@ -133,6 +137,10 @@ describe('a real daemon', () => {
     const record = JSON.parse(readFileSync(h.pidFile, 'utf8')) as { pid: number; nonce: string }
     expect(statSync(h.pidFile).mode & 0o777).toBe(0o600)
     expect(record.nonce).toMatch(/^[0-9a-f]{64}$/)
+
+    // The same answer from `ps`, as on a system without /proc (macOS).
+    expect(kernelVerdict(record.pid, null, { procfs: false })).toEqual({ kind: 'ours' })
+    expect(kernelVerdict(record.pid, null)).toEqual({ kind: 'ours' })
 
     const challenge = randomBytes(32).toString('hex')
     const proved = await rawHttp(h.port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nx-cco-challenge: ${challenge}\r\nConnection: close\r\n\r\n`)

@@ -3,16 +3,19 @@
 // calls it running. Nothing written in the pid file is taken at its word: whoever can write the
 // file can name any pid, binary and start time. On Linux the kernel answers: the process runs
 // as you, started when the file says, and /proc/<pid>/exe is cco (or Node running a cco script)
-// with `run` as its command. Where /proc is missing, the daemon has to prove that it wrote the
-// pid file: it answers a random challenge on /health with an HMAC keyed by the nonce it keeps
-// in the pid file (mode 0600); the nonce itself never travels.
+// with `run` as its command. Without /proc (macOS) `ps` gives the owner and command line for
+// the same checks. Only where neither can tell, the daemon has to prove that it wrote the pid
+// file: it answers a random challenge on /health with an HMAC keyed by the nonce it keeps in
+// the pid file (mode 0600); the nonce itself never travels. That proof alone cannot stop
+// someone who forged the pid file and answers on the port himself, which is why it is the last
+// resort and not the rule.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { realpathSync } from 'node:fs'
 import { request } from 'node:http'
 import { basename } from 'node:path'
 import { isSea } from 'node:sea'
 import type { PidRecord } from './pid-file.ts'
-import { hasProcFs, isPidAlive, processArgs, processExe, processStartTicks, processUid } from './process-info.ts'
+import { hasProcFs, isPidAlive, processArgs, processExe, processStartTicks, processUid, psProcess } from './process-info.ts'
 
 export const CHALLENGE_HEADER = 'x-cco-challenge'
 export const PROOF_HEADER = 'x-cco-proof'
@@ -77,7 +80,7 @@ export function isCcoDaemonCommand(exe: string, args: readonly string[], known: 
  * `ours`: the kernel says it is a cco daemon of yours. `stale`: the pid file is not about this
  * process (it is gone, started later, or is another program): it may be removed. `unsure`: it
  * may be a cco daemon, but not one this user may signal or can vouch for: never signalled, and
- * the pid file is left. `unverified`: no /proc here; only the daemon's proof can tell.
+ * the pid file is left. `unverified`: neither /proc nor ps here; only the daemon's proof can tell.
  */
 export type KernelVerdict =
   | { kind: 'ours' }
@@ -85,40 +88,54 @@ export type KernelVerdict =
   | { kind: 'unsure'; why: string }
   | { kind: 'unverified' }
 
-/** The kernel's view of `pid`, compared with what the pid file says about it. */
-export function kernelVerdict(pid: number, startTicks: string | null): KernelVerdict {
+function anotherProgram(pid: number, args: readonly string[], exe: string): KernelVerdict {
+  const what = args.length ? args.slice(0, 3).join(' ') : exe
+  return { kind: 'stale', why: `pid ${pid} is now another program (${what.length > 80 ? `${what.slice(0, 77)}...` : what}), not a cco daemon` }
+}
+
+function otherUser(pid: number, uid: number): KernelVerdict | null {
+  const me = typeof process.getuid === 'function' ? process.getuid() : null
+  return me !== null && uid !== me ? { kind: 'unsure', why: `pid ${pid} runs as uid ${uid}, not as you (uid ${me})` } : null
+}
+
+/**
+ * The kernel's view of `pid` (/proc, else `ps`), compared with what the pid file says about it.
+ * `procfs: false` makes it use `ps` where /proc exists too (tests).
+ */
+export function kernelVerdict(pid: number, startTicks: string | null, o: { procfs?: boolean } = {}): KernelVerdict {
   if (pid === process.pid) return { kind: 'ours' }
   if (!isPidAlive(pid)) return { kind: 'stale', why: `pid ${pid} is not running` }
-  if (!hasProcFs()) return { kind: 'unverified' }
+  if (!(o.procfs ?? hasProcFs())) {
+    const ps = psProcess(pid)
+    if (!ps) return { kind: 'unverified' }
+    const [exe = ''] = ps.args
+    return otherUser(pid, ps.uid) ?? (isCcoDaemonCommand(exe, ps.args, ownPrograms()) ? { kind: 'ours' } : anotherProgram(pid, ps.args, exe))
+  }
   const ticks = processStartTicks(pid)
   if (startTicks && ticks !== null && ticks !== startTicks) return { kind: 'stale', why: `pid ${pid} is now another program (it started after the pid file was written)` }
   const uid = processUid(pid)
-  const me = typeof process.getuid === 'function' ? process.getuid() : null
   if (uid === null) return { kind: 'stale', why: `pid ${pid} is not running` }
-  if (me !== null && uid !== me) return { kind: 'unsure', why: `pid ${pid} runs as uid ${uid}, not as you (uid ${me})` }
+  const foreign = otherUser(pid, uid)
+  if (foreign) return foreign
   const exe = processExe(pid)
   if (exe.kind === 'denied') return { kind: 'unsure', why: `the kernel does not show which program pid ${pid} runs` }
   if (exe.kind === 'none') return { kind: 'stale', why: `pid ${pid} is not running` }
   const args = processArgs(pid) ?? []
-  if (!isCcoDaemonCommand(exe.path, args, ownPrograms())) {
-    const what = args.length ? args.slice(0, 3).join(' ') : exe.path
-    return { kind: 'stale', why: `pid ${pid} is now another program (${what.length > 80 ? `${what.slice(0, 77)}...` : what}), not a cco daemon` }
-  }
-  return { kind: 'ours' }
+  return isCcoDaemonCommand(exe.path, args, ownPrograms()) ? { kind: 'ours' } : anotherProgram(pid, args, exe.path)
 }
 
 export type Confirmation = { ok: true; how: 'kernel' | 'proof' } | { ok: false; stale: boolean; why: string }
 
 /**
  * Whether `record` names our running daemon, for a caller about to signal it. The kernel's word
- * where there is /proc; elsewhere the daemon's answer to a challenge on /health.
+ * (/proc, else ps); only where neither answers, the daemon's answer to a challenge on /health.
  */
 export async function confirmDaemon(record: PidRecord, o: { timeoutMs?: number } = {}): Promise<Confirmation> {
   const k = kernelVerdict(record.pid, record.start_ticks)
   if (k.kind === 'ours') return { ok: true, how: 'kernel' }
   if (k.kind === 'stale') return { ok: false, stale: true, why: k.why }
   if (k.kind === 'unsure') return { ok: false, stale: false, why: k.why }
-  if (!record.nonce) return { ok: false, stale: false, why: `cannot confirm that pid ${record.pid} is the cco daemon: this system has no /proc and the pid file holds no proof key (written by an older cco)` }
+  if (!record.nonce) return { ok: false, stale: false, why: `cannot confirm that pid ${record.pid} is the cco daemon: neither /proc nor ps shows it, and the pid file holds no proof key (written by an older cco)` }
   const proved = await askForProof(record, o.timeoutMs ?? 2_000)
   return proved === null ? { ok: true, how: 'proof' } : { ok: false, stale: false, why: `cannot confirm that pid ${record.pid} is the cco daemon: ${proved}` }
 }

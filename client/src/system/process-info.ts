@@ -1,4 +1,5 @@
 // Is a pid alive, and is it still the same process? (lock files and journals name their owner)
+import { execFileSync } from 'node:child_process'
 import { readFileSync, readlinkSync } from 'node:fs'
 import { errnoCode } from '../errors.ts'
 
@@ -78,6 +79,21 @@ export function processArgs(pid: number): string[] | null {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
     return raw.split('\0').filter((a) => a !== '')
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Owner and command line of a process from `ps` (macOS and the BSDs, which have no /proc):
+ * null when ps is missing or does not know the pid. The arguments are split on spaces, which
+ * is enough to recognise a program and its command.
+ */
+export function psProcess(pid: number): { uid: number; args: string[] } | null {
+  try {
+    const out = execFileSync('ps', ['-o', 'uid=', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8', timeout: 3_000, stdio: ['ignore', 'pipe', 'ignore'] })
+    const m = /^\s*(\d+)\s+(.+)$/m.exec(out)
+    return m ? { uid: Number(m[1]), args: m[2]!.trim().split(/\s+/) } : null
   } catch {
     return null
   }
