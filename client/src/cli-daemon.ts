@@ -14,7 +14,7 @@ import { healthCommand } from './commands/health.ts'
 import { runCommand } from './commands/run.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
-import { formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './daemon/format.ts'
+import { formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './output/daemon.ts'
 import { printLines, printText, safeJson } from './output/terminal-text.ts'
 import { abortOnSignals } from './system/interrupt.ts'
 

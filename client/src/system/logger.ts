@@ -1,5 +1,5 @@
 // Leveled logging for humans (stderr) and for log files (`[YYYY-MM-DD HH:MM:SS UTC] [LEVEL] msg`).
-import { printLines, safeText } from '../output/terminal-text.ts'
+import { printLines, safeText } from './terminal-text.ts'
 import { formatUtc, type Clock } from './clock.ts'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
@@ -18,7 +18,7 @@ export interface LineSink {
 
 /**
  * One log-file line; the daemon and `updates.log` share this format. The message is escaped
- * (output/terminal-text.ts): a newline or an escape sequence in it cannot forge another line.
+ * (system/terminal-text.ts): a newline or an escape sequence in it cannot forge another line.
  */
 export function formatLogLine(level: LogLevel, message: string, at: Date): string {
   return `[${formatUtc(at)}] [${level.toUpperCase()}] ${safeText(message)}`

@@ -1,7 +1,7 @@
 // A download progress bar on stderr (only used on a terminal, never with NO_COLOR).
 import { Presets, SingleBar } from 'cli-progress'
 import type { OutStream } from '../context.ts'
-import { safeText } from '../output/terminal-text.ts'
+import { safeText } from './terminal-text.ts'
 import type { ProgressBar } from '../update/context.ts'
 
 export function terminalProgress(stderr: OutStream): (label: string, total: number) => ProgressBar {

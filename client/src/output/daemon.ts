@@ -4,7 +4,7 @@ import type { DaemonStartResult } from '../commands/daemon-start.ts'
 import type { DaemonStatus } from '../commands/daemon-status.ts'
 import type { DaemonStopResult } from '../commands/daemon-stop.ts'
 import type { DaemonUninstallResult } from '../commands/daemon-uninstall.ts'
-import { formatDuration } from './scheduler.ts'
+import { formatDuration } from '../daemon/scheduler.ts'
 
 export function formatStarted(r: DaemonStartResult): string[] {
   return [`✅ cco daemon started (pid ${r.pid}, port ${r.port})`]
