@@ -1,6 +1,7 @@
 // Command-line arguments of `cco release …`, checked before anything is sent: with the
 // contract's own request schemas, so a bad value gets the same rule the broker applies, as a
 // usage error (exit 2) that needs neither a token nor the network.
+import { firstIssue, type SchemaIssues } from '../../../contract/issues.ts'
 import { parseVersion } from '../../../contract/version.ts'
 import { UsageError } from '../errors.ts'
 
@@ -27,14 +28,14 @@ export function parseCount(input: string, option: string): number {
 }
 
 interface SafeParser<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: SchemaIssues }
 }
 
 /** The request body, validated by its contract schema; `option` names the flag in messages. */
 export function checkedBody<T>(schema: SafeParser<T>, body: unknown, option?: string): T {
   const parsed = schema.safeParse(body)
   if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]
-  const field = option ?? (issue?.path.length ? issue.path.map(String).join('.') : 'request')
-  throw new UsageError(`invalid ${field}: ${issue?.message ?? 'not accepted'}`)
+  // `invalid --reason: …` names the flag the value came from; without one, the field.
+  if (option) throw new UsageError(`invalid ${option}: ${parsed.error.issues[0]?.message ?? 'not accepted'}`)
+  throw new UsageError(`invalid ${firstIssue(parsed.error, 'request')}`)
 }

@@ -29,6 +29,7 @@ import {
   type ManifestPayload,
   type PublicKey,
 } from '../../../contract/manifest.ts'
+import { firstIssue } from '../../../contract/issues.ts'
 import { RefusedError, type RefusalRule } from '../errors.ts'
 
 /** What the client remembers about the last manifest it accepted on a channel. */
@@ -146,10 +147,7 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
     refuse('schema', `manifest schema ${schema} is newer than this client understands; update manually`)
   }
   const parsed = ManifestPayloadSchema.safeParse(raw)
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]
-    refuse('payload', `payload does not match schema ${MANIFEST_SCHEMA_VERSION}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`)
-  }
+  if (!parsed.success) refuse('payload', `payload does not match schema ${MANIFEST_SCHEMA_VERSION}: ${firstIssue(parsed.error)}`)
   const payload = parsed.data
 
   // 5. It must be the manifest that was asked for (a valid beta manifest at the stable URL is refused).
