@@ -7,11 +7,11 @@ import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf } from '../errors.ts'
 import { formatUtc } from '../system/clock.ts'
-import { probeVersion } from '../system/probe-version.ts'
 import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import { createUpdateContext, type ProgressBar } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
 import { checkUnderLock, installUpdate, takeUpdateLock } from '../update/install.ts'
+import { probeBinary } from '../update/probe.ts'
 import type { LockHandle } from '../update/lock.ts'
 import { readHandover } from './handover-state.ts'
 import { sameVersion } from '../../../contract/version.ts'
@@ -90,8 +90,7 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
       return { kind: 'checked', latest: check.latest, updateAvailable: true }
     }
     // Installed already (by hand, while this daemon was not told): only the restart is missing.
-    const there = await probeVersion(app.paths.installPath, app.env)
-    if (there.ok && sameVersion(there.version, d.version)) {
+    if ((await probeBinary(app.paths.installPath, app.env, d.version)).kind === 'reports') {
       log.info(`${d.version} is already installed at ${app.paths.installPath}`)
       return { kind: 'installed', version: d.version, latest: check.latest }
     }

@@ -13,9 +13,9 @@ import { messageOf } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { programAt, signalGroup, spawnDetached, waitForExit } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
-import { probeVersion } from '../system/probe-version.ts'
 import { createUpdateContext } from '../update/context.ts'
 import { noHooks } from '../update/hooks.ts'
+import { probeBinary } from '../update/probe.ts'
 import { rollbackToBackup, type RollbackResult } from '../update/rollback.ts'
 import { writeHandover, type HandoverState } from './handover-state.ts'
 import { DETACHED_ENV, HANDOVER_FROM_ENV, SUPERVISED_ENV } from './log-sink.ts'
@@ -137,8 +137,8 @@ export async function handOver(d: HandoverDeps, target: string, reason: string):
   }
   log.error(`New daemon ${target} did not become healthy: ${first.health.problem}`)
 
-  const backup = existsSync(app.paths.backupPath) ? await probeVersion(app.paths.backupPath, app.env) : null
-  if (backup?.ok && sameVersion(backup.version, from)) {
+  const backup = existsSync(app.paths.backupPath) ? await probeBinary(app.paths.backupPath, app.env, from) : null
+  if (backup?.kind === 'reports') {
     try {
       await restoreBackup(app, d.config, d.configPath)
       log.warn(`New daemon did not become healthy within ${secs} s; rolled back to ${from}`)
@@ -154,7 +154,7 @@ export async function handOver(d: HandoverDeps, target: string, reason: string):
       record('failed', `did not become healthy within ${secs} s; rolling back failed: ${messageOf(err)}`)
     }
   } else {
-    const what = backup === null ? 'there is no cco.backup' : backup.ok ? `cco.backup is ${backup.version}, not ${from}` : `cco.backup does not run (${backup.problem})`
+    const what = backup === null ? 'there is no cco.backup' : backup.kind === 'other' ? `cco.backup is ${backup.version}, not ${from}` : `cco.backup does not run (${backup.problem})`
     log.error(`Not rolling back: ${what}; ${app.paths.installPath} is left as it is`)
     record('failed', `did not become healthy within ${secs} s; ${what}`)
   }

@@ -4,7 +4,6 @@
 // the install path, so an interruption at any point can be finished or undone (recover.ts).
 import { renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { compareVersions, parseVersion } from '../../../contract/version.ts'
 import { CliError, ExitCode, messageOf, RollbackFailedError, RolledBackError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
@@ -16,6 +15,7 @@ import type { UpdateContext } from './context.ts'
 import { clearJournal, removeTempDir, writeJournal, type Journal } from './journal.ts'
 import type { LockHandle } from './lock.ts'
 import type { Prepared } from './prepare.ts'
+import { probeBinary } from './probe.ts'
 import { recordInstall } from './records.ts'
 
 export const ROLLING_BACK = '⚠️  New binary verification failed, rolling back...'
@@ -97,12 +97,9 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
   crashPoint(ctx.env, 'swapped')
   writeJournal(installJournal, { ...journal, phase: 'verifying' })
 
-  const probe = await probeVersion(installPath, ctx.env)
-  const problem = !probe.ok
-    ? probe.problem
-    : !parseVersion(probe.version) || compareVersions(probe.version, prepared.version) !== 0
-      ? `it reports version ${probe.version}, expected ${prepared.version}`
-      : null
+  const probe = await probeBinary(installPath, ctx.env, prepared.version)
+  const problem =
+    probe.kind === 'fails' ? probe.problem : probe.kind === 'other' ? `it reports version ${probe.version}, expected ${prepared.version}` : null
   if (problem) {
     ctx.logger.warn(ROLLING_BACK)
     if (previousSha === null) {

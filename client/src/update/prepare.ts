@@ -5,15 +5,14 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Asset } from '../../../contract/manifest.ts'
 import { archiveKind, binaryName } from '../../../contract/platform.ts'
-import { compareVersions, parseVersion } from '../../../contract/version.ts'
 import { CliError, errnoCode, ExitCode, messageOf, RefusedError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
-import { probeVersion } from '../system/probe-version.ts'
 import type { UpdateContext } from './context.ts'
 import { downloadArtifact } from './download.ts'
 import { extractBinary } from './extract.ts'
 import { clearJournal, removeTempDir, sweepUpdateTemps, startJournal, TEMP_DIR_PREFIX } from './journal.ts'
+import { probeBinary } from './probe.ts'
 
 export interface Prepared {
   tempDir: string
@@ -55,9 +54,9 @@ export function createTempDir(installPath: string): string {
 
 /** `<new> --version` must print `cco <expected>` (compared as versions). */
 export async function checkNewBinary(ctx: UpdateContext, binary: string, expected: string): Promise<void> {
-  const probe = await probeVersion(binary, ctx.env)
-  if (!probe.ok) throw new CliError(`New binary verification failed: ${probe.problem}`, ExitCode.failure)
-  if (!parseVersion(probe.version) || compareVersions(probe.version, expected) !== 0) {
+  const probe = await probeBinary(binary, ctx.env, expected)
+  if (probe.kind === 'fails') throw new CliError(`New binary verification failed: ${probe.problem}`, ExitCode.failure)
+  if (probe.kind === 'other') {
     throw new CliError(`New binary verification failed: it reports version ${probe.version}, the manifest says ${expected}`, ExitCode.failure)
   }
 }

@@ -24,19 +24,18 @@
 // holds a complete binary either way.
 import { existsSync, renameSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { compareVersions, parseVersion } from '../../../contract/version.ts'
 import { messageOf } from '../errors.ts'
 import type { Clock } from '../system/clock.ts'
 import type { Env } from '../system/env.ts'
 import { fsyncDir } from '../system/fs-atomic.ts'
 import type { Logger } from '../system/logger.ts'
 import type { Paths } from '../system/paths.ts'
-import { probeVersion } from '../system/probe-version.ts'
 import { appendUpdateLog } from '../system/update-log.ts'
 import { fileSha256 } from './binary-files.ts'
 import { manualRestoreCommand, restoreBackup } from './commit.ts'
 import { clearJournal, isUpdateTemp, readJournal, removeTempDir, sweepUpdateTemps, type Journal } from './journal.ts'
 import { tryAcquireLock } from './lock.ts'
+import { probeBinary } from './probe.ts'
 import { recordInstall } from './records.ts'
 
 export interface RecoveryContext {
@@ -93,13 +92,6 @@ export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<R
   }
 }
 
-async function runsExpected(path: string, env: Env, expected: string | null): Promise<boolean> {
-  const probe = await probeVersion(path, env)
-  if (!probe.ok) return false
-  if (expected === null) return true
-  return parseVersion(probe.version) !== null && parseVersion(expected) !== null && compareVersions(probe.version, expected) === 0
-}
-
 async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome> {
   // The journal names its own paths; act only if they are this installation's.
   if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
@@ -129,7 +121,7 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
   }
 
   if (now !== null && now === j.new_sha256) {
-    if (await runsExpected(j.install_path, ctx.env, j.expected_version)) {
+    if ((await probeBinary(j.install_path, ctx.env, j.expected_version)).kind === 'reports') {
       recordInstall(
         { configPath: ctx.paths.configFile, updatesLog: ctx.paths.updatesLog, clock: ctx.clock, logger: ctx.logger },
         `${j.kind}: ${j.previous_version ?? 'none'} -> ${j.expected_version} at ${j.install_path} (completed after an interruption)`,
