@@ -64,11 +64,13 @@ describe('decideUpdate', () => {
   it('moves a host off a yanked version at once, even downwards, halted or at 0 %', () => {
     const yanked = [{ version: '2026.1.3', reason: 'crashes on start' }]
     expect(decideUpdate(m({ yanked }), '2026.1.3', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked', version: '2026.1.2' })
+    // The decision carries the yank entry, so that the command can say why without looking again.
+    expect(decideUpdate(m({ yanked }), '2026.1.3', host, 'linux-x86_64')).toMatchObject({ yanked: yanked[0] })
     expect(decideUpdate(m({ yanked, halted: true, percent: 0 }), '2026.1.3', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
     expect(decideUpdate(m({ yanked }), 'v2026.1.3+build', host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
     // Every spelling that compares equal is the yanked version: extra `.0` parts, leading zeros.
     for (const running of ['2026.1.3.0', '2026.01.003', 'V2026.1.3.0+x']) {
-      expect(decideUpdate(m({ yanked }), running, host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked' })
+      expect(decideUpdate(m({ yanked }), running, host, 'linux-x86_64')).toMatchObject({ kind: 'install', why: 'yanked', yanked: yanked[0] })
       expect(yankOf(m({ yanked }), running)).toEqual(yanked[0])
     }
     expect(yankOf(m({ yanked }), '2026.1.3-rc.1')).toBeNull()

@@ -9,7 +9,7 @@ import { fileIdentity } from '../update/binary-files.ts'
 import type { CheckResult } from '../update/check.ts'
 import { checkForUpdate } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
-import { yankOf, type Decision } from '../update/decide.ts'
+import type { Decision } from '../update/decide.ts'
 import { checkUnderLock, installUpdate, takeUpdateLock, type InstallResult } from '../update/install.ts'
 import type { LockHandle } from '../update/lock.ts'
 
@@ -108,8 +108,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
       return outcome(check, 'up-to-date')
     }
     const release = check.manifest.release!
-    const yanked = yankOf(check.manifest, check.current)
-    ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? yanked : null })
+    ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? decision.yanked : null })
     if (decision.kind === 'no-asset') {
       ui.event({ type: 'no-asset', detail: decision.detail })
       if (options.check) return outcome(check, 'no-asset')

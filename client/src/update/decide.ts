@@ -5,26 +5,26 @@ import type { Platform } from '../../../contract/platform.ts'
 import { compareVersions, parseVersion, sameVersion } from '../../../contract/version.ts'
 import { inRollout, rolloutBucket } from './rollout.ts'
 
+export type Yank = ManifestPayload['yanked'][number]
+
 export type Decision =
   | { kind: 'none'; why: 'no-release' | 'up-to-date' | 'halted' | 'not-in-rollout'; detail: string }
-  | { kind: 'install'; version: string; asset: Asset; why: 'newer' | 'yanked'; detail: string }
+  | { kind: 'install'; version: string; asset: Asset; why: 'newer'; detail: string }
+  /** The running version was withdrawn: `yanked` is its entry in the manifest (version, reason). */
+  | { kind: 'install'; version: string; asset: Asset; why: 'yanked'; yanked: Yank; detail: string }
   | { kind: 'no-asset'; version: string; detail: string }
 
 /** The manifest's yank entry for the running version (any spelling that compares equal), or null. */
-export function yankOf(m: ManifestPayload, running: string): ManifestPayload['yanked'][number] | null {
+export function yankOf(m: ManifestPayload, running: string): Yank | null {
   return m.yanked.find((y) => sameVersion(y.version, running)) ?? null
-}
-
-function isYanked(m: ManifestPayload, running: string): boolean {
-  return yankOf(m, running) !== null
 }
 
 export function decideUpdate(m: ManifestPayload, running: string, hostId: string, platform: Platform | null): Decision {
   if (!m.release) return { kind: 'none', why: 'no-release', detail: `channel ${m.channel} has no release yet` }
   const target = m.release.version
   // A running version that is not a version at all (a hand-made build) never matches `yanked`.
-  const yanked = parseVersion(running) !== null && isYanked(m, running) && compareVersions(target, running) !== 0
-  if (!yanked) {
+  const yank = parseVersion(running) !== null && compareVersions(target, running) !== 0 ? yankOf(m, running) : null
+  if (!yank) {
     if (parseVersion(running) !== null && compareVersions(target, running) <= 0) {
       return { kind: 'none', why: 'up-to-date', detail: `${running} is the latest on ${m.channel}` }
     }
@@ -41,7 +41,7 @@ export function decideUpdate(m: ManifestPayload, running: string, hostId: string
   if (!asset) {
     return { kind: 'no-asset', version: target, detail: `No release asset found for platform ${platform ?? '(unsupported platform)'} in ${target}` }
   }
-  return yanked
-    ? { kind: 'install', version: target, asset, why: 'yanked', detail: `${running} was yanked: moving to ${target}` }
+  return yank
+    ? { kind: 'install', version: target, asset, why: 'yanked', yanked: yank, detail: `${running} was yanked: moving to ${target}` }
     : { kind: 'install', version: target, asset, why: 'newer', detail: `${target} is newer than ${running}` }
 }
