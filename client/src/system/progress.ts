@@ -2,7 +2,12 @@
 import { Presets, SingleBar } from 'cli-progress'
 import type { OutStream } from '../context.ts'
 import { safeText } from './terminal-text.ts'
-import type { ProgressBar } from '../update/context.ts'
+
+/** What a download reports its progress to: the terminal bar here, or the daemon's log lines. */
+export interface ProgressBar {
+  update(received: number): void
+  stop(): void
+}
 
 export function terminalProgress(stderr: OutStream): (label: string, total: number) => ProgressBar {
   return (label, total) => {

@@ -5,14 +5,12 @@ import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { createHttpClient, type HttpClient } from '../system/http.ts'
 import { ensureHostId } from '../system/host-id.ts'
+import type { ProgressBar } from '../system/progress.ts'
 import { restartDaemonHooks, type UpdateHooks } from './hooks.ts'
 import type { RecordContext } from './records.ts'
 import { pinnedKeys } from './trust-keys.ts'
 
-export interface ProgressBar {
-  update(received: number): void
-  stop(): void
-}
+export type { ProgressBar }
 
 export interface UpdateContext extends AppContext, RecordContext {
   config: Config
