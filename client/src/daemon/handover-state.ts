@@ -2,10 +2,10 @@
 // and how it ended. `cco update` reads it to stop waiting early when a restart was rolled
 // back, and a restored daemon reads it so that it does not install the same failing version
 // again on its next scheduled check.
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { writeFileAtomic } from '../system/fs-atomic.ts'
+import { readStateFile } from '../system/state-file.ts'
 
 export const HandoverSchema = z.object({
   /** The process that handed over (or, for the watchdog, the daemon it guards). */
@@ -28,12 +28,10 @@ export function handoverFile(stateDir: string): string {
   return join(stateDir, 'daemon-handover.json')
 }
 
+/** The record, null when there is none or it cannot be read or understood. */
 export function readHandover(stateDir: string): HandoverState | null {
-  try {
-    return HandoverSchema.parse(JSON.parse(readFileSync(handoverFile(stateDir), 'utf8')))
-  } catch {
-    return null
-  }
+  const read = readStateFile(handoverFile(stateDir), HandoverSchema)
+  return read.kind === 'ok' ? read.value : null
 }
 
 /** Best effort: the record helps later decisions but must never fail a restart. */

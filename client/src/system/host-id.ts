@@ -1,13 +1,13 @@
 // The random id of this host, written once: it places the host in rollout buckets.
 import { randomUUID } from 'node:crypto'
 import { writeFileAtomic } from './fs-atomic.ts'
-import { readStateFile } from './state-file.ts'
+import { readStateText } from './state-file.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** The stored id, null when there is none; a symlink or fifo in its place is refused (exit 1). */
 export function readHostId(file: string): string | null {
-  const id = readStateFile(file, 1024)?.trim() ?? null
+  const id = readStateText(file, 1024)?.trim() ?? null
   return id !== null && UUID.test(id) ? id : null
 }
 

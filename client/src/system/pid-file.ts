@@ -29,18 +29,10 @@ export type PidRecord = z.infer<typeof PidRecordSchema>
 export type PidFileRead = { kind: 'none' } | { kind: 'corrupt'; reason: string } | { kind: 'record'; record: PidRecord }
 
 export function readPidFile(path: string): PidFileRead {
-  let text: string | null
-  try {
-    text = readStateFile(path)
-  } catch (err) {
-    return { kind: 'corrupt', reason: err instanceof Error ? err.message : String(err) }
-  }
-  if (text === null) return { kind: 'none' }
-  try {
-    return { kind: 'record', record: PidRecordSchema.parse(JSON.parse(text)) }
-  } catch (err) {
-    return { kind: 'corrupt', reason: err instanceof Error ? err.message.split('\n')[0]! : String(err) }
-  }
+  const read = readStateFile(path, PidRecordSchema, { noFollow: true })
+  if (read.kind === 'missing') return { kind: 'none' }
+  if (read.kind === 'ok') return { kind: 'record', record: read.value }
+  return { kind: 'corrupt', reason: read.reason }
 }
 
 /** Mode 0600: the nonce in it is what the daemon proves itself with. */

@@ -4,8 +4,12 @@
 // single link is used; anything else is refused with a message that says how to fix it.
 // (Writes that replace a file go through fs-atomic.ts: a fresh temp file, O_EXCL, then a
 // rename, which replaces a link itself and never writes through it.)
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from 'node:fs'
-import { CliError, errnoCode, ExitCode } from '../errors.ts'
+// readStateFile() is the one reader of cco's small JSON state files (pid file, install
+// journal, trust state, handover record, update lock): read, parse, validate, typed result.
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import type { z } from 'zod'
+import { firstIssue } from '../../../contract/issues.ts'
+import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { shellWord } from './file-trust.ts'
 
 // Windows has neither flag; its symlinks need privileges to create.
@@ -70,8 +74,11 @@ export function openForAppend(path: string, o: AppendOptions): number {
   }
 }
 
-/** The text of a small state file, null when it does not exist; at most `maxBytes` are read. */
-export function readStateFile(path: string, maxBytes = 64 * 1024): string | null {
+/**
+ * The text of a small state file opened without following links, null when it does not exist;
+ * at most `maxBytes` are read.
+ */
+export function readStateText(path: string, maxBytes = 64 * 1024): string | null {
   let fd: number
   try {
     fd = openNoFollow(path, constants.O_RDONLY)
@@ -92,4 +99,41 @@ export function readStateFile(path: string, maxBytes = 64 * 1024): string | null
   } finally {
     closeSync(fd)
   }
+}
+
+export type StateFileRead<T> =
+  | { kind: 'missing' }
+  /** It exists but cannot be read (permissions, a directory, a link refused by `noFollow`). */
+  | { kind: 'unreadable'; reason: string; error: unknown }
+  /** Not JSON, or JSON that the schema refuses (`reason`: the parser's message, or the first issue). */
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'ok'; value: T }
+
+export interface ReadStateFileOptions {
+  /**
+   * Open it as the state and log files are (readStateText): no symlink, fifo or hard link, at
+   * most 64 KiB. Without it the path is read as it is.
+   */
+  noFollow?: boolean
+}
+
+/** Reads a JSON state file and validates it with `schema`; never throws. */
+export function readStateFile<S extends z.ZodType>(path: string, schema: S, options: ReadStateFileOptions = {}): StateFileRead<z.output<S>> {
+  let text: string
+  try {
+    const read = options.noFollow ? readStateText(path) : readFileSync(path, 'utf8')
+    if (read === null) return { kind: 'missing' }
+    text = read
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { kind: 'missing' }
+    return { kind: 'unreadable', reason: messageOf(err), error: err }
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    return { kind: 'invalid', reason: messageOf(err) }
+  }
+  const parsed = schema.safeParse(json)
+  return parsed.success ? { kind: 'ok', value: parsed.data } : { kind: 'invalid', reason: firstIssue(parsed.error) }
 }

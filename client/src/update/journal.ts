@@ -1,11 +1,12 @@
 // The install journal (`install-journal.json` in the state dir): written and fsynced before
 // each phase of an install, so that the next cco run can finish or undo one that was
 // interrupted (see recover.ts for the rules).
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { errnoCode } from '../errors.ts'
 import { fsyncDir, writeFileAtomic } from '../system/fs-atomic.ts'
+import { readStateFile } from '../system/state-file.ts'
 
 export const TEMP_DIR_PREFIX = '.cco-update-'
 
@@ -38,17 +39,16 @@ export type JournalRead = { kind: 'none' } | { kind: 'ok'; journal: Journal } | 
 
 /** Cheap when there is no journal: one failed open. */
 export function readJournal(file: string): JournalRead {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { kind: 'none' }
-    return { kind: 'corrupt', reason: String(err) }
-  }
-  try {
-    return { kind: 'ok', journal: JournalSchema.parse(JSON.parse(text)) }
-  } catch (err) {
-    return { kind: 'corrupt', reason: err instanceof Error ? err.message.slice(0, 200) : 'invalid' }
+  const read = readStateFile(file, JournalSchema)
+  switch (read.kind) {
+    case 'missing':
+      return { kind: 'none' }
+    case 'ok':
+      return { kind: 'ok', journal: read.value }
+    case 'unreadable':
+      return { kind: 'corrupt', reason: String(read.error) }
+    case 'invalid':
+      return { kind: 'corrupt', reason: read.reason.slice(0, 200) }
   }
 }
 

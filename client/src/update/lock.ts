@@ -1,12 +1,13 @@
 // One updater per host: an O_EXCL lock file naming its owner (pid + process start time).
 // A lock left by a dead process is taken over; a live one is waited for, then refused.
 import { randomBytes } from 'node:crypto'
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { CliError, errnoCode, ExitCode } from '../errors.ts'
 import { isSameProcessAlive, processStartTicks } from '../system/process-info.ts'
+import { readStateFile } from '../system/state-file.ts'
 
 const OwnerSchema = z.object({
   pid: z.int(),
@@ -36,17 +37,16 @@ export interface LockOptions {
 const FRESH_MS = 5_000
 
 function readOwner(path: string): { owner: LockOwner | null; ageMs: number } | null {
+  let ageMs: number
   try {
-    const ageMs = Date.now() - statSync(path).mtimeMs
-    try {
-      return { owner: OwnerSchema.parse(JSON.parse(readFileSync(path, 'utf8'))), ageMs }
-    } catch {
-      return { owner: null, ageMs }
-    }
+    ageMs = Date.now() - statSync(path).mtimeMs
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null
     throw err
   }
+  // Gone, unreadable or half-written since the stat: an owner nobody can name (see FRESH_MS).
+  const read = readStateFile(path, OwnerSchema)
+  return { owner: read.kind === 'ok' ? read.value : null, ageMs }
 }
 
 function isStale(info: { owner: LockOwner | null; ageMs: number }): boolean {

@@ -8,6 +8,7 @@ import { isChannel } from '../../../contract/manifest.ts'
 import { errnoCode } from '../errors.ts'
 import { requireTrustedFile } from '../system/file-trust.ts'
 import { writeFileAtomic } from '../system/fs-atomic.ts'
+import { readStateFile } from '../system/state-file.ts'
 import { sha256Hex } from './verify-manifest.ts'
 
 const TrustStateSchema = z.object({
@@ -51,15 +52,10 @@ export function readTrust(trustDir: string, channel: string, server: string): St
   // The accepted seq is the rollback protection: whoever could change (or delete) it could
   // make an older signed manifest acceptable again. The rule of system/file-trust.ts, exit 2.
   requireTrustedFile(f.state, 'trust state', 'it holds the last accepted manifest (rollback protection)')
-  const rawState = readOrNull(f.state)
-  if (!rawState) return { state: null, bytes: null }
-  let state: TrustState
-  try {
-    state = TrustStateSchema.parse(JSON.parse(rawState.toString('utf8')))
-  } catch {
-    return { state: null, bytes: null }
-  }
-  if (state.server !== server) return { state: null, bytes: null }
+  const read = readStateFile(f.state, TrustStateSchema)
+  if (read.kind === 'unreadable') throw read.error
+  if (read.kind !== 'ok' || read.value.server !== server) return { state: null, bytes: null }
+  const state = read.value
   const bytes = readOrNull(f.bytes)
   return { state, bytes: bytes && sha256Hex(bytes) === state.sha256 ? bytes : null }
 }
