@@ -3,6 +3,7 @@
 import { loadConfig } from '../config/load.ts'
 import { ConfigSchema } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
+import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { messageOf } from '../errors.ts'
 import { createUpdateContext } from '../update/context.ts'
 import { rollbackToBackup, type RollbackResult } from '../update/rollback.ts'
@@ -15,7 +16,7 @@ export async function rollbackCommand(app: AppContext): Promise<RollbackResult> 
   } catch (err) {
     app.logger.warn(`warning: ignoring the config file for this rollback: ${messageOf(err)}`)
   }
-  const ctx = createUpdateContext(app, config, app.paths.configFile)
+  const ctx = createUpdateContext(app, config, app.paths.configFile, { hooks: restartDaemonHooks(app) })
   try {
     return await rollbackToBackup(ctx)
   } finally {

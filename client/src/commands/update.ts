@@ -4,6 +4,7 @@ import type { Channel } from '../../../contract/manifest.ts'
 import { sameVersion } from '../../../contract/version.ts'
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
+import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { CliError, ExitCode } from '../errors.ts'
 import { fileIdentity } from '../update/binary-files.ts'
 import type { CheckResult } from '../update/check.ts'
@@ -81,7 +82,7 @@ function sameInstall(a: Extract<Decision, { kind: 'install' }>, b: Decision): b 
 
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
   const { config, path } = loadConfig(app.paths.configFile)
-  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress })
+  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks: restartDaemonHooks(app) })
   // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
   // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
   const ask = !options.check && !options.yes && (options.prompt || ui.interactive)

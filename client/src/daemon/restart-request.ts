@@ -3,6 +3,7 @@
 // the new version. The install itself already succeeded; this only reports what happened.
 import { sameVersion } from '../../../contract/version.ts'
 import type { AppContext } from '../context.ts'
+import type { UpdateHooks } from '../update/hooks.ts'
 import { findConfirmedDaemon, readPidFile } from '../system/pid-file.ts'
 import { isPidAlive } from '../system/process-info.ts'
 import { signalPid } from '../system/daemon-launch.ts'
@@ -18,6 +19,15 @@ export type RestartReport =
   | { kind: 'rolled-back'; pid: number | null; detail: string }
   | { kind: 'timeout'; pid: number }
   | { kind: 'unsupported'; pid: number }
+
+/** The hooks of `cco update` and `cco rollback`: a running daemon follows the binary just installed. */
+export function restartDaemonHooks(app: Pick<AppContext, 'paths' | 'logger' | 'env'>): UpdateHooks {
+  return {
+    async afterInstall(event) {
+      await restartRunningDaemon(app, event.version)
+    },
+  }
+}
 
 export async function restartRunningDaemon(
   app: Pick<AppContext, 'paths' | 'logger' | 'env'>,

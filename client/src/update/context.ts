@@ -6,7 +6,7 @@ import type { AppContext } from '../context.ts'
 import { createHttpClient, type HttpClient } from '../system/http.ts'
 import { ensureHostId } from '../system/host-id.ts'
 import type { ProgressBar } from '../system/progress.ts'
-import { restartDaemonHooks, type UpdateHooks } from './hooks.ts'
+import { noHooks, type UpdateHooks } from './hooks.ts'
 import type { RecordContext } from './records.ts'
 import { pinnedKeys } from './trust-keys.ts'
 
@@ -29,6 +29,7 @@ export interface UpdateContext extends AppContext, RecordContext {
 
 export interface UpdateContextOptions {
   channel?: Channel
+  /** What joins an install (update/hooks.ts); none unless the caller passes some. */
   hooks?: UpdateHooks
   progress?: UpdateContext['progress']
 }
@@ -50,7 +51,7 @@ export function createUpdateContext(app: AppContext, config: Config, configPath:
       caFile: config.network.ca_file,
     }),
     hostId: ensureHostId(app.paths.hostIdFile),
-    hooks: options.hooks ?? restartDaemonHooks(app),
+    hooks: options.hooks ?? noHooks,
     progress: options.progress,
   }
 }

@@ -1,8 +1,7 @@
-// Points where other parts of cco join an install. After a manual `cco update` or
-// `cco rollback`, a running daemon is restarted into the binary now at the install path;
-// the daemon itself passes its own hooks (it restarts itself, and logs each step).
-import type { AppContext } from '../context.ts'
-import { restartRunningDaemon } from '../daemon/restart-request.ts'
+// Points where other parts of cco join an install. update/ knows none of them: the caller passes
+// its hooks in. After a manual `cco update` or `cco rollback` the command's hooks restart a
+// running daemon (daemon/restart-request.ts); the daemon passes its own (it restarts itself,
+// and logs each step).
 
 export interface InstallEvent {
   kind: 'update' | 'rollback'
@@ -17,16 +16,7 @@ export interface UpdateHooks {
   beforeSwap?(event: { version: string; installPath: string }): void
 }
 
-/** Nothing else to do: for the daemon's own installs and restores. */
+/** Nothing else to do: the default, and the daemon's own installs and restores. */
 export const noHooks: UpdateHooks = {
   async afterInstall() {},
-}
-
-/** The default for commands: a running daemon follows the binary that was just installed. */
-export function restartDaemonHooks(app: Pick<AppContext, 'paths' | 'logger' | 'env'>): UpdateHooks {
-  return {
-    async afterInstall(event) {
-      await restartRunningDaemon(app, event.version)
-    },
-  }
 }
