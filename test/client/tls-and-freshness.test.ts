@@ -116,4 +116,43 @@ describe('a 304 from the broker', () => {
       h.cleanup()
     }
   })
+
+  it('does not verify the same bytes twice in one run, but still checks them for expiry and seq', async () => {
+    const server = await startReleaseServer()
+    const signer = await createSigner('once-key')
+    const h = makeHome()
+    try {
+      const bytes = await signManifest(manifestPayload({ version: VERSION_B, seq: 3 }), [signer])
+      server.manifest('stable', bytes)
+      let now = new Date()
+      const app = testApp(h.home, { clock: { now: () => now } })
+      const config = ConfigSchema.parse({ updates: { server: server.url }, trust: { keys: [signer.publicKey] } })
+      const ctx = createUpdateContext(app, config, app.paths.configFile)
+      const first = await checkForUpdate(ctx)
+      expect(first.verified.sha256).toBe(sha256(bytes))
+
+      // Without any pinned key, a full verification is refused: that is what shows whether the
+      // signature was checked again.
+      const unpinned = { ...ctx, trustKeys: [] }
+      const refused = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => (e instanceof RefusedError ? e.rule : e))
+      expect(await refused(checkForUpdate(unpinned))).toBe('untrusted-key')
+      const again = await checkForUpdate(unpinned, { verified: first.verified })
+      expect(again.notModified).toBe(true)
+      expect(again.decision).toEqual(first.decision)
+
+      // The carried result does not outlive the manifest's expiry.
+      now = new Date(Date.now() + 8 * 86_400_000)
+      expect(await refused(checkForUpdate(unpinned, { verified: first.verified }))).toBe('expired')
+      now = new Date()
+
+      // Other bytes (a new manifest) are verified in full, whatever was carried.
+      server.manifest('stable', await signManifest(manifestPayload({ version: VERSION_B, seq: 4 }), [signer]))
+      expect(await refused(checkForUpdate(unpinned, { verified: first.verified }))).toBe('untrusted-key')
+      expect((await checkForUpdate(ctx, { verified: first.verified })).seq).toBe(4)
+      await ctx.http.close()
+    } finally {
+      await server.close()
+      h.cleanup()
+    }
+  })
 })

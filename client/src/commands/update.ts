@@ -127,7 +127,10 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
       // installed this version (then what is installed now counts as current), or the
       // channel may have moved on. Only what was confirmed is installed.
       lock = await takeUpdateLock(ctx)
-      const again = await checkUnderLock(ctx, lock, { installedIsCurrent: fileIdentity(ctx.paths.installPath) !== installedBefore })
+      const again = await checkUnderLock(ctx, lock, {
+        installedIsCurrent: fileIdentity(ctx.paths.installPath) !== installedBefore,
+        verified: check.verified,
+      })
       if (!sameInstall(decision, again.decision)) {
         ui.event({ type: 'changed', confirmed: decision.version, now: again.decision, current: again.current, latest: again.latest })
         return outcome(again, 'changed')

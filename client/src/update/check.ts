@@ -1,5 +1,8 @@
 // One update check: fetch the channel's manifest (conditionally), verify it, persist the new
 // trust state only after it passed, decide, record `last_check`. The daemon calls this too.
+// Each manifest's bytes are verified once per run: bytes that this process verified before
+// (the check before a question, the trust state moving meanwhile) are only checked again
+// against the trust state and the clock (verify-manifest.ts, checkFreshness).
 import { join } from 'node:path'
 import type { ManifestPayload } from '../../../contract/manifest.ts'
 import { RefusedError } from '../errors.ts'
@@ -11,7 +14,7 @@ import { fetchManifest } from './fetch-manifest.ts'
 import { acquireLock } from './lock.ts'
 import { recordCheck } from './records.ts'
 import { readTrust, writeTrust } from './trust-store.ts'
-import { verifyManifest, type VerifiedManifest } from './verify-manifest.ts'
+import { checkFreshness, sha256Hex, verifyManifest, type VerifiedManifest } from './verify-manifest.ts'
 
 export interface CheckResult {
   channel: string
@@ -21,6 +24,8 @@ export interface CheckResult {
   current: string
   latest: string | null
   manifest: ManifestPayload
+  /** What verification found: pass it to a later check of the same run (CheckOptions.verified). */
+  verified: VerifiedManifest
   decision: Decision
   /** The broker answered 304 and the stored manifest was re-verified. */
   notModified: boolean
@@ -29,6 +34,12 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Compare against this version instead of the running one (another updater just finished). */
   current?: string
+  /**
+   * A manifest this process verified earlier with the same context. When the broker answers
+   * with the same bytes (a 304, or the identical body), they are not verified again, only
+   * checked for seq and expiry; any other bytes are verified in full.
+   */
+  verified?: VerifiedManifest
 }
 
 export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions = {}): Promise<CheckResult> {
@@ -36,14 +47,17 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
   // Only ask for a 304 when the bytes to fall back on are intact.
   const etag = stored.bytes && stored.state?.etag ? stored.state.etag : null
   let fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, etag)
-  const verify = () =>
-    verifyManifest({
+  const verify = async () => {
+    const input = {
       bytes: fetched.notModified ? stored.bytes! : fetched.bytes,
       channel: ctx.channel,
       keys: ctx.trustKeys,
       trusted: stored.state,
       now: ctx.clock.now(),
-    })
+    }
+    const earlier = options.verified
+    return earlier && sha256Hex(input.bytes) === earlier.sha256 ? checkFreshness(earlier, input) : verifyManifest(input)
+  }
 
   // A 304 replays the stored bytes through every rule again (expiry above all).
   let verified: VerifiedManifest
@@ -67,9 +81,8 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
     try {
       const latest = readTrust(ctx.paths.trustDir, ctx.channel, ctx.server).state
       const trusted = latest && latest.seq > (stored.state?.seq ?? 0) ? latest : stored.state
-      if (trusted !== stored.state) {
-        await verifyManifest({ bytes, channel: ctx.channel, keys: ctx.trustKeys, trusted, now: ctx.clock.now() })
-      }
+      // Another check accepted a newer manifest meanwhile: these bytes must not go behind it.
+      if (trusted !== stored.state) checkFreshness(verified, { trusted, now: ctx.clock.now() })
       writeTrust(
         ctx.paths.trustDir,
         ctx.channel,
@@ -93,5 +106,5 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
   const decision = decideUpdate(m, current, ctx.hostId, ctx.platform)
   const latest = m.release?.version ?? null
   recordCheck(ctx, `check: channel ${ctx.channel} seq ${m.seq}, current ${current}, latest ${latest ?? 'none'}: ${decision.detail}`)
-  return { channel: ctx.channel, server: ctx.server, seq: m.seq, current, latest, manifest: m, decision, notModified: fetched.notModified }
+  return { channel: ctx.channel, server: ctx.server, seq: m.seq, current, latest, manifest: m, verified, decision, notModified: fetched.notModified }
 }

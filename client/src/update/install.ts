@@ -9,6 +9,7 @@ import type { UpdateContext } from './context.ts'
 import type { Decision } from './decide.ts'
 import { acquireLock, type LockHandle } from './lock.ts'
 import { prepareInstall } from './prepare.ts'
+import type { VerifiedManifest } from './verify-manifest.ts'
 
 export const UPDATE_LOCK_WAIT_MS = 10_000
 
@@ -33,6 +34,8 @@ export interface UnderLockOptions {
    * holds another file than before the question).
    */
   installedIsCurrent?: boolean
+  /** The manifest verified by the check before the lock (CheckOptions.verified). */
+  verified?: VerifiedManifest
 }
 
 /**
@@ -46,7 +49,7 @@ export async function checkUnderLock(ctx: UpdateContext, lock: LockHandle, optio
     const probe = await probeVersion(ctx.paths.installPath, ctx.env)
     if (probe.ok) current = probe.version
   }
-  return checkForUpdate(ctx, { current })
+  return checkForUpdate(ctx, { current, verified: options.verified })
 }
 
 /**

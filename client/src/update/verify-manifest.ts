@@ -6,6 +6,9 @@
 //   pinned key (unknown kids are skipped, never fetched) with typ cco-manifest+json and alg
 //   EdDSA, verified by jose → payload schema version → payload shape → product → channel →
 //   seq never back (same seq only with identical bytes) → expiry (5 min of skew).
+// The last two depend on the trust state and the clock, not on the bytes: checkFreshness()
+// applies them again to a manifest this process already verified (same bytes, same keys),
+// so that the signature of the same bytes is not checked twice in one run.
 import { createHash } from 'node:crypto'
 import {
   base64url,
@@ -86,7 +89,7 @@ function importPinned(key: PublicKey): Promise<CryptoKey | KeyObject | Uint8Arra
 }
 
 export async function verifyManifest(input: VerifyManifestInput): Promise<VerifiedManifest> {
-  const { bytes, channel, now } = input
+  const { bytes, channel } = input
   const product = input.product ?? PRODUCT
 
   // 1. Size first: nothing larger than the cap is ever parsed (endless-data attack).
@@ -154,20 +157,28 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
   if (payload.product !== product) refuse('product', `product is ${JSON.stringify(payload.product)}, expected ${JSON.stringify(product)}`)
   if (payload.channel !== channel) refuse('channel', `channel is ${JSON.stringify(payload.channel)}, expected ${JSON.stringify(channel)}`)
 
+  return checkFreshness({ payload, sha256: sha256Hex(bytes), kid: header.kid! }, input)
+}
+
+/**
+ * Rules 6 and 7 for a manifest whose bytes already passed the others: against the trust state
+ * (it may have moved since) and the clock (it may have expired since).
+ */
+export function checkFreshness(verified: VerifiedManifest, o: Pick<VerifyManifestInput, 'trusted' | 'now'>): VerifiedManifest {
+  const { payload, sha256 } = verified
   // 6. seq never goes back (rollback attack); a replay of the same seq must be byte-identical.
-  const sha256 = sha256Hex(bytes)
-  if (input.trusted) {
-    if (payload.seq < input.trusted.seq) {
-      refuse('seq', `seq ${payload.seq} is lower than the last accepted seq ${input.trusted.seq} (an old manifest replayed?)`)
+  if (o.trusted) {
+    if (payload.seq < o.trusted.seq) {
+      refuse('seq', `seq ${payload.seq} is lower than the last accepted seq ${o.trusted.seq} (an old manifest replayed?)`)
     }
-    if (payload.seq === input.trusted.seq && sha256 !== input.trusted.sha256) {
+    if (payload.seq === o.trusted.seq && sha256 !== o.trusted.sha256) {
       refuse('seq', `seq ${payload.seq} was already accepted with different content`)
     }
   }
 
   // 7. Freshness (freeze attack): a live broker re-signs long before expiry.
   const expires = Date.parse(payload.expires_at)
-  if (now.getTime() > expires + EXPIRY_SKEW_MS) refuse('expired', `it expired at ${payload.expires_at}`)
+  if (o.now.getTime() > expires + EXPIRY_SKEW_MS) refuse('expired', `it expired at ${payload.expires_at}`)
 
-  return { payload, sha256, kid: header.kid! }
+  return verified
 }
