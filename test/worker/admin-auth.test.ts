@@ -1,7 +1,8 @@
 // Who may call the admin API: static tokens (ADMIN_TOKEN_HASHES) and GitHub Actions OIDC
 // tokens from a test issuer whose JWKS is served through the fetch stub. Every refused
 // credential leaves the broker's state untouched; the public reads never need one.
-import { SELF, env, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../../worker/app.ts'
@@ -206,7 +207,7 @@ describe('static tokens', () => {
   it('accepts the scheme in any case and refuses other schemes', async () => {
     await soakedRelease()
     const call = (authorization: string) =>
-      SELF.fetch(`${BROKER}/v1/channels/beta/rollout`, { method: 'POST', headers: { authorization }, body: '{"percent":50}' })
+      exports.default.fetch(`${BROKER}/v1/channels/beta/rollout`, { method: 'POST', headers: { authorization }, body: '{"percent":50}' })
     expect((await call(`bearer ${TOKENS.alice}`)).status).toBe(200)
     expect((await call(`Basic ${btoa(`alice:${TOKENS.alice}`)}`)).status).toBe(401)
     expect((await call(`Bearer ${TOKENS.alice} extra`)).status).toBe(401)
@@ -214,7 +215,7 @@ describe('static tokens', () => {
 
   it('keeps the public reads open without a token', async () => {
     for (const path of ['/v1/channels', '/v1/releases', '/v1/channels/beta/manifest', '/.well-known/jwks.json', '/health']) {
-      expect((await SELF.fetch(`${BROKER}${path}`)).status, path).toBe(200)
+      expect((await exports.default.fetch(`${BROKER}${path}`)).status, path).toBe(200)
     }
   })
 })

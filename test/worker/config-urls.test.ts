@@ -2,7 +2,8 @@
 // download URL: https, plain http only to localhost, 127.0.0.0/8 or [::1], no credentials, no
 // control character or space. Config parsing is pure, so most cases call parseConfig with plain
 // data; the last ones drive the real app to show the `500 misconfigured` answer.
-import { env, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createApp } from '../../worker/app.ts'
 import { parseConfig, type ConfigVars } from '../../worker/config.ts'

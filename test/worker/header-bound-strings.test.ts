@@ -5,7 +5,8 @@
 // rest; admin reasons with one are refused; and a download URL recorded by an older broker with
 // a CR LF is answered with an error, never put into a Location header (workerd would turn that
 // into a bare 500).
-import { SELF, reset, runInDurableObject } from 'cloudflare:test'
+import { reset, runInDurableObject } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { escapeControlChars } from '../../worker/policy/control-chars.ts'
 import { releasePayload, type ReleasePayloadOptions } from '../support/github.ts'
@@ -103,7 +104,7 @@ async function channelsNow() {
 }
 
 async function releasesListed(): Promise<Release[]> {
-  const res = await SELF.fetch(`${BROKER}/v1/releases`)
+  const res = await exports.default.fetch(`${BROKER}/v1/releases`)
   expect(res.status).toBe(200)
   return ((await res.json()) as { releases: Release[] }).releases
 }
@@ -150,7 +151,7 @@ describe('a control character in a kept field of a release', () => {
     }
     expect(await channelsNow()).toEqual(before)
     // Its asset is still redirected to the URL recorded before.
-    const res = await SELF.fetch(`${BROKER}/v1/assets/2026.11.1/${asset.sha256}/${asset.name}`, { redirect: 'manual' })
+    const res = await exports.default.fetch(`${BROKER}/v1/assets/2026.11.1/${asset.sha256}/${asset.name}`, { redirect: 'manual' })
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe(asset.source_url)
     for (const s of await storedText()) expect(s).not.toMatch(UNSAFE)
@@ -231,7 +232,7 @@ describe('a download URL recorded by an older broker with a CR LF', () => {
       state.storage.sql.exec("UPDATE releases SET assets = ? WHERE version = '2026.11.1'", JSON.stringify(assets))
     })
     for (const path of [`/v1/assets/2026.11.1/${asset.sha256}/${asset.name}`, `/v1/assets/2026.11.1/${asset.name}`]) {
-      const res = await SELF.fetch(`${BROKER}${path}`, { redirect: 'manual' })
+      const res = await exports.default.fetch(`${BROKER}${path}`, { redirect: 'manual' })
       expect(res.status, path).toBe(502)
       expect(res.headers.get('set-cookie'), path).toBeNull()
       expect(await res.json(), path).toEqual({ error: { code: 'bad_asset_url', message: expect.stringContaining('contains a control character (U+000D)') } })
@@ -265,7 +266,7 @@ describe('assets published after the rule', () => {
     expect(r.status).toBe(200)
     const recorded = (await stub().getRelease('2026.11.1'))!.assets['linux-x86_64']!
     expect(recorded.source_url).toBe(url.replace('é', '%C3%A9'))
-    const res = await SELF.fetch(`${BROKER}/v1/assets/2026.11.1/${recorded.sha256}/${recorded.name}`, { redirect: 'manual' })
+    const res = await exports.default.fetch(`${BROKER}/v1/assets/2026.11.1/${recorded.sha256}/${recorded.name}`, { redirect: 'manual' })
     expect(res.headers.get('location')).toBe(recorded.source_url)
   })
 })

@@ -1,7 +1,8 @@
 // Shared helpers of the workerd tests: signed webhook deliveries through the real Worker,
 // release assets with digests, manifests fetched and verified against the JWKS, admin calls
 // with the test tokens, and a stand-in for the network at `fetch`.
-import { SELF, env, runInDurableObject } from 'cloudflare:test'
+import { runInDurableObject } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { createLocalJWKSet, generalVerify, type JSONWebKeySet } from 'jose'
 import { vi } from 'vitest'
 import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
@@ -40,7 +41,7 @@ export async function postWebhook(body: string, o: SendOptions = {}): Promise<Re
   }
   const signature = o.signature === undefined ? await signBody(o.secret ?? SECRET, body) : o.signature
   if (signature !== null) headers['x-hub-signature-256'] = signature
-  return SELF.fetch(`${BROKER}/webhooks/github`, { method: 'POST', headers, body })
+  return exports.default.fetch(`${BROKER}/webhooks/github`, { method: 'POST', headers, body })
 }
 
 export async function sendRelease(p: ReleasePayloadOptions, o: SendOptions = {}): Promise<{ status: number; body: Record<string, any> }> {
@@ -83,11 +84,11 @@ export interface FetchedManifest {
 
 /** GETs a channel's manifest and verifies every signature against the broker's JWKS. */
 export async function getManifest(channel: Channel | string, headers: Record<string, string> = {}): Promise<FetchedManifest> {
-  const res = await SELF.fetch(`${BROKER}/v1/channels/${channel}/manifest`, { headers })
+  const res = await exports.default.fetch(`${BROKER}/v1/channels/${channel}/manifest`, { headers })
   if (res.status !== 200) throw new Error(`manifest ${channel}: ${res.status} ${await res.text()}`)
   const body = new TextDecoder().decode(await res.arrayBuffer())
   const jws = JwsGeneralSchema.parse(JSON.parse(body))
-  const jwks = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as JSONWebKeySet
+  const jwks = (await (await exports.default.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as JSONWebKeySet
   const keySet = createLocalJWKSet(jwks)
   const kids: string[] = []
   // generalVerify accepts one good signature; check each one separately.
@@ -147,7 +148,7 @@ export async function adminCall(method: 'GET' | 'POST', path: string, o: { body?
     headers['content-type'] = 'application/json'
     body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
   }
-  const res = await SELF.fetch(`${BROKER}${path}`, { method, headers, body })
+  const res = await exports.default.fetch(`${BROKER}${path}`, { method, headers, body })
   return { status: res.status, body: (await res.json()) as Record<string, any> }
 }
 

@@ -1,7 +1,8 @@
 // GET /v1/channels/{channel}/manifest and the informational reads: the signed manifest's
 // fields and signature, ETag/304, cache headers, and which tier (cache, KV, Durable Object)
 // served it.
-import { SELF, env, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { generalVerify, importJWK } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChannelListSchema } from '../../contract/api.ts'
@@ -66,7 +67,7 @@ describe('the signed manifest', () => {
   })
 
   it('answers 404 with a JSON error for an unknown channel', async () => {
-    const res = await SELF.fetch(manifestUrl('nightly'))
+    const res = await exports.default.fetch(manifestUrl('nightly'))
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ error: { code: 'unknown_channel', message: 'unknown channel "nightly" (channels: stable, beta)' } })
   })
@@ -82,18 +83,18 @@ describe('HTTP caching', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=60, stale-if-error=86400')
 
     for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
-      const again = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': inm } })
+      const again = await exports.default.fetch(manifestUrl('beta'), { headers: { 'if-none-match': inm } })
       expect(again.status, inm).toBe(304)
       expect(again.headers.get('etag')).toBe(etag)
       expect(await again.text()).toBe('')
     }
-    const stale = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': '"0000"' } })
+    const stale = await exports.default.fetch(manifestUrl('beta'), { headers: { 'if-none-match': '"0000"' } })
     expect(stale.status).toBe(200)
     await stale.arrayBuffer()
 
     // A new release changes the bytes: the old ETag no longer matches.
     await publish('2026.11.2')
-    const changed = await SELF.fetch(manifestUrl('beta'), { headers: { 'if-none-match': etag } })
+    const changed = await exports.default.fetch(manifestUrl('beta'), { headers: { 'if-none-match': etag } })
     expect(changed.status).toBe(200)
     expect(changed.headers.get('etag')).not.toBe(etag)
     await changed.arrayBuffer()
@@ -213,7 +214,7 @@ describe('HTTP caching', () => {
 describe('informational reads', () => {
   it('lists the channels with version, seq and rollout', async () => {
     await publish('2026.11.1')
-    const res = await SELF.fetch(`${BROKER}/v1/channels`)
+    const res = await exports.default.fetch(`${BROKER}/v1/channels`)
     const list = ChannelListSchema.parse(await res.json())
     expect(list.channels).toEqual([
       { channel: 'stable', version: null, seq: 1, rollout: { percent: 100, halted: false, reason: null }, issued_at: expect.any(String), expires_at: expect.any(String) },
@@ -222,14 +223,14 @@ describe('informational reads', () => {
   })
 
   it('answers /health and publishes the public key (and nothing private) in the JWKS', async () => {
-    expect(await (await SELF.fetch(`${BROKER}/health`)).json()).toEqual({ status: 'ok', product: 'cco' })
-    const jwks = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] }
+    expect(await (await exports.default.fetch(`${BROKER}/health`)).json()).toEqual({ status: 'ok', product: 'cco' })
+    const jwks = (await (await exports.default.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] }
     expect(jwks.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: testKeys.primary.x, kid: 'test-key-a', alg: 'EdDSA', use: 'sig' }])
     expect(JSON.stringify(jwks)).not.toContain(testKeys.primary.d)
   })
 
   it('answers unknown routes with a JSON 404', async () => {
-    const res = await SELF.fetch(`${BROKER}/v2/nothing`)
+    const res = await exports.default.fetch(`${BROKER}/v2/nothing`)
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /v2/nothing' } })
   })

@@ -2,7 +2,8 @@
 // goes live only after the Durable Object's alarm has copied and verified every asset, and
 // GET /v1/assets/… (content-addressed: the URL carries the sha256) then serves the copy from R2
 // with Range support. The download host is faked at `fetch`.
-import { SELF, env, reset, runDurableObjectAlarm } from 'cloudflare:test'
+import { reset, runDurableObjectAlarm } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { MIRROR_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
@@ -76,7 +77,7 @@ describe('mirroring a release', () => {
     expect(stored?.size).toBe(5000)
     expect((await auditLog()).map((e) => e.action).filter((a) => a.startsWith('release.'))).toEqual(['release.mirroring', 'release.published'])
 
-    const part = await SELF.fetch(ASSET_URL, { headers: { range: 'bytes=0-9' } })
+    const part = await exports.default.fetch(ASSET_URL, { headers: { range: 'bytes=0-9' } })
     expect(part.status).toBe(206)
     expect(Object.fromEntries(['content-range', 'content-length', 'accept-ranges', 'content-type'].map((h) => [h, part.headers.get(h)]))).toEqual({
       'content-range': 'bytes 0-9/5000',
@@ -86,7 +87,7 @@ describe('mirroring a release', () => {
     })
     expect(new Uint8Array(await part.arrayBuffer())).toEqual(bytes.slice(0, 10))
 
-    const full = await SELF.fetch(ASSET_URL)
+    const full = await exports.default.fetch(ASSET_URL)
     expect(full.status).toBe(200)
     expect(full.headers.get('cache-control')).toMatch(/immutable/)
     expect(full.headers.get('content-length')).toBe('5000')
@@ -94,18 +95,18 @@ describe('mirroring a release', () => {
     expect(etag).toMatch(/^"/)
     expect(await sha256(new Uint8Array(await full.arrayBuffer()))).toBe(await sha256(bytes))
 
-    const tail = await SELF.fetch(ASSET_URL, { headers: { range: 'bytes=-5' } })
+    const tail = await exports.default.fetch(ASSET_URL, { headers: { range: 'bytes=-5' } })
     expect(tail.headers.get('content-range')).toBe('bytes 4995-4999/5000')
     expect(new Uint8Array(await tail.arrayBuffer())).toEqual(bytes.slice(4995))
 
-    const beyond = await SELF.fetch(ASSET_URL, { headers: { range: 'bytes=5000-' } })
+    const beyond = await exports.default.fetch(ASSET_URL, { headers: { range: 'bytes=5000-' } })
     expect(beyond.status).toBe(416)
     expect(beyond.headers.get('content-range')).toBe('bytes */5000')
     await beyond.arrayBuffer()
 
-    const cached = await SELF.fetch(ASSET_URL, { headers: { 'if-none-match': etag } })
+    const cached = await exports.default.fetch(ASSET_URL, { headers: { 'if-none-match': etag } })
     expect(cached.status).toBe(304)
-    const stale = await SELF.fetch(ASSET_URL, { headers: { range: 'bytes=0-9', 'if-range': '"older"' } })
+    const stale = await exports.default.fetch(ASSET_URL, { headers: { range: 'bytes=0-9', 'if-range': '"older"' } })
     expect(stale.status).toBe(200)
     await stale.arrayBuffer()
 
@@ -113,7 +114,7 @@ describe('mirroring a release', () => {
     expect(net.asked).toEqual([URL_])
 
     // Another spelling of the version names the same copy (never a redirect to the download host).
-    const respelled = await SELF.fetch(ASSET_URL.replace(`/v1/assets/${V}/`, `/v1/assets/v${V}.0+build/`))
+    const respelled = await exports.default.fetch(ASSET_URL.replace(`/v1/assets/${V}/`, `/v1/assets/v${V}.0+build/`))
     expect(respelled.status).toBe(200)
     expect(await sha256(new Uint8Array(await respelled.arrayBuffer()))).toBe(await sha256(bytes))
     expect(net.asked).toEqual([URL_])
@@ -229,7 +230,7 @@ describe('mirroring a release', () => {
     await runDurableObjectAlarm(stub())
     expect(await stub().getRelease(V)).toMatchObject({ status: 'live', mirror: null })
     expect((await getManifest('beta')).payload.release?.assets['linux-x86_64']).toMatchObject({ sha256: await sha256(second), size: 1600 })
-    const full = await SELF.fetch(await assetUrlOf(second))
+    const full = await exports.default.fetch(await assetUrlOf(second))
     expect(await sha256(new Uint8Array(await full.arrayBuffer()))).toBe(await sha256(second))
   })
 
@@ -250,7 +251,7 @@ describe('mirroring a release', () => {
     expect(await stub().getRelease(V)).toMatchObject({ status: 'live', mirror: { attempts: 1, last_error: expect.stringMatching(/size mismatch/) } })
     // Hosts still get the manifest's bytes from R2, never GitHub's new ones.
     expect((await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url).toBe(firstUrl)
-    const during = await SELF.fetch(firstUrl, { redirect: 'manual' })
+    const during = await exports.default.fetch(firstUrl, { redirect: 'manual' })
     expect(during.status).toBe(200)
     expect(during.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
     expect(await sha256(new Uint8Array(await during.arrayBuffer()))).toBe(await sha256(first))
@@ -261,11 +262,11 @@ describe('mirroring a release', () => {
     await runDurableObjectAlarm(stub())
     const secondUrl = (await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url
     expect(secondUrl).toBe(await assetUrlOf(second))
-    expect(await sha256(new Uint8Array(await (await SELF.fetch(secondUrl)).arrayBuffer()))).toBe(await sha256(second))
+    expect(await sha256(new Uint8Array(await (await exports.default.fetch(secondUrl)).arrayBuffer()))).toBe(await sha256(second))
     // The first copy went with the commit that stopped advertising it; its URL is not
     // redirected to GitHub either, where the name now has other bytes.
     expect(await storedKeys()).toEqual([await keyOf(second)])
-    const gone = await SELF.fetch(firstUrl, { redirect: 'manual' })
+    const gone = await exports.default.fetch(firstUrl, { redirect: 'manual' })
     expect(gone.status).toBe(404)
     expect(((await gone.json()) as any).error.message).toMatch(/was replaced; fetch the channel's manifest again/)
   })
@@ -276,7 +277,7 @@ describe('mirroring a release', () => {
     await sendRelease({ action: 'published', tag: `v${V}`, assets: [await assetFor(bytes)] })
     await runDurableObjectAlarm(stub())
     const nameOnly = `${BROKER}/v1/assets/${V}/${NAME}`
-    const res = await SELF.fetch(nameOnly)
+    const res = await exports.default.fetch(nameOnly)
     expect(res.status).toBe(200)
     expect(res.headers.get('cache-control')).toBe('public, max-age=300')
     expect(await sha256(new Uint8Array(await res.arrayBuffer()))).toBe(await sha256(bytes))
@@ -285,13 +286,13 @@ describe('mirroring a release', () => {
     await env.ASSETS_BUCKET.delete(await keyOf(bytes))
     await env.ASSETS_BUCKET.put(`assets/${V}/${NAME}`, bytes, { sha256: await sha256(bytes) })
     for (const url of [nameOnly, await assetUrlOf(bytes)]) {
-      const old = await SELF.fetch(url, { redirect: 'manual' })
+      const old = await exports.default.fetch(url, { redirect: 'manual' })
       expect(old.status, url).toBe(200)
       await old.arrayBuffer()
     }
     const other = bytesOf(1200, 9)
     await env.ASSETS_BUCKET.put(`assets/${V}/${NAME}`, other, { sha256: await sha256(other) })
-    expect((await SELF.fetch(nameOnly, { redirect: 'manual' })).status).toBe(302)
+    expect((await exports.default.fetch(nameOnly, { redirect: 'manual' })).status).toBe(302)
   })
 
   it('fetches a checksums file, then copies the assets in the same alarm run', async () => {
@@ -319,13 +320,13 @@ describe('mirroring a release', () => {
     // As for a release published before the mirror was turned on.
     await env.ASSETS_BUCKET.delete(await keyOf(bytes))
     for (const url of [await assetUrlOf(bytes), `${BROKER}/v1/assets/${V}/${NAME}`]) {
-      const res = await SELF.fetch(url, { redirect: 'manual' })
+      const res = await exports.default.fetch(url, { redirect: 'manual' })
       expect(res.status, url).toBe(302)
       expect(res.headers.get('location')).toBe(URL_)
       expect(res.headers.get('cache-control')).toBe('public, max-age=300')
     }
-    expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/no-such-file.tar.gz`)).status).toBe(404)
-    expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/${await sha256(bytes)}/no-such-file.tar.gz`)).status).toBe(404)
-    expect((await SELF.fetch(`${BROKER}/v1/assets/${V}/not-a-sha256/${NAME}`)).status).toBe(404)
+    expect((await exports.default.fetch(`${BROKER}/v1/assets/${V}/no-such-file.tar.gz`)).status).toBe(404)
+    expect((await exports.default.fetch(`${BROKER}/v1/assets/${V}/${await sha256(bytes)}/no-such-file.tar.gz`)).status).toBe(404)
+    expect((await exports.default.fetch(`${BROKER}/v1/assets/${V}/not-a-sha256/${NAME}`)).status).toBe(404)
   })
 })

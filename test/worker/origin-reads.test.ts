@@ -2,9 +2,10 @@
 // and asset lookups) costs it one read per key per isolate at a time, and per second at most:
 // concurrent requests share the read in flight (`x-cco-source: do-coalesced`), later ones within
 // ORIGIN_MEMO_MS get it (`memo`). A change made through this isolate is seen by the very next
-// request. The object's reads are counted on the object itself (SELF, the Durable Object and
+// request. The object's reads are counted on the object itself (the Worker, the Durable Object and
 // this test share one isolate), not by the code under test.
-import { SELF, reset, runInDurableObject } from 'cloudflare:test'
+import { reset, runInDurableObject } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Broker } from '../../worker/broker/broker.ts'
 import { ORIGIN_MEMO_MS, forgetOriginReads } from '../../worker/origin-reads.ts'
@@ -47,7 +48,7 @@ const NO_CACHE = { 'cache-control': 'no-cache' }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function flood(n: number, url: string, headers: Record<string, string> = {}) {
-  const answers = await Promise.all(Array.from({ length: n }, () => SELF.fetch(`${BROKER}${url}`, { headers, redirect: 'manual' })))
+  const answers = await Promise.all(Array.from({ length: n }, () => exports.default.fetch(`${BROKER}${url}`, { headers, redirect: 'manual' })))
   return Promise.all(
     answers.map(async (res) => ({ status: res.status, source: res.headers.get('x-cco-source'), seq: res.headers.get('x-cco-seq'), body: await res.text(), location: res.headers.get('location') })),
   )
@@ -144,7 +145,7 @@ describe('other public reads of the Durable Object', () => {
 
     // A change through this isolate shows at once.
     expect((await adminPost('/v1/releases/2026.11.1/yank', { reason: 'broken' })).status).toBe(200)
-    const yanked = (await (await SELF.fetch(`${BROKER}/v1/releases/2026.11.1`)).json()) as Record<string, unknown>
+    const yanked = (await (await exports.default.fetch(`${BROKER}/v1/releases/2026.11.1`)).json()) as Record<string, unknown>
     expect(yanked).toMatchObject({ yanked: { reason: 'broken' } })
   })
 

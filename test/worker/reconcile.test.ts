@@ -1,7 +1,8 @@
 // Reconciliation: the scheduled run lists the repository's releases through GitHub's REST API
 // (a fake at GITHUB_API_URL) and applies what webhooks missed, once; a 304 writes nothing, and
 // an error or an unexpected body leaves the state as it was.
-import { createScheduledController, env, reset, runInDurableObject } from 'cloudflare:test'
+import { createScheduledController, reset, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import worker from '../../worker/index.ts'
 import { releasePayload, type ReleasePayloadOptions } from '../support/github.ts'

@@ -1,6 +1,7 @@
 // What a release delivery does: refusals with their recorded reasons, and how the channels
 // (and their seq) follow publish, edit, prerelease, withdrawal and out-of-order arrival.
-import { SELF, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NOTES_MAX_BYTES, utf8Length } from '../../contract/manifest.ts'
 import { BROKER, archive, archives, auditLog, digestOf, getManifest, publish, sendRelease, stub } from './helpers.ts'
@@ -194,7 +195,7 @@ describe('history', () => {
     await publish('2026.11.1', { publishedAt: '2026-11-01T10:00:00Z', body: 'one' })
     await sendRelease({ action: 'published', tag: 'not-a-version', publishedAt: '2026-11-02T10:00:00Z', assets: [] })
     await publish('2026.11.2', { publishedAt: '2026-11-03T10:00:00Z' })
-    const list = (await (await SELF.fetch(`${BROKER}/v1/releases`)).json()) as { releases: any[] }
+    const list = (await (await exports.default.fetch(`${BROKER}/v1/releases`)).json()) as { releases: any[] }
     expect(list.releases.map((r) => [r.version, r.status])).toEqual([
       ['2026.11.2', 'live'],
       ['not-a-version', 'refused'],
@@ -203,10 +204,10 @@ describe('history', () => {
     expect(list.releases[1].reason).toMatch(/not a version/)
     expect(list.releases[0].channels).toEqual(['beta'])
 
-    const one = (await (await SELF.fetch(`${BROKER}/v1/releases/v2026.11.1`)).json()) as any
+    const one = (await (await exports.default.fetch(`${BROKER}/v1/releases/v2026.11.1`)).json()) as any
     expect(one).toMatchObject({ version: '2026.11.1', notes: 'one', status: 'live' })
     expect(one.assets['linux-x86_64'].url).toBe(`https://broker.test/v1/assets/2026.11.1/${one.assets['linux-x86_64'].sha256}/cco-2026.11.1-linux-x86_64.tar.gz`)
-    const missing = await SELF.fetch(`${BROKER}/v1/releases/2099.1.1`)
+    const missing = await exports.default.fetch(`${BROKER}/v1/releases/2099.1.1`)
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } })
   })
@@ -217,22 +218,22 @@ describe('history', () => {
     const url = (await getManifest('beta')).payload.release!.assets['linux-x86_64']!.url
     // The manifest's content-addressed URL, and the name-only one of manifests signed before it.
     for (const asked of [url, `${BROKER}/v1/assets/2026.11.1/${name}`]) {
-      const res = await SELF.fetch(asked, { redirect: 'manual' })
+      const res = await exports.default.fetch(asked, { redirect: 'manual' })
       expect(res.status, asked).toBe(302)
       expect(res.headers.get('location')).toBe(`https://github.com/cco-dev/cco/releases/download/v2026.11.1/${name}`)
     }
-    expect((await SELF.fetch(`${BROKER}/v1/assets/2026.11.1/other.tar.gz`, { redirect: 'manual' })).status).toBe(404)
-    expect((await SELF.fetch(`${BROKER}/v1/assets/2026.9.9/cco-2026.9.9-linux-x86_64.tar.gz`, { redirect: 'manual' })).status).toBe(404)
+    expect((await exports.default.fetch(`${BROKER}/v1/assets/2026.11.1/other.tar.gz`, { redirect: 'manual' })).status).toBe(404)
+    expect((await exports.default.fetch(`${BROKER}/v1/assets/2026.9.9/cco-2026.9.9-linux-x86_64.tar.gz`, { redirect: 'manual' })).status).toBe(404)
 
     // The archive is replaced under the same name: the old URL no longer leads to GitHub, whose
     // bytes under that name would fail the checksum the old manifest promised.
     const replaced = { ...(await archive('2026.11.1', 'linux-x86_64')), digest: `sha256:${await digestOf('rebuilt')}` }
     await sendRelease({ action: 'edited', tag: 'v2026.11.1', assets: [replaced, await archive('2026.11.1', 'darwin-arm64')] })
-    const old = await SELF.fetch(url, { redirect: 'manual' })
+    const old = await exports.default.fetch(url, { redirect: 'manual' })
     expect(old.status).toBe(404)
     expect(await old.json()).toMatchObject({ error: { code: 'not_found', message: expect.stringMatching(/was replaced; fetch the channel's manifest again$/) } })
     const current = (await getManifest('beta', { 'cache-control': 'no-cache' })).payload.release!.assets['linux-x86_64']!.url
     expect(current).toContain(`/${await digestOf('rebuilt')}/`)
-    expect((await SELF.fetch(current, { redirect: 'manual' })).status).toBe(302)
+    expect((await exports.default.fetch(current, { redirect: 'manual' })).status).toBe(302)
   })
 })

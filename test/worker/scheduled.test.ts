@@ -1,7 +1,8 @@
 // The cron handler re-signs manifests before they expire (new seq) and after a key rotation,
 // and leaves fresh ones alone. (Its reconciliation with GitHub has its own tests; here the
 // GitHub API answers 404, which changes nothing.)
-import { createScheduledController, env, reset, runInDurableObject } from 'cloudflare:test'
+import { createScheduledController, reset, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 import worker from '../../worker/index.ts'
 import { auditLog, fakeNetwork, getManifest, publish, stub } from './helpers.ts'

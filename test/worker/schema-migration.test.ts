@@ -3,7 +3,8 @@
 // from 2 to 3 (the body hash of each delivery) every delivery row survives; from 3 to 4 every
 // release row gets its version identity, and twins recorded before (two spellings of one
 // version, live side by side) are found, yanked and unyanked together.
-import { env, runInDurableObject } from 'cloudflare:test'
+import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { Broker } from '../../worker/broker/broker.ts'
 import { MIGRATIONS, SCHEMA_VERSION } from '../../worker/broker/schema.ts'

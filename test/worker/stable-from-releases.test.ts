@@ -1,6 +1,7 @@
 // With STABLE_FROM_RELEASES=true (the `worker-stable` test project), a non-prerelease GitHub
 // release also moves stable; prereleases stay on beta.
-import { env, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterEach, expect, it } from 'vitest'
 import { adminPost, archives, getManifest, publish, sendRelease, stateSnapshot } from './helpers.ts'
 

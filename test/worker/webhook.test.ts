@@ -1,6 +1,7 @@
 // POST /webhooks/github: the checks before anything is recorded, and idempotency. Every
 // refusal here must leave the broker exactly as it was.
-import { SELF, env, reset } from 'cloudflare:test'
+import { reset } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import worker from '../../worker/index.ts'
 import { WEBHOOK_MAX_BYTES } from '../../worker/routes/webhooks.ts'
@@ -60,7 +61,7 @@ describe('refusals before any state changes', () => {
         else controller.close()
       },
     })
-    const res = await SELF.fetch(`${BROKER}/webhooks/github`, {
+    const res = await exports.default.fetch(`${BROKER}/webhooks/github`, {
       method: 'POST',
       headers: { 'x-github-event': 'release', 'x-github-delivery': deliveryId(), 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) },
       body: stream,
@@ -71,7 +72,7 @@ describe('refusals before any state changes', () => {
 
   it('answers 400 without X-GitHub-Delivery', async () => {
     const body = await validBody()
-    const res = await SELF.fetch(`${BROKER}/webhooks/github`, {
+    const res = await exports.default.fetch(`${BROKER}/webhooks/github`, {
       method: 'POST',
       headers: { 'x-github-event': 'release', 'x-hub-signature-256': await signBody(SECRET, body) },
       body,
