@@ -2,7 +2,8 @@
 // is a 400, a body the schema refuses a 422 whose message names the field. An empty body is
 // read as `{}`, so a missing field is reported by name too.
 import type { Context } from 'hono'
-import * as z from 'zod/mini'
+import type * as z from 'zod/mini'
+import { firstIssueInWords } from '../contract/issues.ts'
 import { ApiError } from './errors.ts'
 import { readCapped } from './read-capped.ts'
 
@@ -21,20 +22,8 @@ export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): 
       throw new ApiError(400, 'malformed_json', 'the request body is not valid JSON')
     }
   }
+  // reportInput: a missing field is then told apart from one of the wrong type (`reason: required`).
   const parsed = schema.safeParse(json, { reportInput: true })
-  if (!parsed.success) throw new ApiError(422, 'invalid_request', describeIssue(parsed.error.issues[0]))
+  if (!parsed.success) throw new ApiError(422, 'invalid_request', firstIssueInWords(parsed.error, 'body'))
   return parsed.data
-}
-
-/** `field: what is wrong`, in words (zod/mini's own default message is only "Invalid input"). */
-export function describeIssue(issue: z.core.$ZodIssue | undefined): string {
-  if (!issue) return 'invalid request body'
-  const field = issue.path.map(String).join('.') || 'body'
-  if (issue.message && issue.message !== 'Invalid input') return `${field}: ${issue.message}`
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return `${field}: required`
-    const expected = issue.expected === 'int' ? 'an integer' : issue.expected === 'object' ? 'a JSON object' : `a ${issue.expected}`
-    return `${field}: must be ${expected}`
-  }
-  return `${field}: invalid value`
 }

@@ -3,6 +3,7 @@
 // Conditional (If-None-Match): an unchanged list is a 304, which costs nothing. Every element
 // is validated with the schema the webhook uses; any failure is reported, never half-applied.
 import * as z from 'zod/mini'
+import { firstIssue } from '../../contract/issues.ts'
 import { GithubReleaseSchema, type GithubRelease } from '../policy/github-release.ts'
 import { checkUrl } from '../policy/url-policy.ts'
 import { readCapped } from '../read-capped.ts'
@@ -65,10 +66,7 @@ export async function listGithubReleases(o: ListOptions): Promise<ReleaseList> {
       return { kind: 'failed', error: `GET ${url}: the body is not JSON` }
     }
     const parsed = ReleaseListSchema.safeParse(json)
-    if (!parsed.success) {
-      const first = parsed.error.issues[0]
-      return { kind: 'failed', error: `GET ${url}: unexpected body at ${first?.path.map(String).join('.') || '(root)'}: ${first?.message}` }
-    }
+    if (!parsed.success) return { kind: 'failed', error: `GET ${url}: unexpected body at ${firstIssue(parsed.error)}` }
     const complete = !/rel="?next"?/.test(res.headers.get('link') ?? '')
     return { kind: 'listed', url, releases: parsed.data, complete, etag: res.headers.get('etag') }
   } catch (err) {

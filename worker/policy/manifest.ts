@@ -1,6 +1,7 @@
 // Channel state → the manifest payload (contract/README.md). The content (everything but seq and the
 // two timestamps) is built first: its hash decides whether a channel changed and so needs a
 // new seq. The payload is validated against the contract's schema before anyone signs it.
+import { firstIssue } from '../../contract/issues.ts'
 import {
   MANIFEST_SCHEMA_VERSION,
   ManifestPayloadSchema,
@@ -89,10 +90,7 @@ export function manifestPayload(content: ManifestContent, issue: Issue): Manifes
     yanked: content.yanked,
   }
   const checked = ManifestPayloadSchema.safeParse(payload)
-  if (!checked.success) {
-    const first = checked.error.issues[0]
-    throw new Error(`manifest payload violates the contract at ${first?.path.join('.') || '(root)'}: ${first?.message}`)
-  }
+  if (!checked.success) throw new Error(`manifest payload violates the contract at ${firstIssue(checked.error)}`)
   return payload
 }
 

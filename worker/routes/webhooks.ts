@@ -5,6 +5,7 @@
 // treats a delivery id or a body (by its sha256) it already processed as a duplicate.
 import { Webhooks } from '@octokit/webhooks'
 import { Hono } from 'hono'
+import { firstIssue } from '../../contract/issues.ts'
 import type { AppEnv } from '../app-env.ts'
 import type { DeliveryResult } from '../broker/types.ts'
 import { brokerChanges } from '../changes.ts'
@@ -57,7 +58,7 @@ webhooks.post('/github', async (c) => {
     throw new ApiError(400, 'malformed_json', 'the body is not valid JSON')
   }
   const envelope = WebhookEnvelopeSchema.safeParse(json)
-  if (!envelope.success) throw new ApiError(400, 'invalid_payload', `payload: ${issuePath(envelope.error.issues)}`)
+  if (!envelope.success) throw new ApiError(400, 'invalid_payload', `payload: ${firstIssue(envelope.error)}`)
   const repository = envelope.data.repository?.full_name
   const config = c.var.config
   if (!repository || repository.toLowerCase() !== config.repository.toLowerCase()) {
@@ -70,7 +71,7 @@ webhooks.post('/github', async (c) => {
   if (!isReleaseAction(action)) return c.json({ status: 'ignored', reason: `release action ${JSON.stringify(action ?? null)} is not handled` }, 202)
 
   const parsed = GithubReleaseSchema.safeParse((json as { release?: unknown }).release)
-  if (!parsed.success) throw new ApiError(400, 'invalid_payload', `release payload: ${issuePath(parsed.error.issues)}`)
+  if (!parsed.success) throw new ApiError(400, 'invalid_payload', `release payload: ${firstIssue(parsed.error)}`)
   // Drafts are private work in progress; `unpublished` turns a release back into a draft and
   // must still withdraw it.
   if (parsed.data.draft && !isWithdrawAction(action)) return c.json({ status: 'ignored', reason: 'draft release' }, 202)
@@ -89,8 +90,3 @@ webhooks.post('/github', async (c) => {
   const status = result.status === 'queued' || result.status === 'ignored' ? 202 : 200
   return c.json(result, status)
 })
-
-function issuePath(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const first = issues[0]
-  return first ? `${first.path.map(String).join('.') || '(root)'}: ${first.message}` : 'invalid'
-}
