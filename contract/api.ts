@@ -1,14 +1,12 @@
-// Bodies of the broker's HTTP API other than the manifest: errors, informational listings
-// and the release engineers' admin requests (worker/README.md).
+// Bodies of the broker's HTTP API other than the manifest (worker/README.md): the release
+// engineers' admin requests, and every answer `cco release …` reads (errors, the channel and
+// release listings, the answers of changes, the audit log), each written once and read two
+// ways: exactly as the broker serves it, and as tolerantly as a client accepts it.
 
 import * as z from 'zod/mini'
+import { CHANNELS } from './manifest.ts'
+import { PLATFORMS } from './platform.ts'
 import { isVersion } from './version.ts'
-
-/** Every error response: `{"error":{"code":"…","message":"…"}}`. */
-export const ErrorBodySchema = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
-})
-export type ErrorBody = z.infer<typeof ErrorBodySchema>
 
 const Percent = z.int().check(z.minimum(0, 'percent must be 0–100'), z.maximum(100, 'percent must be 0–100'))
 // A reason is one line of text: it is signed into every manifest (yanks), shown by `cco` on
@@ -40,52 +38,154 @@ export type HaltRequest = z.infer<typeof HaltRequestSchema>
 export const YankRequestSchema = z.object({ reason: Reason })
 export type YankRequest = z.infer<typeof YankRequestSchema>
 
-/** `GET /v1/channels`: informational, unsigned. */
-export const ChannelSummarySchema = z.object({
-  channel: z.string(),
-  version: z.nullable(z.string()),
-  seq: z.int(),
-  rollout: z.object({ percent: z.int(), halted: z.boolean(), reason: z.optional(z.nullable(z.string())) }),
-  issued_at: z.nullable(z.string()),
-  expires_at: z.nullable(z.string()),
-})
-export type ChannelSummary = z.infer<typeof ChannelSummarySchema>
-export const ChannelListSchema = z.object({ channels: z.array(ChannelSummarySchema) })
-
-/** One entry of `GET /v1/audit` (newest first). */
-export const AuditEntrySchema = z.object({
-  id: z.int(),
-  at: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  target: z.nullable(z.string()),
-  delivery: z.nullable(z.string()),
-  detail: z.unknown(),
-})
-export type AuditEntry = z.infer<typeof AuditEntrySchema>
-export const AuditPageSchema = z.object({
-  entries: z.array(AuditEntrySchema),
-  /** Pass as `?before=` to get the next (older) page; null on the last page. */
-  next_before: z.nullable(z.int()),
-})
-export type AuditPage = z.infer<typeof AuditPageSchema>
+// ─── Answers ───────────────────────────────────────────────────────────────────────────────
 
 /**
- * The answer of `POST /v1/channels/{channel}/promote|rollout|halt|resume`: the channel as it is
- * now; `changed` is false when the call changed nothing (same seq, no audit entry).
+ * The two readings of an answer (contract/README.md, "The admin API's answers"):
+ * - `served`: exactly what this broker sends. Every field, nothing else (strict objects),
+ *   exact values (channel and platform keys). The Worker's routes build answers that satisfy
+ *   these types, and its tests parse what it serves with these schemas.
+ * - `accepted`: what a client takes from any broker that speaks this API. Unknown fields are
+ *   kept (loose objects), a field a client can do without may be missing, and an open value
+ *   (a channel or platform name, an audit entry's detail) may take a form this client does not
+ *   know. A newer broker that adds fields, channels or platforms does not break an older client.
  */
-export const ChannelChangeSchema = z.extend(ChannelSummarySchema, { changed: z.boolean() })
-export type ChannelChange = z.infer<typeof ChannelChangeSchema>
+type Reading = 'served' | 'accepted'
+type When<R extends Reading, Served, Accepted> = R extends 'served' ? Served : Accepted
 
-/** The answer of `POST /v1/releases/{version}/yank|unyank` (the release has more fields). */
-export const ReleaseChangeSchema = z.object({
-  release: z.object({
+function answerSchemas<R extends Reading>(reading: R) {
+  const served = reading === 'served'
+  /** An object: strict when served, loose (unknown fields kept) when accepted. */
+  const object = <S extends z.core.$ZodLooseShape>(shape: S) =>
+    (served ? z.strictObject(shape) : z.looseObject(shape)) as unknown as When<R, z.ZodMiniObject<S, z.core.$strict>, z.ZodMiniObject<S, z.core.$loose>>
+  /** A field the broker always sends and a client can do without: it may be missing when accepted. */
+  const spare = <T extends z.ZodMiniType>(t: T) => (served ? t : z.optional(t)) as unknown as When<R, T, z.ZodMiniOptional<T>>
+  /** A value that is `exact` when served and may be anything `wider` allows when accepted. */
+  const open = <S extends z.ZodMiniType, A extends z.ZodMiniType>(exact: S, wider: A) => (served ? exact : wider) as unknown as When<R, S, A>
+
+  /** Every error response: `{"error":{"code":"…","message":"…"}}`. */
+  const ErrorBody = object({ error: object({ code: z.string(), message: z.string() }) })
+
+  const channel = {
+    channel: open(z.enum(CHANNELS), z.string()),
+    /** Null while the channel has no release. */
+    version: z.nullable(z.string()),
+    seq: z.int(),
+    rollout: object({
+      percent: z.int(),
+      halted: z.boolean(),
+      /** Why it is halted; null while it is not. */
+      reason: spare(z.nullable(z.string())),
+    }),
+    /** When the current manifest was signed and when it expires; null before the first one. */
+    issued_at: spare(z.nullable(z.string())),
+    expires_at: spare(z.nullable(z.string())),
+  }
+  /** A channel in `GET /v1/channels` (informational, unsigned). */
+  const ChannelSummary = object(channel)
+  const ChannelList = object({ channels: z.array(ChannelSummary) })
+  /**
+   * The answer of `POST /v1/channels/{channel}/promote|rollout|halt|resume`: the channel as it
+   * is now; `changed` is false when the call changed nothing (same seq, no audit entry).
+   */
+  const ChannelChange = object({ ...channel, changed: spare(z.boolean()) })
+
+  /** A background job's progress: attempts so far, the next one, the last failure. */
+  const attempts = {
+    attempts: spare(z.int()),
+    next_attempt_at: spare(z.nullable(z.string())),
+    last_error: spare(z.nullable(z.string())),
+  }
+  const Asset = object({
+    name: spare(z.string()),
+    size: spare(z.int()),
+    sha256: spare(z.string()),
+    /** The broker's content-addressed download URL (the one manifests carry). */
+    url: spare(z.string()),
+    /** Where the broker fetches it from (GitHub). */
+    source_url: spare(z.string()),
+  })
+  const release = {
     version: z.string(),
+    tag: spare(z.string()),
+    /** `live`, `pending`, `mirroring`, `refused` or `withdrawn` (worker/README.md). */
     status: z.string(),
-    channels: z.array(z.string()),
-    yanked: z.nullable(z.object({ reason: z.string(), at: z.string() })),
-  }),
-  /** Channel → its new seq, for every channel the change re-signed. */
-  channels: z.record(z.string(), z.int()),
-})
-export type ReleaseChange = z.infer<typeof ReleaseChangeSchema>
+    /** Why it was refused or withdrawn; for a live release, why its latest update was refused. */
+    reason: spare(z.nullable(z.string())),
+    prerelease: spare(z.boolean()),
+    published_at: spare(z.nullable(z.string())),
+    first_seen_at: spare(z.string()),
+    updated_at: spare(z.string()),
+    /** Channels pointing at it now. */
+    channels: open(z.array(z.enum(CHANNELS)), z._default(z.array(z.string()), [])),
+    yanked: spare(z.nullable(object({ reason: z.string(), at: spare(z.string()) }))),
+    /** When these bytes went live (the soak time on beta counts from here). */
+    live_since: spare(z.nullable(z.string())),
+    /** Set while the checksums file is being fetched. */
+    pending: spare(z.nullable(object({ file: spare(z.string()), ...attempts }))),
+    /** Set while assets are being copied into the R2 mirror (for a live release: its update's). */
+    mirror: spare(z.nullable(object(attempts))),
+    notes_url: spare(z.nullable(z.string())),
+    github_release_id: spare(z.int()),
+    /** Platform key → archive; a platform missing here has no build in this release. */
+    assets: open(z.partialRecord(z.enum(PLATFORMS), Asset), z.optional(z.record(z.string(), Asset))),
+  }
+  /** A release in `GET /v1/releases` (newest first) and in the answers of yank and unyank. */
+  const ReleaseView = object(release)
+  const ReleaseList = object({ releases: z.array(ReleaseView) })
+  /** `GET /v1/releases/{version}`: the release with its notes. */
+  const ReleaseDetail = object({ ...release, notes: spare(z.string()) })
+  /** The answer of `POST /v1/releases/{version}/yank|unyank`. */
+  const ReleaseChange = object({
+    release: ReleaseView,
+    /** Channel → its new seq, for every channel the change re-signed. */
+    channels: open(z.partialRecord(z.enum(CHANNELS), z.int()), z._default(z.record(z.string(), z.int()), {})),
+  })
+
+  /** One entry of `GET /v1/audit`. */
+  const AuditEntry = object({
+    id: z.int(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: spare(z.nullable(z.string())),
+    delivery: spare(z.nullable(z.string())),
+    /** The facts of the change, as stored (a JSON object). */
+    detail: open(z.record(z.string(), z.unknown()), z.optional(z.unknown())),
+  })
+  /** `GET /v1/audit`: newest first. */
+  const AuditPage = object({
+    entries: z.array(AuditEntry),
+    /** Pass as `?before=` to get the next (older) page; null on the last page. */
+    next_before: spare(z.nullable(z.int())),
+  })
+
+  return { ErrorBody, ChannelSummary, ChannelList, ChannelChange, ReleaseView, ReleaseList, ReleaseDetail, ReleaseChange, AuditEntry, AuditPage }
+}
+
+/** Exactly what this broker serves; for the Worker and its tests. */
+export const Served = answerSchemas('served')
+/** What a client accepts from a broker that speaks this API, older or newer; for the client. */
+export const Accepted = answerSchemas('accepted')
+
+export type ServedAnswer<K extends keyof typeof Served> = z.output<(typeof Served)[K]>
+export type AcceptedAnswer<K extends keyof typeof Accepted> = z.output<(typeof Accepted)[K]>
+
+export type ErrorBody = ServedAnswer<'ErrorBody'>
+export type ChannelSummary = ServedAnswer<'ChannelSummary'>
+export type ChannelList = ServedAnswer<'ChannelList'>
+export type ChannelChange = ServedAnswer<'ChannelChange'>
+export type ReleaseView = ServedAnswer<'ReleaseView'>
+export type ReleaseList = ServedAnswer<'ReleaseList'>
+export type ReleaseDetail = ServedAnswer<'ReleaseDetail'>
+export type ReleaseChange = ServedAnswer<'ReleaseChange'>
+export type AuditEntry = ServedAnswer<'AuditEntry'>
+export type AuditPage = ServedAnswer<'AuditPage'>
+
+// The names these schemas had before the two readings; their readers (the manifest fetch of
+// `cco update`, the Worker's older tests) read as a client does.
+export const ErrorBodySchema = Accepted.ErrorBody
+export const ChannelListSchema = Accepted.ChannelList
+export const ChannelChangeSchema = Accepted.ChannelChange
+export const ReleaseChangeSchema = Accepted.ReleaseChange
+export const AuditPageSchema = Accepted.AuditPage

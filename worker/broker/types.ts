@@ -1,5 +1,8 @@
 // The plain data that crosses the Worker ↔ Durable Object boundary (Workers RPC): what a
 // webhook delivery asks for, what the object answers, and its stored records as read back.
+// What the admin API serves of them is defined by the contract (contract/api.ts): the types
+// here take those parts from it, so the object cannot drift from what the routes answer.
+import type { AuditPage, ChannelSummary, ReleaseChange as ReleaseChangeAnswer, ReleaseDetail } from '../../contract/api.ts'
 import type { Channel } from '../../contract/manifest.ts'
 import type { Platform } from '../../contract/platform.ts'
 import type { RecordedAsset } from '../policy/assess-release.ts'
@@ -34,30 +37,18 @@ export interface DeliveryResult {
   channels: Partial<Record<Channel, number>>
 }
 
-export interface StoredRelease {
-  version: string
-  tag: string
-  github_id: number
-  prerelease: boolean
+/**
+ * A release as the object reads it back: what `GET /v1/releases/{version}` shows (contract
+ * ReleaseDetail), but for the three fields routes/releases.ts derives, plus what only the
+ * broker needs.
+ */
+export interface StoredRelease extends Omit<ReleaseDetail, 'status' | 'github_release_id' | 'assets'> {
   status: ReleaseStatus
-  /** Why it was refused or withdrawn; for a live release, why its latest update was refused. */
-  reason: string | null
-  notes: string
-  notes_url: string | null
-  published_at: string | null
-  first_seen_at: string
-  updated_at: string
+  /** Shown as `github_release_id`. */
+  github_id: number
+  /** Shown with each archive's download URL on the broker. */
   assets: Partial<Record<Platform, RecordedAsset>>
   was_on_stable: boolean
-  /** Channels currently pointing at it. */
-  channels: Channel[]
-  yanked: { reason: string; at: string } | null
-  /** Set while the checksums file is being fetched. */
-  pending: { file: string; attempts: number; next_attempt_at: string | null; last_error: string | null } | null
-  /** Set while assets are being copied into the R2 mirror (for a live release: its update's). */
-  mirror: { attempts: number; next_attempt_at: string | null; last_error: string | null } | null
-  /** When it first became live (the soak time on beta counts from here). */
-  live_since: string | null
 }
 
 export interface SignedManifest {
@@ -68,14 +59,8 @@ export interface SignedManifest {
   seq: number
 }
 
-export interface ChannelState {
-  channel: Channel
-  version: string | null
-  seq: number
-  rollout: { percent: number; halted: boolean; reason: string | null }
-  issued_at: string | null
-  expires_at: string | null
-}
+/** A channel as `GET /v1/channels` shows it. */
+export type ChannelState = ChannelSummary
 
 export interface ScheduledResult {
   /** Channels re-signed, with their new seq. */
@@ -102,11 +87,11 @@ export interface ChannelChange {
   changed: boolean
 }
 
-/** What yank and unyank answer. */
+/** What yank and unyank answer (routes/admin.ts shows the release as the API does). */
 export interface ReleaseChange {
   release: StoredRelease
   /** Channels re-signed by the change, with their new seq. */
-  channels: Partial<Record<Channel, number>>
+  channels: ReleaseChangeAnswer['channels']
 }
 
 export interface ReconcileResult {
@@ -119,8 +104,5 @@ export interface ReconcileResult {
   error?: string
 }
 
-/** `GET /v1/audit`'s page (contract AuditPageSchema); `detail` is the JSON object stored. */
-export interface AuditPageData {
-  entries: { id: number; at: string; actor: string; action: string; target: string | null; delivery: string | null; detail: Record<string, unknown> }[]
-  next_before: number | null
-}
+/** `GET /v1/audit`'s page, as the contract serves it. */
+export type AuditPageData = AuditPage

@@ -6,12 +6,21 @@
 // channels they re-signed.
 import { Hono, type Context } from 'hono'
 import * as z from 'zod/mini'
-import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type AuditPage } from '../../contract/api.ts'
+import {
+  HaltRequestSchema,
+  PromoteRequestSchema,
+  RolloutRequestSchema,
+  YankRequestSchema,
+  type AuditPage,
+  type ChannelChange,
+  type ReleaseChange,
+} from '../../contract/api.ts'
+import { firstIssue } from '../../contract/issues.ts'
 import { CHANNELS, isChannel, type Channel } from '../../contract/manifest.ts'
 import type { AppEnv } from '../app-env.ts'
 import { adminAuth } from '../auth/require-admin.ts'
 import { brokerStub } from '../broker/stub.ts'
-import type { ChannelChange, ReleaseChange } from '../broker/types.ts'
+import type * as Broker from '../broker/types.ts'
 import { brokerChanges } from '../changes.ts'
 import { ApiError } from '../errors.ts'
 import { jsonBody } from '../request-body.ts'
@@ -62,10 +71,7 @@ const AuditQuerySchema = z.object({
 
 admin.get('/audit', adminAuth, async (c) => {
   const query = AuditQuerySchema.safeParse(c.req.query())
-  if (!query.success) {
-    const issue = query.error.issues[0]
-    throw new ApiError(422, 'invalid_request', `${issue?.path.map(String).join('.') || 'query'}: ${issue?.message ?? 'invalid'}`)
-  }
+  if (!query.success) throw new ApiError(422, 'invalid_request', firstIssue(query.error, 'query'))
   const { before, limit } = query.data
   const page = await brokerStub(c.env, c.var.config.product).audit({ before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) })
   return c.json(page satisfies AuditPage)
@@ -81,10 +87,10 @@ function channelParam(c: Context<AppEnv>): Channel {
   return channel
 }
 
-function channelAnswer(c: Context<AppEnv>, out: ChannelChange) {
-  return c.json({ ...out.channel, changed: out.changed })
+function channelAnswer(c: Context<AppEnv>, out: Broker.ChannelChange) {
+  return c.json({ ...out.channel, changed: out.changed } satisfies ChannelChange)
 }
 
-function releaseAnswer(c: Context<AppEnv>, out: ReleaseChange) {
-  return c.json({ release: releaseView(out.release, c.var.config.publicUrl, false), channels: out.channels })
+function releaseAnswer(c: Context<AppEnv>, out: Broker.ReleaseChange) {
+  return c.json({ release: releaseView(out.release, c.var.config.publicUrl), channels: out.channels } satisfies ReleaseChange)
 }

@@ -3,7 +3,7 @@
 // a strong ETag and `304 Not Modified`. `x-cco-source` says which tier answered (`cache`, `kv`,
 // `do`, or `do-coalesced` / `memo` for a read of the object shared with other requests).
 import { Hono } from 'hono'
-import type { ChannelSummary } from '../../contract/api.ts'
+import type { ChannelList } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel } from '../../contract/manifest.ts'
 import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
@@ -18,7 +18,7 @@ export const channels = new Hono<AppEnv>()
 channels.get('/', async (c) => {
   const product = c.var.config.product
   const { value: states } = await readThrough(`${product}:channels`, () => brokerStub(c.env, product).channelStates())
-  return c.json({ channels: states satisfies ChannelSummary[] })
+  return c.json({ channels: states } satisfies ChannelList)
 })
 
 channels.get('/:channel/manifest', async (c) => {

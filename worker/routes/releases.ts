@@ -1,6 +1,7 @@
 // Release history: `GET /v1/releases` (newest first, with status and any refusal reason) and
 // `GET /v1/releases/{version}` (with the notes). Informational and unsigned.
 import { Hono } from 'hono'
+import type { ReleaseDetail, ReleaseList, ReleaseView } from '../../contract/api.ts'
 import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import type { StoredRelease } from '../broker/types.ts'
@@ -14,7 +15,7 @@ export const releases = new Hono<AppEnv>()
 releases.get('/', async (c) => {
   const product = c.var.config.product
   const { value: list } = await readThrough(`${product}:releases`, () => brokerStub(c.env, product).listReleases())
-  return c.json({ releases: list.map((r) => releaseView(r, c.var.config.publicUrl, false)) })
+  return c.json({ releases: list.map((r) => releaseView(r, c.var.config.publicUrl)) } satisfies ReleaseList)
 })
 
 releases.get('/:version', async (c) => {
@@ -22,11 +23,11 @@ releases.get('/:version', async (c) => {
   const product = c.var.config.product
   const { value: release } = await readThrough(`${product}:release:${version}`, () => brokerStub(c.env, product).getRelease(version))
   if (!release) throw notFound(`release ${JSON.stringify(version)}`)
-  return c.json(releaseView(release, c.var.config.publicUrl, true))
+  return c.json({ ...releaseView(release, c.var.config.publicUrl), notes: release.notes } satisfies ReleaseDetail)
 })
 
-/** A release as the API shows it (the admin API's yank and unyank answer with it too). */
-export function releaseView(r: StoredRelease, publicUrl: string, withNotes: boolean) {
+/** A release as the API lists it (the admin API's yank and unyank answer with it too). */
+export function releaseView(r: StoredRelease, publicUrl: string): ReleaseView {
   return {
     version: r.version,
     tag: r.tag,
@@ -41,7 +42,6 @@ export function releaseView(r: StoredRelease, publicUrl: string, withNotes: bool
     live_since: r.live_since,
     pending: r.pending,
     mirror: r.mirror,
-    ...(withNotes ? { notes: r.notes } : {}),
     notes_url: r.notes_url,
     github_release_id: r.github_id,
     assets: Object.fromEntries(

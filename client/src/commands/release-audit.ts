@@ -1,6 +1,6 @@
 // `cco release audit [-n N] [--before ID]`: who changed what on the broker, newest first.
+import type { AcceptedAnswer } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
-import type { AuditPageView } from '../release/answers.ts'
 import { parseCount } from '../release/arguments.ts'
 import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
@@ -10,7 +10,7 @@ export interface ReleaseAuditOptions extends ReleaseConnectionOptions {
 }
 
 export interface ReleaseAuditResult {
-  page: AuditPageView
+  page: AcceptedAnswer<'AuditPage'>
   json: unknown
 }
 

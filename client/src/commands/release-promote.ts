@@ -1,8 +1,7 @@
 // `cco release promote VERSION [--percent N] [--force] [--channel stable]`: points a channel
 // (stable by default) at a version that is on beta.
-import { PromoteRequestSchema } from '../../../contract/api.ts'
+import { PromoteRequestSchema, type AcceptedAnswer } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
-import type { ChannelChange } from '../release/answers.ts'
 import { checkedBody, checkedVersion, parsePercent } from '../release/arguments.ts'
 import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
@@ -14,7 +13,8 @@ export interface ReleasePromoteOptions extends ReleaseConnectionOptions {
 
 export interface ChannelChangeResult {
   action: 'promote' | 'rollout' | 'halt' | 'resume'
-  change: ChannelChange
+  /** The channel as it is now, and whether the call changed it. */
+  change: AcceptedAnswer<'ChannelChange'>
   /** The broker's answer as sent. */
   json: unknown
 }

@@ -1,7 +1,7 @@
 // `cco release status`: every channel (version, seq, rollout, halted, expiry) and the latest
 // releases, from the broker's public listings; no token needed.
+import type { AcceptedAnswer } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
-import type { ChannelView, ReleaseView } from '../release/answers.ts'
 import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleaseStatusOptions extends ReleaseConnectionOptions {
@@ -11,8 +11,8 @@ export interface ReleaseStatusOptions extends ReleaseConnectionOptions {
 
 export interface ReleaseStatus {
   server: string
-  channels: ChannelView[]
-  releases: ReleaseView[]
+  channels: AcceptedAnswer<'ChannelSummary'>[]
+  releases: AcceptedAnswer<'ReleaseView'>[]
   /** How many releases the table shows. */
   shown: number
   /** The broker's two answers merged: `{server, channels, releases}`. */

@@ -1,15 +1,14 @@
 // `cco release yank VERSION --reason R` and `unyank VERSION`: withdraw a version from every
 // channel (hosts running it move off it, even downwards) or take the withdrawal back.
-import { YankRequestSchema } from '../../../contract/api.ts'
+import { YankRequestSchema, type AcceptedAnswer } from '../../../contract/api.ts'
 import type { AppContext } from '../context.ts'
-import type { ReleaseChange } from '../release/answers.ts'
 import { checkedBody, checkedVersion } from '../release/arguments.ts'
 import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
 
 export interface ReleaseYankResult {
   action: 'yank' | 'unyank'
   version: string
-  change: ReleaseChange
+  change: AcceptedAnswer<'ReleaseChange'>
   json: unknown
 }
 

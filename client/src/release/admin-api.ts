@@ -1,26 +1,15 @@
 // The broker's release-engineering API as functions: the public listings (channels, releases)
 // and the authenticated changes (promote, rollout, halt, resume, yank, unyank, audit). Every
 // request goes through the client's one HTTP stack (proxies, CA bundle, loopback-only http).
-// The token is sent only in the Authorization header and never appears in a message.
-import type { z } from 'zod'
-import type { HaltRequest, PromoteRequest, RolloutRequest, YankRequest } from '../../../contract/api.ts'
+// The token is sent only in the Authorization header and never appears in a message. Answers
+// are read with the contract's `Accepted` schemas: a newer broker's extra fields are kept.
+import type * as z from 'zod/mini'
+import { Accepted, type AcceptedAnswer, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../../contract/api.ts'
+import { firstIssueInWords } from '../../../contract/issues.ts'
 import { NetworkError } from '../errors.ts'
 import { readBodyCapped, type HttpClient } from '../system/http.ts'
 import { redactUrl } from '../system/url-policy.ts'
 import { adminError, parseRefusal } from './admin-errors.ts'
-import {
-  AuditPageAnswerSchema,
-  ChannelChangeAnswerSchema,
-  ChannelListAnswerSchema,
-  channelChange,
-  ReleaseChangeAnswerSchema,
-  ReleaseListAnswerSchema,
-  type AuditPageView,
-  type ChannelChange,
-  type ChannelView,
-  type ReleaseChange,
-  type ReleaseView,
-} from './answers.ts'
 
 /** An answer as the broker sent it (for `--json`) and the parts the client reads. */
 export interface Answer<T> {
@@ -30,15 +19,15 @@ export interface Answer<T> {
 
 export interface AdminApi {
   server: string
-  channels(): Promise<Answer<ChannelView[]>>
-  releases(): Promise<Answer<ReleaseView[]>>
-  promote(channel: string, body: PromoteRequest): Promise<Answer<ChannelChange>>
-  rollout(channel: string, body: RolloutRequest): Promise<Answer<ChannelChange>>
-  halt(channel: string, body: HaltRequest): Promise<Answer<ChannelChange>>
-  resume(channel: string): Promise<Answer<ChannelChange>>
-  yank(version: string, body: YankRequest): Promise<Answer<ReleaseChange>>
-  unyank(version: string): Promise<Answer<ReleaseChange>>
-  audit(query: { before?: number; limit?: number }): Promise<Answer<AuditPageView>>
+  channels(): Promise<Answer<AcceptedAnswer<'ChannelSummary'>[]>>
+  releases(): Promise<Answer<AcceptedAnswer<'ReleaseView'>[]>>
+  promote(channel: string, body: PromoteRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
+  rollout(channel: string, body: RolloutRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
+  halt(channel: string, body: HaltRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
+  resume(channel: string): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
+  yank(version: string, body: YankRequest): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
+  unyank(version: string): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
+  audit(query: { before?: number; limit?: number }): Promise<Answer<AcceptedAnswer<'AuditPage'>>>
 }
 
 export interface AdminApiOptions {
@@ -67,13 +56,13 @@ const seg = encodeURIComponent
 export function createAdminApi(options: AdminApiOptions): AdminApi {
   const { server, http } = options
 
-  async function call<S extends z.ZodType>(
+  async function call<S extends z.ZodMiniType>(
     what: string,
     method: 'GET' | 'POST',
     url: URL,
     schema: S,
     o: { auth: boolean; body?: unknown },
-  ): Promise<Answer<z.infer<S>>> {
+  ): Promise<Answer<z.output<S>>> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (o.auth) headers.authorization = `Bearer ${options.token()}`
     let body: string | undefined
@@ -91,28 +80,24 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     } catch {
       throw new NetworkError(`the broker's answer to ${what} is not JSON (HTTP ${res.status} from ${redactUrl(url)})`)
     }
-    const parsed = schema.safeParse(raw)
+    // reportInput: a missing field is then told apart from one of the wrong type.
+    const parsed = schema.safeParse(raw, { reportInput: true })
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
-      throw new NetworkError(`the broker's answer to ${what} is not what this cco understands${where}: ${issue?.message ?? 'invalid'} (is ${server} a cco broker?)`)
+      throw new NetworkError(`the broker's answer to ${what} is not what this cco understands at ${firstIssueInWords(parsed.error)} (is ${server} a cco broker?)`)
     }
     return { raw, data: parsed.data }
   }
 
-  const channelCall = async (what: string, url: URL, body?: unknown): Promise<Answer<ChannelChange>> => {
-    const a = await call(what, 'POST', url, ChannelChangeAnswerSchema, { auth: true, body })
-    return { raw: a.raw, data: channelChange(a.data) }
-  }
+  const channelCall = (what: string, url: URL, body: unknown) => call(what, 'POST', url, Accepted.ChannelChange, { auth: true, body })
 
   return {
     server,
     async channels() {
-      const a = await call('list the channels', 'GET', adminUrl(server, 'v1/channels'), ChannelListAnswerSchema, { auth: false })
+      const a = await call('list the channels', 'GET', adminUrl(server, 'v1/channels'), Accepted.ChannelList, { auth: false })
       return { raw: a.raw, data: a.data.channels }
     },
     async releases() {
-      const a = await call('list the releases', 'GET', adminUrl(server, 'v1/releases'), ReleaseListAnswerSchema, { auth: false })
+      const a = await call('list the releases', 'GET', adminUrl(server, 'v1/releases'), Accepted.ReleaseList, { auth: false })
       return { raw: a.raw, data: a.data.releases }
     },
     promote: (channel, body) => channelCall(`promote ${body.version} to ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/promote`), body),
@@ -120,8 +105,8 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
     halt: (channel, body) => channelCall(`halt ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/halt`), body),
     resume: (channel) => channelCall(`resume ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/resume`), {}),
     yank: (version, body) =>
-      call(`yank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/yank`), ReleaseChangeAnswerSchema, { auth: true, body }),
-    unyank: (version) => call(`unyank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/unyank`), ReleaseChangeAnswerSchema, { auth: true, body: {} }),
-    audit: (q) => call('read the audit log', 'GET', adminUrl(server, 'v1/audit', { before: q.before, limit: q.limit }), AuditPageAnswerSchema, { auth: true }),
+      call(`yank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/yank`), Accepted.ReleaseChange, { auth: true, body }),
+    unyank: (version) => call(`unyank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/unyank`), Accepted.ReleaseChange, { auth: true, body: {} }),
+    audit: (q) => call('read the audit log', 'GET', adminUrl(server, 'v1/audit', { before: q.before, limit: q.limit }), Accepted.AuditPage, { auth: true }),
   }
 }

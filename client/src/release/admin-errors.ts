@@ -1,7 +1,7 @@
 // What a refusal of the broker's admin API means to the person at the terminal, and which exit
 // code it gets (client/README.md, "Exit codes"): credentials and bad requests 2, a refused change 1, a broker that
 // is down or answers nonsense 3. The broker's own message is always shown.
-import { ErrorBodySchema } from '../../../contract/api.ts'
+import { Accepted } from '../../../contract/api.ts'
 import { CliError, ExitCode } from '../errors.ts'
 
 export interface BrokerRefusal {
@@ -15,7 +15,7 @@ export interface BrokerRefusal {
 /** Reads `{"error":{"code","message"}}`, or keeps a short excerpt of anything else. */
 export function parseRefusal(status: number, text: string): BrokerRefusal {
   try {
-    const parsed = ErrorBodySchema.safeParse(JSON.parse(text))
+    const parsed = Accepted.ErrorBody.safeParse(JSON.parse(text))
     if (parsed.success) return { status, code: parsed.data.error.code, message: parsed.data.error.message }
   } catch {}
   const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200)

@@ -1,12 +1,12 @@
 // Human renderings of `cco release …` results (stdout): aligned tables and one-line outcomes.
 // `--json` prints the broker's answers instead.
+import type { AcceptedAnswer } from '../../../contract/api.ts'
 import type { ChannelChangeResult } from '../commands/release-promote.ts'
 import type { ReleaseAuditResult } from '../commands/release-audit.ts'
 import type { ReleaseStatus } from '../commands/release-status.ts'
 import type { ReleaseYankResult } from '../commands/release-yank.ts'
 import { formatUtc } from '../system/clock.ts'
 import { safeText } from '../output/terminal-text.ts'
-import type { ChannelView } from './answers.ts'
 
 /**
  * Columns padded to their widest cell, two spaces apart; no trailing blanks. The cells (broker
@@ -28,6 +28,8 @@ const time = (iso: string | null | undefined) => {
   const d = new Date(iso)
   return Number.isNaN(d.getTime()) ? iso : formatUtc(d)
 }
+
+type ChannelView = AcceptedAnswer<'ChannelSummary'>
 
 const halted = (c: ChannelView) => (c.rollout.halted ? `yes${c.rollout.reason ? `: ${c.rollout.reason}` : ''}` : 'no')
 
@@ -60,8 +62,9 @@ export function channelLine(c: ChannelView): string {
 }
 
 export function formatChannelChange(r: ChannelChangeResult): string[] {
-  const c = r.change.channel
-  const changed = r.change.changed !== false
+  const c = r.change
+  // An answer without `changed` (it is optional for clients) is taken as a change.
+  const changed = c.changed !== false
   const done = {
     promote: `Promoted ${c.version} to ${c.channel} at ${c.rollout.percent}%`,
     rollout: `Rollout of ${c.version} on ${c.channel} set to ${c.rollout.percent}%`,
