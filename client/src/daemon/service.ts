@@ -1,23 +1,24 @@
-// The daemon service (`cco run`): the health server, the pid file, the log, the scheduled check
-// loop, signals (TERM/INT stop, HUP re-reads the config, USR2 restarts into the binary at the
-// install path) and the restart into a new binary after an automatic install.
+// The daemon service (`cco run`): starts (config, health server, log, pid file), runs the loop of
+// ticks (config re-read, a restart asked for by SIGUSR2, the scheduled check or a sleep) until a
+// stop signal or a handover to a new binary, then cleans up. What the loop knows lives in
+// service-state.ts, the signals in service-signals.ts, the restart itself in handover.ts.
 import { loadConfig, type LoadedConfig } from '../config/load.ts'
-import { checkIntervalMs, type Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf, UsageError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { currentProgram } from '../system/daemon-launch.ts'
 import { envValue } from '../system/env.ts'
-import type { HealthBody } from '../system/health-probe.ts'
+import type { Logger } from '../system/logger.ts'
 import { findRunningDaemon, removePidFileIfOwned, writePidFile } from '../system/pid-file.ts'
 import { processStartTicks } from '../system/process-info.ts'
 import { probeVersion } from '../system/probe-version.ts'
-import { isLoopbackHost, redactUrl } from '../system/url-policy.ts'
-import { scheduledCheck, type CheckOutcome } from './checks.ts'
+import { isLoopbackHost } from '../system/url-policy.ts'
+import { scheduledCheck } from './checks.ts'
 import { DEFAULT_HANDOVER_TIMEOUT_MS, handOver, type Endpoint, type HandoverResult } from './handover.ts'
-import { createHealthServer } from './health-server.ts'
-import { HANDOVER_FROM_ENV, openDaemonLog, supervisorOf } from './log-sink.ts'
-import { backoffMs, drawJitterMs, formatDuration, planNextCheck, tickMs, type Failure, type Plan } from './scheduler.ts'
+import { createHealthServer, type HealthServer } from './health-server.ts'
+import { HANDOVER_FROM_ENV, openDaemonLog, supervisorOf, type DaemonLog } from './log-sink.ts'
+import { describeSchedule, ServiceState, type LogNote } from './service-state.ts'
+import { ServiceSignals } from './service-signals.ts'
 
 /** Hidden knob (tests): how long a new binary gets to report healthy after an update. */
 export const HANDOVER_TIMEOUT_ENV = 'CCO_DAEMON_HANDOVER_TIMEOUT_MS'
@@ -48,21 +49,29 @@ function handoverTimeoutMs(app: AppContext): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_HANDOVER_TIMEOUT_MS
 }
 
-/** The settings the loop acts on; last_check/last_update change on every check and are not logged. */
-function settings(c: Config): string {
-  const u = c.updates
-  return `updates.enabled=${u.enabled} check_interval=${u.check_interval} auto_install=${u.auto_install} channel=${u.channel} server=${redactUrl(u.server)}`
+/** A started daemon: what every part of the loop works with. */
+interface Running {
+  /** The app context with the daemon's logger. */
+  app: AppContext
+  log: Logger
+  daemonLog: DaemonLog
+  server: HealthServer
+  state: ServiceState
+  signals: ServiceSignals
+  endpoint: Endpoint
+  supervisor: string | null
+  writeOwnPidFile(): void
 }
 
-function describeSchedule(c: Config): string {
-  const u = c.updates
-  if (!u.enabled) return 'Scheduled update checks are off (updates.enabled = false)'
-  if (checkIntervalMs(u.check_interval) === null) return 'Scheduled update checks are off (updates.check_interval = never)'
-  return `Checking for updates ${u.check_interval} on channel ${u.channel} from ${redactUrl(u.server)} (auto-install ${u.auto_install ? 'on' : 'off'})`
+type Exit = Extract<HandoverResult, { kind: 'exit' }>
+
+function logNotes(log: Logger, notes: readonly LogNote[]): void {
+  for (const n of notes) log[n.level](n.message)
 }
 
-export async function runService(base: AppContext, options: ServiceOptions): Promise<ServiceResult> {
-  let loaded: LoadedConfig = loadConfig(base.paths.configFile)
+/** Refuses to start beside another daemon, listens, opens the log, writes the pid file. */
+async function startService(base: AppContext, options: ServiceOptions): Promise<Running> {
+  const loaded: LoadedConfig = loadConfig(base.paths.configFile)
   const host = loaded.config.daemon.host
   if (!isLoopbackHost(host)) throw new UsageError(`daemon.host must be a loopback address (127.0.0.1, ::1, localhost), not ${host}: the daemon is not meant to be reachable from other machines`)
   const port = options.port ?? loaded.config.daemon.port
@@ -74,38 +83,18 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
   }
 
   const startedAt = base.clock.now().getTime()
-  const random = options.random ?? Math.random
   const program = currentProgram()
-  let config = loaded.config
-  let badConfig: string | null = null
-  let ownLastCheck: number | null = null
-  let updateAvailable = false
-  let latestVersion: string | null = null
-  let failure: Failure | null = null
-  let firstCycle = true
-  let jitter = { key: '', ms: 0 }
-
-  const lastCheck = (): number | null => {
-    const stored = config.updates.last_check?.getTime() ?? null
-    // The file keeps whole seconds; this process knows its own checks to the millisecond.
-    if (stored === null) return ownLastCheck
-    return ownLastCheck === null ? stored : Math.max(stored, ownLastCheck)
-  }
-  const health = (): HealthBody => {
-    const lc = lastCheck()
-    return {
-      status: 'ok',
-      version: base.version,
-      uptime_seconds: Math.floor((base.clock.now().getTime() - startedAt) / 1000),
-      channel: config.updates.channel,
-      last_check: lc === null ? null : toRfc3339(new Date(lc)),
-      update_available: updateAvailable,
-      latest_version: latestVersion,
-      pid: process.pid,
-    }
-  }
-
-  const server = createHealthServer(health)
+  const state = new ServiceState({
+    loaded,
+    host,
+    port,
+    portOverride: options.port !== undefined,
+    version: base.version,
+    pid: process.pid,
+    startedAt,
+    random: options.random ?? Math.random,
+  })
+  const server = createHealthServer(() => state.health(base.clock.now().getTime()))
   // Listen before opening the log: a refused port is reported on stderr (which `cco daemon
   // start` sends to daemon.log too) and leaves no trace of a service that never ran.
   await server.listen(host, port)
@@ -128,176 +117,127 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
   writeOwnPidFile()
   log.info(`cco daemon ${app.version} listening on ${host}:${port} (pid ${process.pid})`)
   log.debug(`binary ${program.binary}, install path ${app.paths.installPath}, log ${daemonLog.target}${supervisor ? `, supervised by ${supervisor}` : ''}`)
-  log.info(describeSchedule(config))
-
-  const reload = (why: string | null) => {
-    let next: LoadedConfig
-    try {
-      next = loadConfig(app.paths.configFile)
-    } catch (err) {
-      const msg = messageOf(err)
-      if (msg !== badConfig) log.error(`Keeping the previous settings: ${msg}`)
-      badConfig = msg
-      return
-    }
-    badConfig = null
-    const changed = settings(next.config) !== settings(config)
-    const portChanged = next.config.daemon.port !== config.daemon.port || next.config.daemon.host !== config.daemon.host
-    loaded = next
-    config = next.config
-    if (changed) log.info(`Configuration changed: ${describeSchedule(config)}`)
-    else if (why) log.info(`Configuration re-read (${why}): no change to the schedule`)
-    if (portChanged && options.port === undefined) {
-      log.warn(`daemon.host/daemon.port changed to ${config.daemon.host}:${config.daemon.port}; this daemon keeps ${host}:${port} until it is restarted (\`cco daemon restart\`)`)
-    }
-  }
-
-  // Signals only set flags and wake the loop; the loop does the work between checks.
-  let stopSignal: NodeJS.Signals | null = null
-  let reloadAsked = false
-  let restartAsked = false
-  let wake: (() => void) | null = null
-  let onStop: (() => void) | null = null
-  const stopped = new Promise<void>((r) => (onStop = r))
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGTERM', () => stop('SIGTERM')],
-    ['SIGINT', () => stop('SIGINT')],
-  ]
-  if (process.platform !== 'win32') {
-    handlers.push(['SIGHUP', () => ((reloadAsked = true), wake?.())])
-    handlers.push(['SIGUSR2', () => ((restartAsked = true), wake?.())])
-  }
-  function stop(signal: NodeJS.Signals) {
-    if (stopSignal) return
-    stopSignal = signal
-    onStop?.()
-    wake?.()
-  }
-  for (const [sig, h] of handlers) process.on(sig, h)
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        wake = null
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      wake = done
-    })
+  log.info(describeSchedule(state.config))
 
   const endpoint: Endpoint = { host, port, portOverride: options.port, debug: options.debug }
-  const restartInto = (version: string, reason: string): Promise<HandoverResult> =>
-    handOver(
-      {
-        app,
-        config,
-        configPath: loaded.path,
-        endpoint,
-        timeoutMs: handoverTimeoutMs(app),
-        supervisor,
-        stopListening: () => server.close(),
-        listenAgain: async () => {
-          await server.listen(host, port)
-          writeOwnPidFile()
-        },
-      },
-      version,
-      reason,
-    )
+  return { app, log, daemonLog, server, state, signals: new ServiceSignals(), endpoint, supervisor, writeOwnPidFile }
+}
 
-  const plan = (now: number): Plan => {
-    const intervalMs = checkIntervalMs(config.updates.check_interval) ?? null
-    const last = lastCheck()
-    const key = `${last}:${intervalMs}:${failure?.at ?? ''}`
-    if (intervalMs !== null && jitter.key !== key) jitter = { key, ms: drawJitterMs(intervalMs, random) }
-    return planNextCheck({ now, enabled: config.updates.enabled, intervalMs, lastCheck: last, jitterMs: jitter.ms, failure, firstCycle })
-  }
-
-  const afterCheck = async (o: CheckOutcome): Promise<HandoverResult | null> => {
-    const now = app.clock.now().getTime()
-    const intervalMs = checkIntervalMs(config.updates.check_interval) ?? null
-    switch (o.kind) {
-      case 'checked':
-        ownLastCheck = now
-        failure = null
-        updateAvailable = o.updateAvailable
-        latestVersion = o.latest
-        return null
-      case 'installed':
-        ownLastCheck = now
-        failure = null
-        updateAvailable = false
-        latestVersion = o.latest
-        return restartInto(o.version, 'update installed')
-      case 'network-error': {
-        const attempts = failure?.kind === 'network' ? failure.attempts + 1 : 1
-        failure = { kind: 'network', at: now, attempts }
-        const retry = intervalMs === null ? '' : `; retrying in ${formatDuration(backoffMs(attempts, intervalMs))}`
-        log.warn(`Update check failed: ${o.message}${retry}`)
-        return null
-      }
-      case 'failed':
-        failure = { kind: 'other', at: now }
-        log.error(`${o.exitCode === ExitCode.refused ? 'Update refused' : 'Update failed'}: ${o.message}`)
-        return null
-    }
-  }
-
-  let result: HandoverResult | null = null
-  let lastPlanned: number | null = null
+/** Re-reads the config file on every tick; a file that does not load keeps the previous settings. */
+function rereadConfig(r: Running, why: string | null): void {
+  let next: LoadedConfig
   try {
-    while (!stopSignal) {
-      reload(reloadAsked ? 'SIGHUP' : null)
-      reloadAsked = false
-      if (restartAsked) {
-        restartAsked = false
-        const there = await probeVersion(app.paths.installPath, app.env)
-        if (!there.ok) {
-          log.error(`SIGUSR2: not restarting, the binary at ${app.paths.installPath} does not run: ${there.problem}`)
-        } else {
-          result = await restartInto(there.version, `SIGUSR2: ${app.paths.installPath} holds ${there.version}`)
-          if (result.kind === 'exit') break
-        }
-        continue
-      }
+    next = loadConfig(r.app.paths.configFile)
+  } catch (err) {
+    logNotes(r.log, r.state.configRefused(messageOf(err)))
+    return
+  }
+  logNotes(r.log, r.state.configLoaded(next, why))
+}
+
+/** Restarts into the binary at the install path, which reports `version` (handover.ts). */
+function restartInto(r: Running, version: string, reason: string): Promise<HandoverResult> {
+  const { app, endpoint, server } = r
+  return handOver(
+    {
+      app,
+      config: r.state.config,
+      configPath: r.state.loaded.path,
+      endpoint,
+      timeoutMs: handoverTimeoutMs(app),
+      supervisor: r.supervisor,
+      stopListening: () => server.close(),
+      listenAgain: async () => {
+        await server.listen(endpoint.host, endpoint.port)
+        r.writeOwnPidFile()
+      },
+    },
+    version,
+    reason,
+  )
+}
+
+/** SIGUSR2: restart into whatever the install path holds, if it runs. */
+async function restartOnRequest(r: Running): Promise<HandoverResult | null> {
+  const { app } = r
+  const there = await probeVersion(app.paths.installPath, app.env)
+  if (!there.ok) {
+    r.log.error(`SIGUSR2: not restarting, the binary at ${app.paths.installPath} does not run: ${there.problem}`)
+    return null
+  }
+  return restartInto(r, there.version, `SIGUSR2: ${app.paths.installPath} holds ${there.version}`)
+}
+
+/**
+ * One scheduled check: abandoned STOP_GRACE_MS after a stop signal (the journal makes that
+ * safe), else recorded, and followed by the restart into a binary it installed. 'stop' when
+ * the daemon stops meanwhile.
+ */
+async function checkNow(r: Running): Promise<HandoverResult | 'stop' | null> {
+  const { app, signals, state } = r
+  const check = scheduledCheck(app, state.config, state.loaded.path)
+  const stopping = signals.stopped.then(() => new Promise<'abandoned'>((res) => setTimeout(() => res('abandoned'), STOP_GRACE_MS).unref()))
+  const outcome = await Promise.race([check, stopping])
+  if (outcome === 'abandoned') {
+    r.log.warn('Stopping during an update check; it is abandoned (an interrupted install is finished or undone on the next start)')
+    return 'stop'
+  }
+  if (signals.stopSignal) return 'stop'
+  const { restartInto: version, notes } = state.checkFinished(outcome, app.clock.now().getTime())
+  logNotes(r.log, notes)
+  return version === null ? null : restartInto(r, version, 'update installed')
+}
+
+/** Ticks until a stop signal or a handover to another process; that handover, if any. */
+async function loop(r: Running): Promise<Exit | null> {
+  const { app, signals, state } = r
+  while (!signals.stopSignal) {
+    rereadConfig(r, signals.takeReload() ? 'SIGHUP' : null)
+    let result: HandoverResult | 'stop' | null = null
+    if (signals.takeRestart()) {
+      result = await restartOnRequest(r)
+    } else {
       const now = app.clock.now().getTime()
-      const p = plan(now)
-      if (p.kind === 'due' && p.at <= now) {
-        firstCycle = false
-        const check = scheduledCheck(app, config, loaded.path)
-        const stopping = stopped.then(() => new Promise<'abandoned'>((r) => setTimeout(() => r('abandoned'), STOP_GRACE_MS).unref()))
-        const outcome = await Promise.race([check, stopping])
-        if (outcome === 'abandoned') {
-          log.warn('Stopping during an update check; it is abandoned (an interrupted install is finished or undone on the next start)')
-          break
-        }
-        if (stopSignal) break
-        result = await afterCheck(outcome)
-        if (result?.kind === 'exit') break
-        continue
+      const step = state.nextStep(now)
+      if (step.kind === 'check') {
+        result = await checkNow(r)
+      } else {
+        if (step.note) logNotes(r.log, [step.note])
+        await signals.sleep(step.ms)
       }
-      if (p.kind === 'due' && p.at !== lastPlanned) log.debug(`Next check in ${formatDuration(p.at - now)} (${p.why})`)
-      lastPlanned = p.kind === 'due' ? p.at : null
-      await sleep(tickMs(p, now))
     }
+    if (result === 'stop') break
+    if (result?.kind === 'exit') return result
+  }
+  return null
+}
+
+export async function runService(base: AppContext, options: ServiceOptions): Promise<ServiceResult> {
+  const r = await startService(base, options)
+  const { app, log, signals } = r
+  signals.listen()
+  let exit: Exit | null = null
+  try {
+    exit = await loop(r)
   } catch (err) {
     log.error(`cco daemon ${app.version} (pid ${process.pid}) stops on an unexpected error: ${messageOf(err)}`)
-    daemonLog.close()
+    r.daemonLog.close()
     throw err
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h)
-    await server.close()
+    signals.close()
+    await r.server.close()
     removePidFileIfOwned(app.paths.daemonPid, process.pid)
   }
-  const successor = result?.kind === 'exit' ? result.successor : null
+  const successor = exit?.successor ?? null
+  const stopSignal = signals.stopSignal
   if (stopSignal) log.info(`Received ${stopSignal}; cco daemon ${app.version} (pid ${process.pid}) stopped`)
   else log.info(`cco daemon ${app.version} (pid ${process.pid}) exits${successor?.pid ? `; pid ${successor.pid} runs ${successor.version}` : ''}`)
-  daemonLog.close()
+  r.daemonLog.close()
   return {
     version: app.version,
     pid: process.pid,
-    host,
-    port,
+    host: r.endpoint.host,
+    port: r.endpoint.port,
     stopped_by: stopSignal ? 'signal' : 'handover',
     signal: stopSignal,
     successor,
