@@ -7,12 +7,10 @@ import type { AppContext } from '../context.ts'
 import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { CliError, ExitCode } from '../errors.ts'
 import { fileIdentity } from '../update/binary-files.ts'
-import type { CheckResult } from '../update/check.ts'
-import { checkForUpdate } from '../update/check.ts'
+import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
 import type { Decision } from '../update/decide.ts'
-import { checkUnderLock, installUpdate, takeUpdateLock, type InstallResult } from '../update/install.ts'
-import type { LockHandle } from '../update/lock.ts'
+import { updateUnderLock, type InstallDecision, type InstallResult, type UnderLockStep, type UpdateRun } from '../update/install.ts'
 
 export interface UpdateOptions {
   check: boolean
@@ -76,8 +74,31 @@ function outcome(check: CheckResult, status: UpdateStatus, installed: InstallRes
 }
 
 /** The same release as the one confirmed: version and archive. */
-function sameInstall(a: Extract<Decision, { kind: 'install' }>, b: Decision): b is Extract<Decision, { kind: 'install' }> {
+function sameInstall(a: InstallDecision, b: Decision): b is InstallDecision {
   return b.kind === 'install' && sameVersion(b.version, a.version) && b.asset.sha256 === a.asset.sha256
+}
+
+/**
+ * Shows what a check found (versions, the release, its notes). Stops there for --check, when
+ * there is nothing to install, or (exit 1) when there is no archive for this platform.
+ */
+function offer(check: CheckResult, options: UpdateOptions, ui: UpdateUi): UnderLockStep<UpdateOutcome> {
+  ui.event({ type: 'versions', current: check.current, latest: check.latest, channel: check.channel })
+  const decision = check.decision
+  if (decision.kind === 'none') {
+    ui.event({ type: 'up-to-date', decision })
+    return { stop: outcome(check, 'up-to-date') }
+  }
+  const release = check.manifest.release!
+  ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? decision.yanked : null })
+  if (decision.kind === 'no-asset') {
+    ui.event({ type: 'no-asset', detail: decision.detail })
+    if (options.check) return { stop: outcome(check, 'no-asset') }
+    throw new CliError(decision.detail, ExitCode.failure)
+  }
+  if (options.check) return { stop: outcome(check, 'available') }
+  if (release.notes.trim() || release.notes_url) ui.event({ type: 'notes', notes: release.notes, url: release.notes_url })
+  return { install: decision }
 }
 
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
@@ -88,37 +109,20 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
   const ask = !options.check && !options.yes && (options.prompt || ui.interactive)
   // What is installed before the check, to tell whether another updater came and went.
   const installedBefore = ask ? fileIdentity(ctx.paths.installPath) : null
-  let lock: LockHandle | undefined
+  const download = (decision: InstallDecision): UnderLockStep<UpdateOutcome> => {
+    ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
+    return { install: decision }
+  }
   try {
     ui.event({ type: 'checking' })
-    let check: CheckResult
+    let run: UpdateRun<UpdateOutcome>
     if (options.check || ask) {
       // A check changes nothing but the trust state (which has its own short lock), so it
       // does not wait for an update that is in progress; and the host-wide update lock is
       // never held while a question waits for a human. It is taken after the answer.
-      check = await checkForUpdate(ctx)
-    } else {
-      lock = await takeUpdateLock(ctx)
-      check = await checkUnderLock(ctx, lock)
-    }
-    ui.event({ type: 'versions', current: check.current, latest: check.latest, channel: check.channel })
-
-    let decision = check.decision
-    if (decision.kind === 'none') {
-      ui.event({ type: 'up-to-date', decision })
-      return outcome(check, 'up-to-date')
-    }
-    const release = check.manifest.release!
-    ui.event({ type: 'available', version: release.version, yanked: decision.kind === 'install' && decision.why === 'yanked' ? decision.yanked : null })
-    if (decision.kind === 'no-asset') {
-      ui.event({ type: 'no-asset', detail: decision.detail })
-      if (options.check) return outcome(check, 'no-asset')
-      throw new CliError(decision.detail, ExitCode.failure)
-    }
-    if (options.check) return outcome(check, 'available')
-
-    if (release.notes.trim() || release.notes_url) ui.event({ type: 'notes', notes: release.notes, url: release.notes_url })
-    if (ask) {
+      const check = await checkForUpdate(ctx)
+      const offered = offer(check, options, ui)
+      if ('stop' in offered) return offered.stop
       if (!(await ui.confirm(UPDATE_QUESTION))) {
         ui.event({ type: 'declined' })
         return outcome(check, 'declined')
@@ -126,25 +130,26 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
       // Check again under the lock: while the question was open another updater may have
       // installed this version (then what is installed now counts as current), or the
       // channel may have moved on. Only what was confirmed is installed.
-      lock = await takeUpdateLock(ctx)
-      const again = await checkUnderLock(ctx, lock, {
-        installedIsCurrent: fileIdentity(ctx.paths.installPath) !== installedBefore,
-        verified: check.verified,
+      const confirmed = offered.install
+      run = await updateUnderLock(
+        ctx,
+        (again) => {
+          if (sameInstall(confirmed, again.decision)) return download(again.decision)
+          ui.event({ type: 'changed', confirmed: confirmed.version, now: again.decision, current: again.current, latest: again.latest })
+          return { stop: outcome(again, 'changed') }
+        },
+        { installedBefore, verified: check.verified },
+      )
+    } else {
+      run = await updateUnderLock(ctx, (check) => {
+        const offered = offer(check, options, ui)
+        return 'stop' in offered ? offered : download(offered.install)
       })
-      if (!sameInstall(decision, again.decision)) {
-        ui.event({ type: 'changed', confirmed: decision.version, now: again.decision, current: again.current, latest: again.latest })
-        return outcome(again, 'changed')
-      }
-      check = again
-      decision = again.decision
     }
-    if (!lock) throw new CliError('internal: install without the update lock', ExitCode.failure)
-    ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
-    const installed = await installUpdate(ctx, check, decision, lock)
-    ui.event({ type: 'installed', result: installed })
-    return outcome(check, 'updated', installed)
+    if (run.kind === 'stopped') return run.value
+    ui.event({ type: 'installed', result: run.result })
+    return outcome(run.check, 'updated', run.result)
   } finally {
-    lock?.release()
     await ctx.http.close()
   }
 }

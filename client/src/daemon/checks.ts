@@ -3,6 +3,7 @@
 // `Starting update check`, `Current version: X`, `Latest version: Y`, then when installing
 // `Downloading release...`, `Verifying checksum...`, `Installing update...`,
 // `Successfully updated to Y` (or the failure and rollback lines).
+import { sameVersion } from '../../../contract/version.ts'
 import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf } from '../errors.ts'
@@ -10,11 +11,9 @@ import { formatUtc } from '../system/clock.ts'
 import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import { createUpdateContext, type ProgressBar } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
-import { checkUnderLock, installUpdate, takeUpdateLock } from '../update/install.ts'
+import { updateUnderLock, type InstallDecision, type UnderLockStep } from '../update/install.ts'
 import { probeBinary } from '../update/probe.ts'
-import type { LockHandle } from '../update/lock.ts'
 import { readHandover } from './handover-state.ts'
-import { sameVersion } from '../../../contract/version.ts'
 
 export type CheckOutcome =
   | { kind: 'checked'; latest: string | null; updateAvailable: boolean }
@@ -31,6 +30,41 @@ function size(bytes: number): string {
 export function rejectedVersion(stateDir: string): { version: string; at: string } | null {
   const h = readHandover(stateDir)
   return h && h.phase === 'rolled-back' ? { version: h.to_version, at: h.at } : null
+}
+
+/** Logs what a check found; stops there when there is nothing this host can install. */
+function report(log: AppContext['logger'], check: CheckResult): UnderLockStep<CheckOutcome> {
+  log.info(`Current version: ${check.current}`)
+  log.info(`Latest version: ${check.latest ?? `none (channel ${check.channel} has no release)`}`)
+  const d = check.decision
+  if (d.kind === 'none') {
+    log.info(`No update to install: ${d.detail}`)
+    return { stop: { kind: 'checked', latest: check.latest, updateAvailable: false } }
+  }
+  if (d.kind === 'no-asset') {
+    log.warn(d.detail)
+    return { stop: { kind: 'checked', latest: check.latest, updateAvailable: false } }
+  }
+  log.info(`Update available: ${d.version} (${d.detail})`)
+  return { install: d }
+}
+
+/** Under the update lock: whether to install an available release automatically. */
+async function autoInstall(app: AppContext, check: CheckResult, d: InstallDecision): Promise<UnderLockStep<CheckOutcome>> {
+  const log = app.logger
+  const rejected = rejectedVersion(app.paths.stateDir)
+  if (rejected && sameVersion(rejected.version, d.version)) {
+    log.warn(
+      `Not installing ${d.version} automatically: it did not become healthy on this host (${formatUtc(new Date(rejected.at))}) and was rolled back; install it by hand with \`cco update --yes\``,
+    )
+    return { stop: { kind: 'checked', latest: check.latest, updateAvailable: true } }
+  }
+  // Installed already (by hand, while this daemon was not told): only the restart is missing.
+  if ((await probeBinary(app.paths.installPath, app.env, d.version)).kind === 'reports') {
+    log.info(`${d.version} is already installed at ${app.paths.installPath}`)
+    return { stop: { kind: 'installed', version: d.version, latest: check.latest } }
+  }
+  return { install: d }
 }
 
 export async function scheduledCheck(app: AppContext, config: Config, configPath: string): Promise<CheckOutcome> {
@@ -56,55 +90,28 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
       }
     },
   })
-  let lock: LockHandle | undefined
   log.info('Starting update check')
   try {
-    let check: CheckResult
-    if (config.updates.auto_install) {
-      lock = await takeUpdateLock(ctx)
-      check = await checkUnderLock(ctx, lock)
-    } else {
-      check = await checkForUpdate(ctx)
-    }
-    log.info(`Current version: ${check.current}`)
-    log.info(`Latest version: ${check.latest ?? `none (channel ${check.channel} has no release)`}`)
-    const d = check.decision
-    if (d.kind === 'none') {
-      log.info(`No update to install: ${d.detail}`)
-      return { kind: 'checked', latest: check.latest, updateAvailable: false }
-    }
-    if (d.kind === 'no-asset') {
-      log.warn(d.detail)
-      return { kind: 'checked', latest: check.latest, updateAvailable: false }
-    }
-    log.info(`Update available: ${d.version} (${d.detail})`)
     if (!config.updates.auto_install) {
+      const check = await checkForUpdate(ctx)
+      const found = report(log, check)
+      if ('stop' in found) return found.stop
       log.info('updates.auto_install is false: install it with `cco update`')
       return { kind: 'checked', latest: check.latest, updateAvailable: true }
     }
-    const rejected = rejectedVersion(app.paths.stateDir)
-    if (rejected && sameVersion(rejected.version, d.version)) {
-      log.warn(
-        `Not installing ${d.version} automatically: it did not become healthy on this host (${formatUtc(new Date(rejected.at))}) and was rolled back; install it by hand with \`cco update --yes\``,
-      )
-      return { kind: 'checked', latest: check.latest, updateAvailable: true }
-    }
-    // Installed already (by hand, while this daemon was not told): only the restart is missing.
-    if ((await probeBinary(app.paths.installPath, app.env, d.version)).kind === 'reports') {
-      log.info(`${d.version} is already installed at ${app.paths.installPath}`)
-      return { kind: 'installed', version: d.version, latest: check.latest }
-    }
-    if (!lock) throw new CliError('internal: install without the update lock', ExitCode.failure)
-    const installed = await installUpdate(ctx, check, d, lock)
-    log.info(`Successfully updated to ${installed.version}`)
-    return { kind: 'installed', version: installed.version, latest: check.latest }
+    const run = await updateUnderLock(ctx, async (check) => {
+      const found = report(log, check)
+      return 'stop' in found ? found : autoInstall(app, check, found.install)
+    })
+    if (run.kind === 'stopped') return run.value
+    log.info(`Successfully updated to ${run.result.version}`)
+    return { kind: 'installed', version: run.result.version, latest: run.check.latest }
   } catch (err) {
     const message = messageOf(err)
     const exitCode = err instanceof CliError ? err.exitCode : ExitCode.failure
     if (exitCode === ExitCode.network) return { kind: 'network-error', message }
     return { kind: 'failed', message, exitCode }
   } finally {
-    lock?.release()
     await ctx.http.close().catch(() => {})
   }
 }
