@@ -8,9 +8,8 @@ import { releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from 
 import { releaseStatusCommand } from './commands/release-status.ts'
 import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
+import { formatAudit, formatChannelChange, formatStatus, formatYank } from './output/release.ts'
 import { parseCount } from './release/arguments.ts'
-import { formatAudit, formatChannelChange, formatStatus, formatYank } from './release/format.ts'
-
 
 interface Connection {
   server?: string

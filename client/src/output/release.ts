@@ -1,12 +1,12 @@
 // Human renderings of `cco release …` results (stdout): aligned tables and one-line outcomes.
 // `--json` prints the broker's answers instead.
 import type { AcceptedAnswer } from '../../../contract/api.ts'
-import type { ChannelChangeResult } from '../commands/release-promote.ts'
 import type { ReleaseAuditResult } from '../commands/release-audit.ts'
+import type { ChannelChangeResult } from '../commands/release-promote.ts'
 import type { ReleaseStatus } from '../commands/release-status.ts'
 import type { ReleaseYankResult } from '../commands/release-yank.ts'
 import { formatUtc } from '../system/clock.ts'
-import { safeText } from '../output/terminal-text.ts'
+import { safeText } from './terminal-text.ts'
 
 /**
  * Columns padded to their widest cell, two spaces apart; no trailing blanks. The cells (broker
