@@ -86,9 +86,19 @@ describe('an https broker with a private CA', () => {
 })
 
 describe('a 304 from the broker', () => {
-  it('re-verifies the stored manifest, so an expired one is refused even when unchanged', async () => {
+  interface SignedBroker {
+    server: ReleaseServer
+    signer: Signer
+    bytes: Buffer
+    app: ReturnType<typeof testApp>
+    ctx: ReturnType<typeof createUpdateContext>
+    setNow(now: Date): void
+  }
+
+  /** A broker serving a signed seq-3 manifest on stable, and the update context of a host whose clock the test sets. */
+  async function withSignedBroker(kid: string, test: (b: SignedBroker) => Promise<void>): Promise<void> {
     const server = await startReleaseServer()
-    const signer = await createSigner('fresh-key')
+    const signer = await createSigner(kid)
     const h = makeHome()
     try {
       const bytes = await signManifest(manifestPayload({ version: VERSION_B, seq: 3 }), [signer])
@@ -97,6 +107,19 @@ describe('a 304 from the broker', () => {
       const app = testApp(h.home, { clock: { now: () => now } })
       const config = ConfigSchema.parse({ updates: { server: server.url }, trust: { keys: [signer.publicKey] } })
       const ctx = createUpdateContext(app, config, app.paths.configFile)
+      try {
+        await test({ server, signer, bytes, app, ctx, setNow: (d) => (now = d) })
+      } finally {
+        await ctx.http.close()
+      }
+    } finally {
+      await server.close()
+      h.cleanup()
+    }
+  }
+
+  it('re-verifies the stored manifest, so an expired one is refused even when unchanged', () =>
+    withSignedBroker('fresh-key', async ({ server, app, ctx, setNow }) => {
       const first = await checkForUpdate(ctx)
       expect(first.notModified).toBe(false)
       const second = await checkForUpdate(ctx)
@@ -104,30 +127,16 @@ describe('a 304 from the broker', () => {
       expect(second.seq).toBe(3)
 
       const trust = readFileSync(join(app.paths.trustDir, 'stable.json'), 'utf8')
-      now = new Date(Date.now() + 8 * 86_400_000)
+      setNow(new Date(Date.now() + 8 * 86_400_000))
       const err = await checkForUpdate(ctx).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(RefusedError)
       expect((err as RefusedError).rule).toBe('expired')
       expect(server.requests.filter((r) => r.path.endsWith('/manifest')).at(-1)?.headers['if-none-match']).toBeDefined()
       expect(readFileSync(join(app.paths.trustDir, 'stable.json'), 'utf8')).toBe(trust)
-      await ctx.http.close()
-    } finally {
-      await server.close()
-      h.cleanup()
-    }
-  })
+    }))
 
-  it('does not verify the same bytes twice in one run, but still checks them for expiry and seq', async () => {
-    const server = await startReleaseServer()
-    const signer = await createSigner('once-key')
-    const h = makeHome()
-    try {
-      const bytes = await signManifest(manifestPayload({ version: VERSION_B, seq: 3 }), [signer])
-      server.manifest('stable', bytes)
-      let now = new Date()
-      const app = testApp(h.home, { clock: { now: () => now } })
-      const config = ConfigSchema.parse({ updates: { server: server.url }, trust: { keys: [signer.publicKey] } })
-      const ctx = createUpdateContext(app, config, app.paths.configFile)
+  it('does not verify the same bytes twice in one run, but still checks them for expiry and seq', () =>
+    withSignedBroker('once-key', async ({ server, signer, bytes, ctx, setNow }) => {
       const first = await checkForUpdate(ctx)
       expect(first.verified.sha256).toBe(sha256(bytes))
 
@@ -141,18 +150,13 @@ describe('a 304 from the broker', () => {
       expect(again.decision).toEqual(first.decision)
 
       // The carried result does not outlive the manifest's expiry.
-      now = new Date(Date.now() + 8 * 86_400_000)
+      setNow(new Date(Date.now() + 8 * 86_400_000))
       expect(await refused(checkForUpdate(unpinned, { verified: first.verified }))).toBe('expired')
-      now = new Date()
+      setNow(new Date())
 
       // Other bytes (a new manifest) are verified in full, whatever was carried.
       server.manifest('stable', await signManifest(manifestPayload({ version: VERSION_B, seq: 4 }), [signer]))
       expect(await refused(checkForUpdate(unpinned, { verified: first.verified }))).toBe('untrusted-key')
       expect((await checkForUpdate(ctx, { verified: first.verified })).seq).toBe(4)
-      await ctx.http.close()
-    } finally {
-      await server.close()
-      h.cleanup()
-    }
-  })
+    }))
 })
