@@ -25,8 +25,14 @@ interface Slot {
 
 const slots = new Map<string, Slot>()
 
-/** The value for `key`: from a read in flight, a recent one, or `read()` now. */
-export async function readThrough<T>(key: string, read: () => Promise<T>): Promise<{ value: T; source: OriginSource }> {
+/**
+ * The value for `key`: from a read in flight, a recent one, or `read()` now. `keepAlive` is the
+ * request's `waitUntil`: a read that other requests wait for must outlive the request that
+ * started it. workerd cancels the continuations of a promise whose creating request has ended
+ * (its client went away), so without it one disconnecting client would fail every request
+ * sharing its read.
+ */
+export async function readThrough<T>(key: string, read: () => Promise<T>, keepAlive: (p: Promise<unknown>) => void): Promise<{ value: T; source: OriginSource }> {
   const now = Date.now()
   const known = slots.get(key)
   if (known && !known.done) return { value: (await known.promise) as T, source: 'do-coalesced' }
@@ -36,6 +42,7 @@ export async function readThrough<T>(key: string, read: () => Promise<T>): Promi
   if (slots.size >= MAX_KEYS) evict(now)
   const slot: Slot = { startedAt: now, promise: read(), done: false, value: undefined }
   slots.set(key, slot)
+  keepAlive(slot.promise.catch(() => undefined))
   try {
     const value = (await slot.promise) as T
     // Forgotten meanwhile (a change through this isolate): the answer may predate the change,
@@ -50,6 +57,12 @@ export async function readThrough<T>(key: string, read: () => Promise<T>): Promi
     throw err
   }
 }
+
+/** The request's `waitUntil`, for `readThrough`. */
+export const keepAlive =
+  (c: { executionCtx: { waitUntil(p: Promise<unknown>): void } }) =>
+  (p: Promise<unknown>): void =>
+    c.executionCtx.waitUntil(p)
 
 /** Forgets every read, in flight or recent: called after each change made through this isolate. */
 export function forgetOriginReads(): void {

@@ -8,7 +8,7 @@ import { reset, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Broker } from '../../worker/broker/broker.ts'
-import { ORIGIN_MEMO_MS, forgetOriginReads } from '../../worker/origin-reads.ts'
+import { ORIGIN_MEMO_MS, forgetOriginReads, readThrough } from '../../worker/origin-reads.ts'
 import { BROKER, adminPost, archives, getManifest, publish, sendRelease, stub } from './helpers.ts'
 
 afterEach(async () => {
@@ -128,6 +128,27 @@ describe('Cache-Control: no-cache floods', () => {
     expect(reads.manifest).toBe(1)
     expect(answers.every((a) => a.body === current.body)).toBe(true)
     expect(await env.MANIFESTS.get('manifest:beta')).toBe(current.body)
+  })
+})
+
+describe('a shared read outlives the request that started it', () => {
+  it('hands the read to the starting request\'s waitUntil (workerd cancels waiters of a promise whose request ended), and only that one', async () => {
+    forgetOriginReads()
+    const kept: Promise<unknown>[] = []
+    let release!: (v: string) => void
+    const read = () => new Promise<string>((resolve) => (release = resolve))
+    const first = readThrough('keep-alive-test', read, (p) => kept.push(p))
+    const second = readThrough('keep-alive-test', read, (p) => kept.push(p))
+    expect(kept).toHaveLength(1)
+    release('answer')
+    expect(await first).toEqual({ value: 'answer', source: 'do' })
+    expect(await second).toEqual({ value: 'answer', source: 'do-coalesced' })
+    await expect(kept[0]).resolves.toBe('answer')
+    // A failed read settles the kept promise too (no unhandled rejection), and is not remembered.
+    forgetOriginReads()
+    const failing = readThrough('keep-alive-test', () => Promise.reject(new Error('object unavailable')), (p) => kept.push(p))
+    await expect(failing).rejects.toThrow('object unavailable')
+    await expect(kept[1]).resolves.toBeUndefined()
   })
 })
 

@@ -14,7 +14,7 @@ import type { AppEnv } from '../app-env.ts'
 import { mirrorBucket, mirroredObject } from '../broker/mirror.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { ApiError, notFound } from '../errors.ts'
-import { readThrough } from '../origin-reads.ts'
+import { keepAlive, readThrough } from '../origin-reads.ts'
 import { ifNoneMatchMatches } from '../policy/cache.ts'
 import { parseRange } from '../policy/range.ts'
 import { checkUrl } from '../policy/url-policy.ts'
@@ -70,7 +70,7 @@ assets.get('/:version/:name', async (c) => {
 async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ version: string; sha256: string; source_url: string } | null> {
   if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || platformsForAssetName(name).length === 0) return null
   const product = c.var.config.product
-  const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name))
+  const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name), keepAlive(c))
   return value
 }
 

@@ -9,7 +9,7 @@ import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import { cacheManifest, cachedManifest, kvKey, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
-import { readThrough, type OriginSource } from '../origin-reads.ts'
+import { keepAlive, readThrough, type OriginSource } from '../origin-reads.ts'
 import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
 import { loadSigningKeys } from '../signing.ts'
 
@@ -17,7 +17,7 @@ export const channels = new Hono<AppEnv>()
 
 channels.get('/', async (c) => {
   const product = c.var.config.product
-  const { value: states } = await readThrough(`${product}:channels`, () => brokerStub(c.env, product).channelStates())
+  const { value: states } = await readThrough(`${product}:channels`, () => brokerStub(c.env, product).channelStates(), keepAlive(c))
   return c.json({ channels: states } satisfies ChannelList)
 })
 
@@ -52,7 +52,7 @@ channels.get('/:channel/manifest', async (c) => {
       // here as `misconfigured`, while already signed manifests keep being served.
       await loadSigningKeys(c.env)
       return brokerStub(c.env, config.product).manifest(channel, seenInKv)
-    })
+    }, keepAlive(c))
     m = read.value
     source = read.source
   }

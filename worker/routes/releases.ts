@@ -6,7 +6,7 @@ import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import type { StoredRelease } from '../broker/types.ts'
 import { notFound } from '../errors.ts'
-import { readThrough } from '../origin-reads.ts'
+import { keepAlive, readThrough } from '../origin-reads.ts'
 import { assetUrl } from '../policy/manifest.ts'
 
 export const releases = new Hono<AppEnv>()
@@ -14,14 +14,14 @@ export const releases = new Hono<AppEnv>()
 // Anyone may ask: reads of the Durable Object are shared within the isolate (origin-reads.ts).
 releases.get('/', async (c) => {
   const product = c.var.config.product
-  const { value: list } = await readThrough(`${product}:releases`, () => brokerStub(c.env, product).listReleases())
+  const { value: list } = await readThrough(`${product}:releases`, () => brokerStub(c.env, product).listReleases(), keepAlive(c))
   return c.json({ releases: list.map((r) => releaseView(r, c.var.config.publicUrl)) } satisfies ReleaseList)
 })
 
 releases.get('/:version', async (c) => {
   const version = c.req.param('version')
   const product = c.var.config.product
-  const { value: release } = await readThrough(`${product}:release:${version}`, () => brokerStub(c.env, product).getRelease(version))
+  const { value: release } = await readThrough(`${product}:release:${version}`, () => brokerStub(c.env, product).getRelease(version), keepAlive(c))
   if (!release) throw notFound(`release ${JSON.stringify(version)}`)
   return c.json({ ...releaseView(release, c.var.config.publicUrl), notes: release.notes } satisfies ReleaseDetail)
 })
