@@ -10,7 +10,7 @@ import { terminate } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
 import { confirmDaemon, kernelVerdict } from '../system/daemon-identity.ts'
 import { readPidFile } from '../system/pid-file.ts'
-import { probeVersion } from '../system/probe-version.ts'
+import { probeBinary } from '../update/probe.ts'
 import { writeHandover } from './handover-state.ts'
 import { restoreBackup, waitForVersion } from './handover.ts'
 import { sameVersion } from '../../../contract/version.ts'
@@ -84,9 +84,9 @@ export async function runWatchdog(app: AppContext, config: Config, configPath: s
   }
   log.error(`Watchdog: ${o.expect} did not become healthy within ${secs} s: ${first.problem}`)
 
-  const backup = await probeVersion(app.paths.backupPath, app.env)
-  if (!backup.ok || (o.restore !== undefined && !sameVersion(backup.version, o.restore))) {
-    const what = backup.ok ? `cco.backup is ${backup.version}, not ${o.restore}` : `cco.backup does not run (${backup.problem})`
+  const backup = await probeBinary(app.paths.backupPath, app.env, o.restore ?? null)
+  if (backup.kind !== 'reports') {
+    const what = backup.kind === 'other' ? `cco.backup is ${backup.version}, not ${o.restore}` : `cco.backup does not run (${backup.problem})`
     log.error(`Watchdog: not rolling back: ${what}`)
     record('failed', `did not become healthy within ${secs} s; ${what}`)
     return { outcome: 'failed', problem: what }

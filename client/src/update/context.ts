@@ -10,7 +10,6 @@ import { noHooks, type UpdateHooks } from './hooks.ts'
 import type { RecordContext } from './records.ts'
 import { pinnedKeys } from './trust-keys.ts'
 
-export type { ProgressBar }
 
 export interface UpdateContext extends AppContext, RecordContext {
   config: Config
