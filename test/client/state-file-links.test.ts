@@ -147,6 +147,18 @@ describe('through a real daemon', () => {
     expectVictimUntouched()
   })
 
+  it('`cco daemon logs` does not print a file through a symlink planted at daemon.log', async () => {
+    const h = await host()
+    symlinkSync(victim, h.logFile)
+    for (const args of [['daemon', 'logs'], ['daemon', 'logs', '-n', '5'], ['daemon', 'logs', '--json']]) {
+      const r = await h.cco(args)
+      expect(r.code, show(r)).toBe(1)
+      expect(r.stderr).toContain(`refusing to use ${h.logFile}: it is a symbolic link`)
+      expect(r.stdout + r.stderr).not.toContain('root:x:0:0')
+    }
+    expectVictimUntouched()
+  })
+
   it('`cco run` under a service manager refuses a symlinked daemon.log', async () => {
     const h = await host()
     symlinkSync(victim, h.logFile)

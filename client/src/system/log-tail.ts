@@ -1,8 +1,10 @@
 // Reading the daemon log like `tail -n N` and `tail -F`: the last lines without reading a whole
 // 10 MiB file, then polling for new bytes and reopening from the start when the file was
-// rotated (a new inode) or truncated.
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
+// rotated (a new inode) or truncated. Opened like every state and log file (state-file.ts): a
+// symlink or fifo planted at the log's path is refused, never followed.
+import { closeSync, fstatSync, readSync, statSync } from 'node:fs'
 import { errnoCode } from '../errors.ts'
+import { openForRead } from './state-file.ts'
 
 const CHUNK = 64 * 1024
 
@@ -10,7 +12,7 @@ const CHUNK = 64 * 1024
 export function lastLines(path: string, n: number): { lines: string[]; size: number; ino: number } | null {
   let fd: number
   try {
-    fd = openSync(path, 'r')
+    fd = openForRead(path)
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null
     throw err
@@ -53,7 +55,7 @@ export async function followFile(path: string, from: { size: number; ino: number
   let fd: number | null = null
   let pos = from.size
   try {
-    fd = openSync(path, 'r')
+    fd = openForRead(path)
     if (fstatSync(fd).ino !== from.ino) pos = 0
   } catch {
     fd = null
@@ -89,7 +91,7 @@ export async function followFile(path: string, from: { size: number; ino: number
         if (fd !== null) closeSync(fd)
         fd = null
         try {
-          fd = openSync(path, 'r')
+          fd = openForRead(path)
           pos = 0
           drain()
         } catch {}

@@ -44,6 +44,18 @@ function checkOpened(fd: number, path: string): void {
   if (st.nlink > 1) throw new UnsafeStateFileError(path, `it has ${st.nlink} hard links`)
 }
 
+/** Opens `path` for reading (`cco daemon logs`), refusing what the writers refuse; the caller closes it. */
+export function openForRead(path: string): number {
+  const fd = openNoFollow(path, constants.O_RDONLY)
+  try {
+    checkOpened(fd, path)
+    return fd
+  } catch (err) {
+    closeSync(fd)
+    throw err
+  }
+}
+
 export interface AppendOptions {
   /** Mode of a new file. */
   mode: number
