@@ -1,5 +1,6 @@
 // Human renderings of command results (stdout). `--json` prints the results themselves.
 // The lines are escaped when printed (terminal-text.ts printLines), each on its own.
+import { sameVersion } from '../../../contract/version.ts'
 import type { ConfigView } from '../commands/config-show.ts'
 import type { UpdateEvent } from '../commands/update.ts'
 import type { VersionInfo } from '../commands/version.ts'
@@ -83,8 +84,8 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
     case 'declined':
       return ['→ Update cancelled']
     case 'changed': {
-      if (e.now.kind === 'none' && e.current === e.confirmed) return [`✅ ${e.current} was installed by another update while you were asked; nothing to do`]
-      const what = e.now.kind === 'install' && e.now.version === e.confirmed ? `${e.confirmed} was republished` : e.now.detail
+      if (e.now.kind === 'none' && sameVersion(e.current, e.confirmed)) return [`✅ ${e.current} was installed by another update while you were asked; nothing to do`]
+      const what = e.now.kind === 'install' && sameVersion(e.now.version, e.confirmed) ? `${e.confirmed} was republished` : e.now.detail
       return [`⚠️  Not installing ${e.confirmed}: the release changed while you were asked (${what}); run \`cco update\` again`]
     }
     case 'installed':
