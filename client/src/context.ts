@@ -4,12 +4,10 @@ import { platformOf, type Platform } from '../../contract/platform.ts'
 import type { Clock } from './system/clock.ts'
 import { envValue, type Env } from './system/env.ts'
 import type { Logger } from './system/logger.ts'
+import type { OutStream } from './system/terminal-text.ts'
 import type { Paths } from './system/paths.ts'
 
-export interface OutStream {
-  write(text: string): unknown
-  isTTY?: boolean
-}
+export type { OutStream }
 
 export interface AppContext {
   env: Env

@@ -1,7 +1,6 @@
 // A download progress bar on stderr (only used on a terminal, never with NO_COLOR).
 import { Presets, SingleBar } from 'cli-progress'
-import type { OutStream } from '../context.ts'
-import { safeText } from './terminal-text.ts'
+import { safeText, type OutStream } from './terminal-text.ts'
 
 /** What a download reports its progress to: the terminal bar here, or the daemon's log lines. */
 export interface ProgressBar {

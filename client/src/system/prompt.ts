@@ -1,7 +1,6 @@
 // Asks a yes/no question on the terminal: the question on stderr, the answer from stdin.
 import { createInterface } from 'node:readline'
-import type { OutStream } from '../context.ts'
-import { printLines, printText } from './terminal-text.ts'
+import { printLines, printText, type OutStream } from './terminal-text.ts'
 
 /** Empty, `y` or `yes` mean yes (the default is yes: `[Y/n]`); end of input means no. */
 export function askYesNo(question: string, stdin: NodeJS.ReadableStream, stderr: OutStream): Promise<boolean> {

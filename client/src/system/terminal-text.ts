@@ -60,6 +60,12 @@ export function notesText(notes: string, indent = ''): NotesText {
 
 export type OutputLine = string | NotesText
 
+/** stdout or stderr as cco writes to them (a terminal when `isTTY`). */
+export interface OutStream {
+  write(text: string): unknown
+  isTTY?: boolean
+}
+
 export interface TextSink {
   write(text: string): unknown
 }
