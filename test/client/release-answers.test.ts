@@ -2,31 +2,12 @@
 // a newer broker (fields, channels, platforms, statuses and audit details this cco does not
 // know, fields it can do without left out) still parses and prints, `--json` keeps all of it,
 // and only an answer that lacks what the client shows, or has it of the wrong type, is refused.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Accepted, Served } from '../../contract/api.ts'
-import { main } from '../../client/src/main.ts'
-import { testApp } from '../support/app-context.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { startFakeAdminBroker, type FakeAdminBroker } from '../support/release-admin-fake.ts'
+import { releaseCli } from '../support/release-admin-fake.ts'
 
-let fake: FakeAdminBroker
-let home: CcoHome
-
-beforeAll(async () => {
-  fake = await startFakeAdminBroker()
-})
-afterAll(() => fake.close())
-beforeEach(() => {
-  home = makeHome('cco-release-answers-')
-  home.writeConfig({ server: fake.url })
-})
-afterEach(() => home.cleanup())
-
-async function cco(args: string[]) {
-  const app = testApp(home.home, { env: { CCO_ADMIN_TOKEN: 'cco-test-token' } })
-  const code = await main(args, app)
-  return { code, ...app.out }
-}
+const t = releaseCli('cco-release-answers-', 'cco-test-token')
+const cco = (args: string[]) => t.cco(args)
 
 /** A channel exactly as this broker serves it. */
 const channel = {
@@ -78,7 +59,7 @@ describe('an answer from a newer broker', () => {
   })
 
   it('still parses and prints in the status tables, with new channels, platforms and statuses', async () => {
-    fake.answer('GET /v1/channels', {
+    t.fake.answer('GET /v1/channels', {
       body: {
         channels: [
           { ...channel, region: 'eu', rollout: { ...channel.rollout, strategy: 'canary' } },
@@ -88,7 +69,7 @@ describe('an answer from a newer broker', () => {
         generated_at: '2026-11-26T20:00:00Z',
       },
     })
-    fake.answer('GET /v1/releases', {
+    t.fake.answer('GET /v1/releases', {
       body: {
         releases: [
           { ...release, version: '2026.11.5', status: 'quarantined', channels: ['nightly'], signed_by: ['k1'], assets: { ...release.assets, 'linux-riscv64': { name: 'x.tar.gz' } } },
@@ -103,7 +84,7 @@ describe('an answer from a newer broker', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe(
       [
-        `Broker: ${fake.url}`,
+        `Broker: ${t.fake.url}`,
         '',
         'CHANNEL  VERSION    SEQ  ROLLOUT  EXPIRES                  HALTED',
         'stable   2026.11.3  13   10%      2026-12-03 20:00:00 UTC  no',
@@ -125,8 +106,8 @@ describe('an answer from a newer broker', () => {
   })
 
   it('still parses and prints a channel change, also without `changed`', async () => {
-    fake.answer('POST /v1/channels/stable/rollout', { body: { ...channel, rollout: { ...channel.rollout, percent: 50 }, changed: true, took_ms: 12 } })
-    fake.answer('POST /v1/channels/stable/resume', { body: { ...channel, seq: 14, note: 'resumed by policy' } })
+    t.fake.answer('POST /v1/channels/stable/rollout', { body: { ...channel, rollout: { ...channel.rollout, percent: 50 }, changed: true, took_ms: 12 } })
+    t.fake.answer('POST /v1/channels/stable/resume', { body: { ...channel, seq: 14, note: 'resumed by policy' } })
     const rollout = await cco(['release', 'rollout', '50'])
     expect(rollout.code, rollout.stderr).toBe(0)
     expect(rollout.stdout).toBe('✅ Rollout of 2026.11.3 on stable set to 50%\n→ stable: 2026.11.3, rollout 50%, not halted, seq 13\n')
@@ -135,7 +116,7 @@ describe('an answer from a newer broker', () => {
   })
 
   it('still parses and prints a yank, with channels it does not know', async () => {
-    fake.answer('POST /v1/releases/2026.11.3/yank', {
+    t.fake.answer('POST /v1/releases/2026.11.3/yank', {
       body: { release: { ...release, channels: ['nightly'], yanked: { reason: 'data loss', at: '2026-11-26T21:00:00Z', ticket: 'INC-7' } }, channels: { stable: 14, nightly: 3 }, purge: 'done' },
     })
     const r = await cco(['release', 'yank', '2026.11.3', '--reason', 'data loss'])
@@ -146,7 +127,7 @@ describe('an answer from a newer broker', () => {
   })
 
   it('still parses and prints the audit log, with new actions and details of any form', async () => {
-    fake.answer('GET /v1/audit', {
+    t.fake.answer('GET /v1/audit', {
       body: {
         entries: [
           { id: 9, at: '2026-11-26T20:00:00Z', actor: 'token:ci', action: 'channel.canaried', target: 'stable', delivery: null, detail: 'canary to 5 hosts', region: 'eu' },
@@ -170,7 +151,7 @@ describe('an answer from a newer broker', () => {
   })
 
   it("shows a refusal's message when the error body has more fields", async () => {
-    fake.answer('POST /v1/channels/stable/halt', { status: 409, body: { error: { code: 'conflict', message: 'stable has no release', hint: 'promote first' }, request_id: 'r-1' } })
+    t.fake.answer('POST /v1/channels/stable/halt', { status: 409, body: { error: { code: 'conflict', message: 'stable has no release', hint: 'promote first' }, request_id: 'r-1' } })
     const r = await cco(['release', 'halt', '--reason', 'crash'])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('the broker refused to halt stable (HTTP 409 conflict): stable has no release\n')
@@ -184,12 +165,12 @@ describe('an answer without what the client shows is refused (exit 3), naming th
     ['a missing rollout', { channels: [{ ...channel, rollout: undefined }] }, 'channels.0.rollout'],
     ['a list that is not an object', [channel], '(root)'],
   ])('%s', async (_what, body, field) => {
-    fake.answer('GET /v1/channels', { body })
-    fake.answer('GET /v1/releases', { body: { releases: [] } })
+    t.fake.answer('GET /v1/channels', { body })
+    t.fake.answer('GET /v1/releases', { body: { releases: [] } })
     const r = await cco(['release', 'status'])
     expect(r.code).toBe(3)
     expect(r.stderr.startsWith(`the broker's answer to list the channels is not what this cco understands at ${field}: `), r.stderr).toBe(true)
-    expect(r.stderr.endsWith(` (is ${fake.url} a cco broker?)\n`), r.stderr).toBe(true)
+    expect(r.stderr.endsWith(` (is ${t.fake.url} a cco broker?)\n`), r.stderr).toBe(true)
     expect(r.stdout).toBe('')
   })
 })

@@ -3,36 +3,13 @@
 // each refusal gets, and that the token never appears in any output.
 import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { main } from '../../client/src/main.ts'
-import { testApp } from '../support/app-context.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { startFakeAdminBroker, type FakeAdminBroker } from '../support/release-admin-fake.ts'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { releaseCli } from '../support/release-admin-fake.ts'
 
 const TOKEN = 'cco-test-admin-token-4f9c2a'
 
-let fake: FakeAdminBroker
-let home: CcoHome
-
-beforeAll(async () => {
-  fake = await startFakeAdminBroker()
-})
-afterAll(() => fake.close())
-beforeEach(() => {
-  home = makeHome('cco-release-cli-')
-  home.writeConfig({ server: fake.url })
-  fake.requests.length = 0
-})
-afterEach(() => home.cleanup())
-
-async function cco(args: string[], env: Record<string, string> = { CCO_ADMIN_TOKEN: TOKEN }) {
-  const app = testApp(home.home, { env })
-  const code = await main(args, app)
-  const { stdout, stderr } = app.out
-  // Whatever happened, the token is never shown.
-  expect(stdout + stderr).not.toContain(TOKEN)
-  return { code, stdout, stderr }
-}
+const t = releaseCli('cco-release-cli-', TOKEN)
+const cco = t.cco
 
 const channel = (over: Record<string, unknown> = {}) => ({
   channel: 'stable',
@@ -57,7 +34,7 @@ const release = (over: Record<string, unknown> = {}) => ({
 
 describe('cco release status', () => {
   beforeEach(() => {
-    fake.answer('GET /v1/channels', {
+    t.fake.answer('GET /v1/channels', {
       body: {
         channels: [
           channel(),
@@ -65,7 +42,7 @@ describe('cco release status', () => {
         ],
       },
     })
-    fake.answer('GET /v1/releases', {
+    t.fake.answer('GET /v1/releases', {
       body: {
         releases: [
           release({ version: '2026.11.4', channels: ['beta'] }),
@@ -81,7 +58,7 @@ describe('cco release status', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe(
       [
-        `Broker: ${fake.url}`,
+        `Broker: ${t.fake.url}`,
         '',
         'CHANNEL  VERSION    SEQ  ROLLOUT  EXPIRES                  HALTED',
         'stable   2026.11.3  13   10%      2026-12-03 20:00:00 UTC  no',
@@ -94,8 +71,8 @@ describe('cco release status', () => {
         '',
       ].join('\n'),
     )
-    expect(fake.requests.map((q) => `${q.method} ${q.path}`).sort()).toEqual(['GET /v1/channels', 'GET /v1/releases'])
-    expect(fake.requests.every((q) => q.headers.authorization === undefined)).toBe(true)
+    expect(t.fake.requests.map((q) => `${q.method} ${q.path}`).sort()).toEqual(['GET /v1/channels', 'GET /v1/releases'])
+    expect(t.fake.requests.every((q) => q.headers.authorization === undefined)).toBe(true)
   })
 
   it('limits the release table with --releases and says how to see more', async () => {
@@ -110,15 +87,15 @@ describe('cco release status', () => {
     const r = await cco(['release', 'status', '--json'])
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout) as { server: string; channels: unknown[]; releases: { tag: string }[] }
-    expect(j.server).toBe(fake.url)
+    expect(j.server).toBe(t.fake.url)
     expect(j.channels).toHaveLength(2)
     // Fields the client does not show are kept.
     expect(j.releases[0]?.tag).toBe('v2026.11.3')
   })
 
   it('uses --server over updates.server, and refuses plain http to another host (exit 2)', async () => {
-    home.writeConfig({ server: 'http://127.0.0.1:1' })
-    expect((await cco(['release', 'status', '--server', fake.url])).code).toBe(0)
+    t.home.writeConfig({ server: 'http://127.0.0.1:1' })
+    expect((await cco(['release', 'status', '--server', t.fake.url])).code).toBe(0)
     const bad = await cco(['release', 'status', '--server', 'http://broker.example.com'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('plain http:// is only allowed to loopback hosts')
@@ -127,7 +104,7 @@ describe('cco release status', () => {
   it('goes through network.proxy like every other request', async () => {
     // The "proxy" is the stand-in itself: it receives absolute-URI requests for a broker
     // that does not exist and answers them.
-    home.writeConfig({ server: 'http://127.0.0.1:9', extra: `[network]\nproxy = "${fake.url}"\n` })
+    t.home.writeConfig({ server: 'http://127.0.0.1:9', extra: `[network]\nproxy = "${t.fake.url}"\n` })
     const r = await cco(['release', 'status'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('Broker: http://127.0.0.1:9')
@@ -140,7 +117,7 @@ describe('cco release status', () => {
   })
 
   it('refuses an answer that is not a broker listing (exit 3)', async () => {
-    fake.answer('GET /v1/channels', { body: '<html>login</html>', contentType: 'text/html' })
+    t.fake.answer('GET /v1/channels', { body: '<html>login</html>', contentType: 'text/html' })
     const r = await cco(['release', 'status'])
     expect(r.code).toBe(3)
     expect(r.stderr).toContain("the broker's answer to list the channels is not JSON")
@@ -149,11 +126,11 @@ describe('cco release status', () => {
 
 describe('changes: what is sent and shown', () => {
   it('promotes with the bearer token, version, percent and force', async () => {
-    fake.answer('POST /v1/channels/stable/promote', { body: { ...channel(), changed: true } })
+    t.fake.answer('POST /v1/channels/stable/promote', { body: { ...channel(), changed: true } })
     const r = await cco(['release', 'promote', 'v2026.11.3', '--percent', '10%', '--force'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toBe('✅ Promoted 2026.11.3 to stable at 10%\n→ stable: 2026.11.3, rollout 10%, not halted, seq 13\n')
-    const q = fake.requests[0]!
+    const q = t.fake.requests[0]!
     expect(q.headers.authorization).toBe(`Bearer ${TOKEN}`)
     expect(q.headers['content-type']).toBe('application/json')
     expect(q.headers['user-agent']).toMatch(/^cco\//)
@@ -161,31 +138,31 @@ describe('changes: what is sent and shown', () => {
   })
 
   it('says when a change changed nothing', async () => {
-    fake.answer('POST /v1/channels/beta/rollout', { body: { ...channel({ channel: 'beta', percent: 50, rollout: { percent: 50, halted: false } }), changed: false } })
+    t.fake.answer('POST /v1/channels/beta/rollout', { body: { ...channel({ channel: 'beta', percent: 50, rollout: { percent: 50, halted: false } }), changed: false } })
     const r = await cco(['release', 'rollout', '50', '--channel', 'beta'])
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('→ Nothing changed: the rollout on beta is already 50%\n→ beta: 2026.11.3, rollout 50%, not halted, seq 13\n')
-    expect(JSON.parse(fake.requests[0]!.body)).toEqual({ percent: 50 })
+    expect(JSON.parse(t.fake.requests[0]!.body)).toEqual({ percent: 50 })
   })
 
   it('halts with a reason and resumes (stable by default)', async () => {
-    fake.answer('POST /v1/channels/stable/halt', { body: { ...channel({ rollout: { percent: 10, halted: true, reason: 'crash loop' }, seq: 14 }), changed: true } })
-    fake.answer('POST /v1/channels/stable/resume', { body: { ...channel({ seq: 15 }), changed: true } })
+    t.fake.answer('POST /v1/channels/stable/halt', { body: { ...channel({ rollout: { percent: 10, halted: true, reason: 'crash loop' }, seq: 14 }), changed: true } })
+    t.fake.answer('POST /v1/channels/stable/resume', { body: { ...channel({ seq: 15 }), changed: true } })
     const halt = await cco(['release', 'halt', '--reason', 'crash loop'])
     expect(halt.code).toBe(0)
     expect(halt.stdout).toContain('✅ Halted the rollout of 2026.11.3 on stable')
     expect(halt.stdout).toContain('→ stable: 2026.11.3, rollout 10%, halted (crash loop), seq 14')
-    expect(JSON.parse(fake.requests[0]!.body)).toEqual({ reason: 'crash loop' })
+    expect(JSON.parse(t.fake.requests[0]!.body)).toEqual({ reason: 'crash loop' })
     const resume = await cco(['release', 'resume'])
     expect(resume.stdout).toContain('✅ Resumed the rollout of 2026.11.3 on stable at 10%')
-    expect(JSON.parse(fake.requests[1]!.body)).toEqual({})
+    expect(JSON.parse(t.fake.requests[1]!.body)).toEqual({})
   })
 
   it('yanks and unyanks, listing the channels re-signed', async () => {
-    fake.answer('POST /v1/releases/2026.11.3/yank', {
+    t.fake.answer('POST /v1/releases/2026.11.3/yank', {
       body: { release: release({ channels: [], yanked: { reason: 'data loss', at: '2026-11-26T21:00:00Z' } }), channels: { stable: 14, beta: 21 } },
     })
-    fake.answer('POST /v1/releases/2026.11.3/unyank', { body: { release: release({ channels: ['beta'] }), channels: { beta: 22, stable: 15 } } })
+    t.fake.answer('POST /v1/releases/2026.11.3/unyank', { body: { release: release({ channels: ['beta'] }), channels: { beta: 22, stable: 15 } } })
     const yank = await cco(['release', 'yank', '2026.11.3', '--reason', 'data loss'])
     expect(yank.code, yank.stderr).toBe(0)
     expect(yank.stdout).toBe(
@@ -203,7 +180,7 @@ describe('changes: what is sent and shown', () => {
   })
 
   it('pages the audit log with -n and --before', async () => {
-    fake.answer('GET /v1/audit', {
+    t.fake.answer('GET /v1/audit', {
       body: {
         entries: [
           { id: 42, at: '2026-11-26T20:00:00Z', actor: 'token:ci', action: 'channel.promoted', target: 'stable', delivery: null, detail: { version: '2026.11.3', percent: 10, force: true } },
@@ -214,8 +191,8 @@ describe('changes: what is sent and shown', () => {
     })
     const r = await cco(['release', 'audit', '-n', '2', '--before', '43'])
     expect(r.code, r.stderr).toBe(0)
-    expect(fake.requests[0]!.query).toBe('?before=43&limit=2')
-    expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(t.fake.requests[0]!.query).toBe('?before=43&limit=2')
+    expect(t.fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
     expect(r.stdout).toBe(
       [
         'ID  WHEN                     ACTOR     ACTION             TARGET     DETAIL',
@@ -229,7 +206,7 @@ describe('changes: what is sent and shown', () => {
 
   it("prints the broker's answer as is with --json", async () => {
     const answer = { ...channel(), changed: true, extra_field: 'kept' }
-    fake.answer('POST /v1/channels/stable/rollout', { body: answer })
+    t.fake.answer('POST /v1/channels/stable/rollout', { body: answer })
     const r = await cco(['release', 'rollout', '10', '--json'])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual(answer)
@@ -237,26 +214,26 @@ describe('changes: what is sent and shown', () => {
 })
 
 describe('the admin token', () => {
-  beforeEach(() => fake.answer('POST /v1/channels/stable/resume', { body: { ...channel(), changed: false } }))
+  beforeEach(() => t.fake.answer('POST /v1/channels/stable/resume', { body: { ...channel(), changed: false } }))
 
   it('is required for changes: without one nothing is sent (exit 2)', async () => {
     const r = await cco(['release', 'resume'], {})
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('this command needs an admin token: set CCO_ADMIN_TOKEN or pass --token-file FILE\n')
-    expect(fake.requests).toHaveLength(0)
+    expect(t.fake.requests).toHaveLength(0)
   })
 
   it('is read from the first line of --token-file, which wins over CCO_ADMIN_TOKEN', async () => {
-    const file = join(home.home, 'token')
+    const file = join(t.home.home, 'token')
     writeFileSync(file, `${TOKEN}\nsecond line ignored\n`, { mode: 0o600 })
     const r = await cco(['release', 'resume', '--token-file', file], { CCO_ADMIN_TOKEN: 'other-token' })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe('')
-    expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(t.fake.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`)
   })
 
   it('warns when the token file is readable by others, and still uses it', async () => {
-    const file = join(home.home, 'token')
+    const file = join(t.home.home, 'token')
     writeFileSync(file, `${TOKEN}\n`)
     chmodSync(file, 0o644)
     const r = await cco(['release', 'resume', '--token-file', file], {})
@@ -265,13 +242,13 @@ describe('the admin token', () => {
   })
 
   it('refuses an empty or unreadable token file (exit 2)', async () => {
-    const empty = join(home.home, 'empty')
+    const empty = join(t.home.home, 'empty')
     writeFileSync(empty, '\n', { mode: 0o600 })
     expect((await cco(['release', 'resume', '--token-file', empty])).stderr).toContain('is empty')
-    const missing = await cco(['release', 'resume', '--token-file', join(home.home, 'nope')])
+    const missing = await cco(['release', 'resume', '--token-file', join(t.home.home, 'nope')])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('cannot read --token-file')
-    expect(fake.requests).toHaveLength(0)
+    expect(t.fake.requests).toHaveLength(0)
   })
 
   it('refuses a token that cannot be sent in a header, without showing it', async () => {
@@ -296,13 +273,13 @@ describe('bad arguments are refused before anything is sent (exit 2)', () => {
     const r = await cco(args)
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(message)
-    expect(fake.requests).toHaveLength(0)
+    expect(t.fake.requests).toHaveLength(0)
   })
 })
 
 describe("refusals show the broker's message with an exit code by kind", () => {
   const refuse = (status: number, code: string, message: string) =>
-    fake.answer('POST /v1/channels/stable/promote', { status, body: { error: { code, message } } })
+    t.fake.answer('POST /v1/channels/stable/promote', { status, body: { error: { code, message } } })
 
   it.each([
     [401, 'unauthorized', 'missing or invalid bearer token', 2, 'the broker refused the admin token (HTTP 401 unauthorized): missing or invalid bearer token; set CCO_ADMIN_TOKEN or pass --token-file FILE'],
@@ -319,7 +296,7 @@ describe("refusals show the broker's message with an exit code by kind", () => {
   })
 
   it('shows the start of a body that is not an error object', async () => {
-    fake.answer('POST /v1/channels/stable/promote', { status: 502, body: '<html>Bad gateway</html>', contentType: 'text/html' })
+    t.fake.answer('POST /v1/channels/stable/promote', { status: 502, body: '<html>Bad gateway</html>', contentType: 'text/html' })
     const r = await cco(['release', 'promote', '2026.11.3'])
     expect(r.code).toBe(3)
     expect(r.stderr).toBe('the broker failed to promote 2026.11.3 to stable (HTTP 502): <html>Bad gateway</html>\n')

@@ -2,6 +2,10 @@
 // every request (headers and body) so tests can check what `cco release …` sent.
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
+import { main } from '../../client/src/main.ts'
+import { testApp } from './app-context.ts'
+import { makeHome, type CcoHome } from './cco-home.ts'
 
 export interface RecordedRequest {
   method: string
@@ -54,5 +58,40 @@ export async function startFakeAdminBroker(): Promise<FakeAdminBroker> {
     requests,
     answer: (route, answer) => void routes.set(route, answer),
     close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+/**
+ * One fake broker for the test file and a fresh cco home pointed at it for each test, with
+ * `cco(args)` run in process (token in CCO_ADMIN_TOKEN unless `env` says otherwise). Whatever
+ * happens, the token never appears in stdout or stderr.
+ */
+export function releaseCli(homePrefix: string, token: string) {
+  let fake: FakeAdminBroker
+  let home: CcoHome
+  beforeAll(async () => {
+    fake = await startFakeAdminBroker()
+  })
+  afterAll(() => fake.close())
+  beforeEach(() => {
+    home = makeHome(homePrefix)
+    home.writeConfig({ server: fake.url })
+    fake.requests.length = 0
+  })
+  afterEach(() => home.cleanup())
+  return {
+    get fake() {
+      return fake
+    },
+    get home() {
+      return home
+    },
+    async cco(args: string[], env: Record<string, string> = { CCO_ADMIN_TOKEN: token }) {
+      const app = testApp(home.home, { env })
+      const code = await main(args, app)
+      const { stdout, stderr } = app.out
+      expect(stdout + stderr).not.toContain(token)
+      return { code, stdout, stderr }
+    },
   }
 }
