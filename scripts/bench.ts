@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { clientBundle } from '../test/support/client-bundles.ts'
+import { clientBundle } from '../support/client-bundles.ts'
 import { table, ratio, type Figure } from './bench/figures.ts'
 import { benchManifest } from './bench/manifest.ts'
 import { benchDaemonIdle, benchStartup } from './bench/processes.ts'

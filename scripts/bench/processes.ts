@@ -3,11 +3,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { makeHome } from '../../test/support/cco-home.ts'
-import { childEnv } from '../../test/support/cco-process.ts'
-import { freePort } from '../../test/support/ports.ts'
-import { startReleaseServer } from '../../test/support/release-server.ts'
-import { createSigner, manifestPayload, signManifest } from '../../test/support/signed-manifest.ts'
+import { makeHome } from '../../support/cco-home.ts'
+import { childEnv } from '../../support/cco-process.ts'
+import { freePort } from '../../support/ports.ts'
+import { startReleaseServer } from '../../support/release-server.ts'
+import { createSigner, manifestPayload, signManifest } from '../../support/signed-manifest.ts'
 import { median, type Figure } from './figures.ts'
 
 function timeRuns(cmd: string, args: string[], runs: number, env: NodeJS.ProcessEnv): number[] {

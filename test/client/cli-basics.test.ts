@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { runCco, show, SOURCE_ENTRY } from '../support/cco-process.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { runCco, show, SOURCE_ENTRY } from '../../support/cco-process.ts'
 import { startUpdateFixture, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

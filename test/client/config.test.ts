@@ -8,9 +8,9 @@ import { loadConfig } from '../../client/src/config/load.ts'
 import { setConfigValue, writeConfigChanges } from '../../client/src/config/store.ts'
 import { UsageError } from '../../client/src/errors.ts'
 import { testApp } from '../support/app-context.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { clientBundle } from '../support/client-bundles.ts'
-import { runCco, show } from '../support/cco-process.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
+import { runCco, show } from '../../support/cco-process.ts'
 
 let h: CcoHome
 beforeEach(() => {

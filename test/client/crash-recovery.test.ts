@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
-import type { CcoHome } from '../support/cco-home.ts'
-import { runCco, show } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

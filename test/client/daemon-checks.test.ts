@@ -2,11 +2,11 @@
 // triggers checks (log and last_check), `never` and `enabled = false` trigger none, checks stay
 // inside their jitter window, network failures back off, /health reports what was found.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { show } from '../support/cco-process.ts'
+import { show } from '../../support/cco-process.ts'
 import { daemonHost, waitFor, type DaemonHost } from '../support/daemon-host.ts'
-import { freePort } from '../support/ports.ts'
-import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
-import { manifestPayload, signManifest } from '../support/signed-manifest.ts'
+import { freePort } from '../../support/ports.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
+import { manifestPayload, signManifest } from '../../support/signed-manifest.ts'
 import { startUpdateFixture, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

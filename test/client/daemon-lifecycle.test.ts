@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { childEnv, collect, show, spawnCco, REPO_ROOT } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
+import { childEnv, collect, show, spawnCco, REPO_ROOT } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
 import { daemonHost, getHealth, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
-import { freePort } from '../support/ports.ts'
+import { freePort } from '../../support/ports.ts'
 
 const VERSION = '2026.1.1'
 const START_LINE = new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\] \\[INFO\\] cco daemon ${VERSION.replace(/\./g, '\\.')} listening on 127\\.0\\.0\\.1:(\\d+) \\(pid (\\d+)\\)$`, 'm')

@@ -7,9 +7,9 @@ import { daemonInstallCommand } from '../../client/src/commands/daemon-install.t
 import { daemonUninstallCommand } from '../../client/src/commands/daemon-uninstall.ts'
 import { openRotatingLog } from '../../client/src/system/rotating-log.ts'
 import { testApp } from '../support/app-context.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { runCco, show } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
 
 let bundle: string
 const homes: CcoHome[] = []

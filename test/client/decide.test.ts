@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { Asset } from '../../contract/manifest.ts'
 import { yankOf, decideUpdate } from '../../client/src/update/decide.ts'
 import { inRollout, rolloutBucket } from '../../client/src/update/rollout.ts'
-import { manifestPayload } from '../support/signed-manifest.ts'
+import { manifestPayload } from '../../support/signed-manifest.ts'
 
 const asset: Asset = { name: 'cco-2026.1.2-linux-x86_64.tar.gz', url: 'https://example.com/a.tar.gz', size: 10, sha256: 'a'.repeat(64) }
 const host = '00000000-0000-4000-8000-000000000000'

@@ -8,10 +8,10 @@ import { CliError } from '../../client/src/errors.ts'
 import { createUpdateContext, type UpdateContext } from '../../client/src/update/context.ts'
 import { prepareInstall } from '../../client/src/update/prepare.ts'
 import { testApp } from '../support/app-context.ts'
-import { releaseTarGz } from '../support/archives.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
-import { sha256 } from '../support/signed-manifest.ts'
+import { releaseTarGz } from '../../support/archives.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
+import { sha256 } from '../../support/signed-manifest.ts'
 
 const OLD = Buffer.from('#!/bin/sh\necho "cco 2026.1.1"\n')
 const NEW = Buffer.from('#!/bin/sh\necho "cco 2026.1.2"\n')

@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ArchiveKind } from '../../contract/platform.ts'
 import { RefusedError } from '../../client/src/errors.ts'
 import { extractBinary } from '../../client/src/update/extract.ts'
-import { patchZipDeclaredSize, tarGz, zip, type TarEntry, type ZipEntry } from '../support/archives.ts'
-import { sha256 } from '../support/signed-manifest.ts'
+import { patchZipDeclaredSize, tarGz, zip, type TarEntry, type ZipEntry } from '../../support/archives.ts'
+import { sha256 } from '../../support/signed-manifest.ts'
 
 let dir: string
 beforeEach(() => {

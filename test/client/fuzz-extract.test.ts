@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ArchiveKind } from '../../contract/platform.ts'
 import { RefusedError } from '../../client/src/errors.ts'
 import { extractBinary } from '../../client/src/update/extract.ts'
-import { tarBuffer, tarGz, zip } from '../support/archives.ts'
+import { tarBuffer, tarGz, zip } from '../../support/archives.ts'
 import { rawTar, rawTarGz, rawZip, snapshotTree, type NameEncoding, type RawTarEntry, type RawZipEntry } from '../support/fuzz-archives.ts'
 import { fuzzParams, fuzzTimeout } from '../support/fuzz-params.ts'
 

@@ -15,7 +15,7 @@ import { ManifestPayloadSchema, type ManifestPayload } from '../../contract/mani
 import { RefusedError } from '../../client/src/errors.ts'
 import { sha256Hex, verifyManifest, type TrustedState } from '../../client/src/update/verify-manifest.ts'
 import { fuzzParams, fuzzTimeout } from '../support/fuzz-params.ts'
-import { createSigner, manifestPayload, sha256, signManifest, type Signer } from '../support/signed-manifest.ts'
+import { createSigner, manifestPayload, sha256, signManifest, type Signer } from '../../support/signed-manifest.ts'
 import { setPath } from '../support/fuzz-paths.ts'
 
 interface SignatureEntry {

@@ -14,7 +14,7 @@ import { parseChecksums } from '../../worker/policy/checksums.ts'
 import { GithubReleaseSchema, WebhookEnvelopeSchema } from '../../worker/policy/github-release.ts'
 import { manifestContent, manifestPayload } from '../../worker/policy/manifest.ts'
 import { fuzzParams, fuzzTimeout } from '../support/fuzz-params.ts'
-import { releasePayload, type FixtureAsset, type ReleaseAction } from '../support/github.ts'
+import { releasePayload, type FixtureAsset, type ReleaseAction } from '../../support/github.ts'
 import { setPath } from '../support/fuzz-paths.ts'
 
 const HOSTS: AssetHost[] = [

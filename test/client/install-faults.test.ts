@@ -4,8 +4,8 @@
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CcoHome } from '../support/cco-home.ts'
-import { runCco, show } from '../support/cco-process.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

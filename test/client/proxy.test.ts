@@ -2,7 +2,7 @@
 // NO_PROXY bypasses it, the config can override the environment, and a proxy that wants
 // credentials produces a message that says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { show } from '../support/cco-process.ts'
+import { show } from '../../support/cco-process.ts'
 import { startTinyproxy, TINYPROXY, type Tinyproxy } from '../support/tinyproxy.ts'
 import { startUpdateFixture, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 

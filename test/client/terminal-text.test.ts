@@ -8,7 +8,7 @@ import { notesText, printLines, printText, safeJson, safeMultiline, safeText } f
 import { auditDetail, table } from '../../client/src/output/release.ts'
 import { CliError, RollbackFailedError } from '../../client/src/errors.ts'
 import { createConsoleLogger, createTimestampLogger, formatLogLine } from '../../client/src/system/logger.ts'
-import { REPO_ROOT } from '../support/cco-process.ts'
+import { REPO_ROOT } from '../../support/cco-process.ts'
 
 /** Everything a terminal could act on (C0 but `\n`/`\t`, DEL, C1, bidi, separators). */
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u

@@ -3,9 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { show, spawnCco, type CcoRun } from '../support/cco-process.ts'
-import type { CcoHome } from '../support/cco-home.ts'
-import { createSigner, manifestPayload, signManifest } from '../support/signed-manifest.ts'
+import { show, spawnCco, type CcoRun } from '../../support/cco-process.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { createSigner, manifestPayload, signManifest } from '../../support/signed-manifest.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CliError } from '../../client/src/errors.ts'
 import { processStartTicks } from '../../client/src/system/process-info.ts'
 import { acquireLock, tryAcquireLock } from '../../client/src/update/lock.ts'
-import { collect, show, spawnCco } from '../support/cco-process.ts'
+import { collect, show, spawnCco } from '../../support/cco-process.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let dir: string

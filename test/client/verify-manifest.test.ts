@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { MANIFEST_MAX_BYTES } from '../../contract/manifest.ts'
 import { RefusedError } from '../../client/src/errors.ts'
 import { sha256Hex, verifyManifest, type VerifyManifestInput } from '../../client/src/update/verify-manifest.ts'
-import { createSigner, manifestPayload, signManifest, type Signer } from '../support/signed-manifest.ts'
+import { createSigner, manifestPayload, signManifest, type Signer } from '../../support/signed-manifest.ts'
 
 let pinned: Signer
 let other: Signer

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { releasePayload } from '../support/github.ts'
-import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { releasePayload } from '../../support/github.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')

@@ -9,8 +9,8 @@ import { afterAll, expect, it } from 'vitest'
 import { generalVerify, importJWK } from 'jose'
 import { JwsGeneralSchema, ManifestPayloadSchema } from '../../contract/manifest.ts'
 import { generateSigningKey } from '../../scripts/lib/dev-secrets.ts'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { releasePayload } from '../support/github.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { releasePayload } from '../../support/github.ts'
 
 const running: DevBroker[] = []
 // Owned by the test (not by startBroker), so that state survives the restart below.

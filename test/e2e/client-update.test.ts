@@ -4,12 +4,12 @@
 // `cco update --yes` moves it to B, keeps cco.backup, and `cco rollback` brings A back.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { announceRelease } from '../support/announce-release.ts'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { runCco, show } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
-import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
+import { announceRelease } from '../../support/announce-release.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
 
 const A = '2026.3.1'
 const B = '2026.3.2'

@@ -4,12 +4,12 @@
 // cco.backup holds A, and `cco daemon logs | grep -i update` shows the update.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { announceRelease } from '../support/announce-release.ts'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { runCco, show } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
+import { announceRelease } from '../../support/announce-release.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { runCco, show } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
 import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
-import { startReleaseServer, type ReleaseServer } from '../support/release-server.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
 
 const A = '2026.4.1'
 const B = '2026.4.2'

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
-import type { CcoHome } from '../support/cco-home.ts'
-import { collect, runCco, show, spawnCco, type CcoRun } from '../support/cco-process.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { collect, runCco, show, spawnCco, type CcoRun } from '../../support/cco-process.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 const ROUNDS = 3

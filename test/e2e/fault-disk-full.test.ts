@@ -6,8 +6,8 @@
 // dir, no journal.
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CcoHome } from '../support/cco-home.ts'
-import { runCco, show, type CcoRun } from '../support/cco-process.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { runCco, show, type CcoRun } from '../../support/cco-process.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 let fx: UpdateFixture

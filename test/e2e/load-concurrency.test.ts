@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto'
 import { generalVerify, importJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { releasePayload } from '../support/github.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { releasePayload } from '../../support/github.ts'
 
 const READERS = 12
 const CHANGES = 24

@@ -4,11 +4,11 @@
 // `--json`, and the promotion workflow's OIDC step minting a token the broker accepts.
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startBroker, type DevBroker } from '../support/broker.ts'
-import { makeHome, type CcoHome } from '../support/cco-home.ts'
-import { runCco, show } from '../support/cco-process.ts'
-import { clientBundle } from '../support/client-bundles.ts'
-import { releasePayload } from '../support/github.ts'
+import { startBroker, type DevBroker } from '../../support/broker.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
+import { releasePayload } from '../../support/github.ts'
 import { startFakeOidcIssuer, type FakeOidcIssuer } from '../support/release-oidc.ts'
 import { findStep, loadWorkflow, runStep } from '../support/release-workflows.ts'
 

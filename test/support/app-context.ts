@@ -5,7 +5,7 @@ import { currentPlatform, type AppContext } from '../../client/src/context.ts'
 import { systemClock, type Clock } from '../../client/src/system/clock.ts'
 import { createConsoleLogger } from '../../client/src/system/logger.ts'
 import { resolvePaths } from '../../client/src/system/paths.ts'
-import { childEnv } from './cco-process.ts'
+import { childEnv } from '../../support/cco-process.ts'
 
 export interface TestApp extends AppContext {
   out: { stdout: string; stderr: string }

@@ -3,7 +3,7 @@
 // binary starts, listens and answers `/health` with that status, never "ok". Only a test build
 // can do this: release builds leave the constant undefined.
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { clientBundle, type BundleSpec } from './client-bundles.ts'
+import { clientBundle, type BundleSpec } from '../../support/client-bundles.ts'
 
 const CONSTANT = '__CCO_TEST_HEALTH_STATUS__'
 

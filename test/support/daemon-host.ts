@@ -4,9 +4,9 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeHome, type CcoHome } from './cco-home.ts'
-import { childEnv, runCco, show, type CcoRun, type RunOptions } from './cco-process.ts'
-import { freePort } from './ports.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
+import { childEnv, runCco, show, type CcoRun, type RunOptions } from '../../support/cco-process.ts'
+import { freePort } from '../../support/ports.ts'
 
 export interface DaemonConfig {
   server?: string

@@ -2,7 +2,7 @@
 // runs `<binary> run` with CCO_SUPERVISED set and starts it again a moment after it exits,
 // without touching the processes it leaves behind (like `KillMode=process`).
 import type { ChildProcess } from 'node:child_process'
-import { spawnCco } from './cco-process.ts'
+import { spawnCco } from '../../support/cco-process.ts'
 
 export interface TestSupervisor {
   /** Pids of every daemon process started so far. */

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
-import { manifestPayload, sha256, signManifest, type Signer } from './signed-manifest.ts'
+import { manifestPayload, sha256, signManifest, type Signer } from '../../support/signed-manifest.ts'
 
 export interface ArchiveStep {
   /** Send this many bytes of the body, then kill the whole server. */

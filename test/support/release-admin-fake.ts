@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { main } from '../../client/src/main.ts'
 import { testApp } from './app-context.ts'
-import { makeHome, type CcoHome } from './cco-home.ts'
+import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 
 export interface RecordedRequest {
   method: string

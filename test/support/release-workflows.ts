@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { REPO_ROOT } from './cco-process.ts'
+import { REPO_ROOT } from '../../support/cco-process.ts'
 
 export interface WorkflowStep {
   name?: string

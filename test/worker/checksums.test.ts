@@ -3,7 +3,7 @@
 import { reset, runDurableObjectAlarm } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CHECKSUMS_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
-import type { FixtureAsset } from '../support/github.ts'
+import type { FixtureAsset } from '../../support/github.ts'
 import { archive, auditLog, digestOf, fakeNetwork, getManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'

@@ -9,7 +9,7 @@ import { reset, runInDurableObject } from 'cloudflare:test'
 import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { escapeControlChars } from '../../worker/policy/control-chars.ts'
-import { releasePayload, type ReleasePayloadOptions } from '../support/github.ts'
+import { releasePayload, type ReleasePayloadOptions } from '../../support/github.ts'
 import { BROKER, adminPost, archive, archives, auditLog, fakeNetwork, getManifest, postWebhook, publish, stateSnapshot, stub } from './helpers.ts'
 
 afterEach(async () => {

@@ -8,7 +8,7 @@ import { vi } from 'vitest'
 import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
 import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
 import type { AuditPageData } from '../../worker/broker/types.ts'
-import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../support/github.ts'
+import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../../support/github.ts'
 import adminTokens from './fixtures/admin-tokens.json' with { type: 'json' }
 
 export const BROKER = 'https://broker.test'

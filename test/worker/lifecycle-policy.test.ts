@@ -12,7 +12,7 @@ import {
   type ReleaseEventContext,
   type ReleaseRow,
 } from '../../worker/policy/release-lifecycle.ts'
-import { releasePayload, type FixtureAsset } from '../support/github.ts'
+import { releasePayload, type FixtureAsset } from '../../support/github.ts'
 import { archives } from './helpers.ts'
 
 const NOW = Date.parse('2026-11-20T12:00:00Z')

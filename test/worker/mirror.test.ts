@@ -7,7 +7,7 @@ import { env, exports } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { MIRROR_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
-import type { FixtureAsset } from '../support/github.ts'
+import type { FixtureAsset } from '../../support/github.ts'
 import { BROKER, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'

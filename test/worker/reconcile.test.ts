@@ -5,7 +5,7 @@ import { createScheduledController, reset, runInDurableObject } from 'cloudflare
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import worker from '../../worker/index.ts'
-import { releasePayload, type ReleasePayloadOptions } from '../support/github.ts'
+import { releasePayload, type ReleasePayloadOptions } from '../../support/github.ts'
 import { archives, auditLog, fakeNetwork, getManifest, publish, stateSnapshot, stub, type FakeRoute } from './helpers.ts'
 
 const LIST_URL = 'https://api.github.test/repos/cco-dev/cco/releases?per_page=100'

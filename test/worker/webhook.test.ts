@@ -5,7 +5,7 @@ import { env, exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import worker from '../../worker/index.ts'
 import { WEBHOOK_MAX_BYTES } from '../../worker/routes/webhooks.ts'
-import { releasePayload, signBody } from '../support/github.ts'
+import { releasePayload, signBody } from '../../support/github.ts'
 import { BROKER, SECRET, archives, auditLog, deliveryId, postWebhook, sendRelease, stub } from './helpers.ts'
 
 afterEach(async () => {

@@ -2,8 +2,8 @@
 // the stand-in download host at GitHub's path, and a signed `release published` webhook with
 // the asset's digest goes to the broker.
 import { readFileSync } from 'node:fs'
-import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
-import { currentPlatform } from '../../client/src/context.ts'
+import { canonicalAssetName, type Platform } from '../contract/platform.ts'
+import { currentPlatform } from '../client/src/context.ts'
 import { releaseTarGz } from './archives.ts'
 import type { DevBroker } from './broker.ts'
 import { releasePayload } from './github.ts'

@@ -6,11 +6,11 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { generateDevSecrets, type DevSecrets } from '../../scripts/lib/dev-secrets.ts'
-import { adminTokenEntry, newAdminToken } from '../../scripts/lib/dev-vars.ts'
+import { generateDevSecrets, type DevSecrets } from '../scripts/lib/dev-secrets.ts'
+import { adminTokenEntry, newAdminToken } from '../scripts/lib/dev-vars.ts'
 import { freePort } from './ports.ts'
 
-const ROOT = resolve(import.meta.dirname, '../..')
+const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js')
 
 export interface BrokerOptions {

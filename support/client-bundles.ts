@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { bundleClient, type BundleClientOptions } from '../../scripts/lib/bundle-client.ts'
+import { bundleClient, type BundleClientOptions } from '../scripts/lib/bundle-client.ts'
 import { REPO_ROOT } from './cco-process.ts'
 
 function files(dir: string): string[] {

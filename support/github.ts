@@ -1,12 +1,12 @@
 // Real GitHub `release` webhook payloads (from @octokit/webhooks-examples) with our fields put
 // in, and the `X-Hub-Signature-256` value for a body. Runs in workerd and in Node alike, so it
 // imports nothing from `cloudflare:*` or `node:*`.
-import created from '../fixtures/github/release-created.json' with { type: 'json' }
-import deleted from '../fixtures/github/release-deleted.json' with { type: 'json' }
-import edited from '../fixtures/github/release-edited.json' with { type: 'json' }
-import prereleased from '../fixtures/github/release-prereleased.json' with { type: 'json' }
-import published from '../fixtures/github/release-published.json' with { type: 'json' }
-import released from '../fixtures/github/release-released.json' with { type: 'json' }
+import created from './fixtures/github/release-created.json' with { type: 'json' }
+import deleted from './fixtures/github/release-deleted.json' with { type: 'json' }
+import edited from './fixtures/github/release-edited.json' with { type: 'json' }
+import prereleased from './fixtures/github/release-prereleased.json' with { type: 'json' }
+import published from './fixtures/github/release-published.json' with { type: 'json' }
+import released from './fixtures/github/release-released.json' with { type: 'json' }
 
 export interface FixtureAsset {
   name: string

@@ -2,8 +2,8 @@
 // with keys generated per test, and builds payloads with sensible defaults.
 import { createHash } from 'node:crypto'
 import { GeneralSign, importJWK } from 'jose'
-import { JWS_TYP, type Asset, type ManifestPayload } from '../../contract/manifest.ts'
-import { generateSigningKey, type SigningJwk } from '../../scripts/lib/dev-secrets.ts'
+import { JWS_TYP, type Asset, type ManifestPayload } from '../contract/manifest.ts'
+import { generateSigningKey, type SigningJwk } from '../scripts/lib/dev-secrets.ts'
 
 export interface Signer {
   jwk: SigningJwk

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 
 export const NODE_DIR = dirname(process.execPath)
-export const REPO_ROOT = resolve(import.meta.dirname, '../..')
+export const REPO_ROOT = resolve(import.meta.dirname, '..')
 export const SOURCE_ENTRY = join(REPO_ROOT, 'client/src/cli.ts')
 
 export interface CcoRun {
