@@ -1,9 +1,10 @@
 // The Worker's entry: HTTP requests go to the Hono app, cron events to the re-sign job, and
-// the Durable Object class is exported for its binding. Wiring only.
+// the Durable Object classes are exported for their bindings. Wiring only.
 import { createApp } from './app.ts'
 import { runScheduled } from './scheduled.ts'
 
 export { Broker } from './broker/broker.ts'
+export { FleetShard } from './fleet/shard.ts'
 
 const app = createApp()
 
