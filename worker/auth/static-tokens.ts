@@ -1,28 +1,28 @@
-// Static admin tokens. The secret ADMIN_TOKEN_HASHES lists `name:sha256hex` entries, so no
-// plaintext token is stored anywhere. A presented token is hashed and compared with EVERY entry
-// in constant time, without stopping at a match: the answer's timing says nothing about which
-// entry matched or how much of a hash a guess got right.
+// Static tokens: the admin API's (ADMIN_TOKEN_HASHES) and the fleet reports' (FLEET_TOKEN_HASHES).
+// Each secret lists `name:sha256hex` entries, so no plaintext token is stored anywhere. A
+// presented token is hashed and compared with EVERY entry in constant time, without stopping at
+// a match: the answer's timing says nothing about which entry matched or how much of a hash a
+// guess got right.
 import { ConfigError } from '../errors.ts'
 
 export interface TokenHash {
-  /** Goes into the audit log as `token:<name>`. */
+  /** Goes into the audit log as `token:<name>` (admin tokens). */
   name: string
   /** The SHA-256 of the token's UTF-8 bytes. */
   hash: Uint8Array
 }
 
-const SECRET = 'ADMIN_TOKEN_HASHES'
 const ENTRY = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63}):([0-9a-fA-F]{64})$/
 
-/** The entries of ADMIN_TOKEN_HASHES; errors name the entry's position, never its text. */
-export function parseTokenHashes(raw: string | undefined): TokenHash[] {
+/** The entries of a token secret (ADMIN_TOKEN_HASHES unless named); errors name the entry's position, never its text. */
+export function parseTokenHashes(raw: string | undefined, secret = 'ADMIN_TOKEN_HASHES'): TokenHash[] {
   const entries: TokenHash[] = []
   const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   for (const [i, part] of parts.entries()) {
     const m = ENTRY.exec(part)
-    if (!m) throw new ConfigError(`secret ${SECRET}: entry ${i + 1} is not name:sha256hex (a name of letters, digits, '.', '_', '-' and 64 hex digits)`)
+    if (!m) throw new ConfigError(`secret ${secret}: entry ${i + 1} is not name:sha256hex (a name of letters, digits, '.', '_', '-' and 64 hex digits)`)
     const name = m[1]!
-    if (entries.some((e) => e.name === name)) throw new ConfigError(`secret ${SECRET}: the name ${JSON.stringify(name)} is listed twice`)
+    if (entries.some((e) => e.name === name)) throw new ConfigError(`secret ${secret}: the name ${JSON.stringify(name)} is listed twice`)
     entries.push({ name, hash: hexBytes(m[2]!.toLowerCase()) })
   }
   return entries
