@@ -5,10 +5,15 @@ import { defineConfig } from 'vitest/config'
 import { adminTokenEntry } from './scripts/lib/dev-vars.ts'
 // Test-only admin tokens; the broker gets their hashes, as ADMIN_TOKEN_HASHES holds them.
 import adminTokens from './test/worker/fixtures/admin-tokens.json' with { type: 'json' }
+// Test-only fleet report tokens; the broker gets their hashes, as FLEET_TOKEN_HASHES holds them.
+import fleetTokens from './test/worker/fixtures/fleet-tokens.json' with { type: 'json' }
 // Test-only signing keys (generated once for this suite; they sign nothing real).
 import testKeys from './test/worker/fixtures/test-signing-keys.json' with { type: 'json' }
 
 const tokenHashes = Object.entries(adminTokens)
+  .map(([name, token]) => adminTokenEntry(name, token))
+  .join(',')
+const fleetTokenHashes = Object.entries(fleetTokens)
   .map(([name, token]) => adminTokenEntry(name, token))
   .join(',')
 
@@ -22,6 +27,9 @@ function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) 
         MANIFEST_SIGNING_KEY: JSON.stringify(testKeys.primary),
         PUBLIC_URL: 'https://broker.test',
         ADMIN_TOKEN_HASHES: tokenHashes,
+        FLEET_TOKEN_HASHES: fleetTokenHashes,
+        // The status page's session key (test-only).
+        STATUS_SESSION_KEY: 'test-status-session-key-5b0e2f9c41d7a36e',
         // A test OIDC issuer: the tests sign tokens and serve its JWKS through a fetch stub.
         OIDC_ISSUER: 'https://oidc.test',
         OIDC_AUDIENCE: 'https://broker.test',
