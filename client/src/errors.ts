@@ -11,19 +11,33 @@ export const ExitCode = {
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
+/**
+ * What failed, in a word, where neither the error's class nor its exit code says it: the lock
+ * was held, the new binary failed its `--version` self-test, the install directory could not
+ * be written, the release has no archive for this platform, there is no usable backup. Fleet
+ * reports send it as part of the error class (fleet/error-class.ts); nothing else depends on it.
+ */
+export type FailureKind = 'lock' | 'self-test' | 'disk' | 'no-asset' | 'no-backup'
+
+export interface CliErrorOptions extends ErrorOptions {
+  kind?: FailureKind
+}
+
 export class CliError extends Error {
   readonly exitCode: ExitCode
+  readonly kind: FailureKind | undefined
   /**
    * The message as printed, one entry per line: each line is escaped on its own
    * (output/terminal-text.ts), so a newline inside a field of one cannot start another. A message
    * that needs several lines passes them as an array; `message` is them joined with newlines.
    */
   readonly lines: readonly string[]
-  constructor(message: string | readonly string[], exitCode: ExitCode = ExitCode.failure, options?: ErrorOptions) {
+  constructor(message: string | readonly string[], exitCode: ExitCode = ExitCode.failure, options?: CliErrorOptions) {
     const lines = typeof message === 'string' ? [message] : message
     super(lines.join('\n'), options)
     this.name = 'CliError'
     this.exitCode = exitCode
+    this.kind = options?.kind
     this.lines = lines
   }
 }

@@ -11,7 +11,7 @@ import { TEMP_DIR_PREFIX } from './journal.ts'
  * failed (disk full, quota, file size limit). Not the archive's fault and not the network's.
  */
 export function installWriteError(path: string, err: unknown): CliError {
-  return new CliError(`Failed to install new binary: cannot write ${path}: ${messageOf(err)}`, ExitCode.failure, { cause: err })
+  return new CliError(`Failed to install new binary: cannot write ${path}: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
 }
 
 /** sha256 of a file, or null when it does not exist. */

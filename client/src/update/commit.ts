@@ -90,7 +90,7 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     // previous binary is still in place.
     if (fileSha256(installPath) === previousSha) {
       cleanup()
-      throw new CliError(`Failed to install new binary: ${messageOf(err)}`, ExitCode.failure, { cause: err })
+      throw new CliError(`Failed to install new binary: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
     }
     throw err
   }

@@ -143,7 +143,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if ('release' in got) return { ...got, waitedMs: attempt === 0 ? 0 : Math.max(1, Date.now() - started), release: got.release }
     if (Date.now() - started >= waitMs) {
       const pid = got.heldBy ? ` (pid ${got.heldBy.pid})` : ''
-      throw new CliError(`another ${options.what ?? 'update'} is in progress${pid}`, ExitCode.failure)
+      throw new CliError(`another ${options.what ?? 'update'} is in progress${pid}`, ExitCode.failure, { kind: 'lock' })
     }
     await new Promise((r) => setTimeout(r, pollMs))
   }

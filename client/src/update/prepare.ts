@@ -30,7 +30,7 @@ export interface Target {
 export function installDirError(dir: string, err: unknown): CliError {
   const code = errnoCode(err)
   const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `${dir} is not writable (${code})` : messageOf(err)
-  return new CliError(`Failed to install new binary: ${why}`, ExitCode.failure, { cause: err })
+  return new CliError(`Failed to install new binary: ${why}`, ExitCode.failure, { cause: err, kind: 'disk' })
 }
 
 /**
@@ -55,9 +55,9 @@ export function createTempDir(installPath: string): string {
 /** `<new> --version` must print `cco <expected>` (compared as versions). */
 export async function checkNewBinary(ctx: UpdateContext, binary: string, expected: string): Promise<void> {
   const probe = await probeBinary(binary, ctx.env, expected)
-  if (probe.kind === 'fails') throw new CliError(`New binary verification failed: ${probe.problem}`, ExitCode.failure)
+  if (probe.kind === 'fails') throw new CliError(`New binary verification failed: ${probe.problem}`, ExitCode.failure, { kind: 'self-test' })
   if (probe.kind === 'other') {
-    throw new CliError(`New binary verification failed: it reports version ${probe.version}, the manifest says ${expected}`, ExitCode.failure)
+    throw new CliError(`New binary verification failed: it reports version ${probe.version}, the manifest says ${expected}`, ExitCode.failure, { kind: 'self-test' })
   }
 }
 

@@ -24,9 +24,9 @@ export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResu
   const { installPath, backupPath, installJournal } = ctx.paths
   const lock = await takeUpdateLock(ctx)
   try {
-    if (!existsSync(backupPath)) throw new CliError(`No backup found at ${backupPath}: nothing to roll back to`, ExitCode.failure)
+    if (!existsSync(backupPath)) throw new CliError(`No backup found at ${backupPath}: nothing to roll back to`, ExitCode.failure, { kind: 'no-backup' })
     const backup = await probeVersion(backupPath, ctx.env)
-    if (!backup.ok) throw new CliError(`The backup is not a working cco binary, not rolling back: ${backup.problem}`, ExitCode.failure)
+    if (!backup.ok) throw new CliError(`The backup is not a working cco binary, not rolling back: ${backup.problem}`, ExitCode.failure, { kind: 'no-backup' })
     const current = existsSync(installPath) ? await probeVersion(installPath, ctx.env) : null
     const previousVersion = current?.ok ? current.version : null
 
