@@ -1,7 +1,7 @@
 // `cco config show`: the effective configuration, defaults included.
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
-import { envAny } from '../system/env.ts'
+import { envAny, envValue } from '../system/env.ts'
 import { redactUrl } from '../system/url-policy.ts'
 import { builtinTrustKeys } from '../update/trust-keys.ts'
 
@@ -26,6 +26,13 @@ export interface ConfigView {
     environment: { http_proxy: string | null; https_proxy: string | null; no_proxy: string | null }
   }
   trust: { keys: { kid: string; source: 'config' | 'built-in' }[] }
+  fleet: {
+    report: boolean
+    /** Where the fleet token comes from (CCO_FLEET_TOKEN wins), null when there is none; never the token itself. */
+    token: 'environment' | 'config' | null
+    name: string | null
+    labels: Record<string, string>
+  }
 }
 
 export function configShowCommand(app: AppContext): ConfigView {
@@ -62,6 +69,12 @@ export function configShowCommand(app: AppContext): ConfigView {
         ...builtin.map((k) => ({ kid: k.kid, source: 'built-in' as const })),
         ...config.trust.keys.filter((k) => !builtin.some((b) => b.kid === k.kid)).map((k) => ({ kid: k.kid, source: 'config' as const })),
       ],
+    },
+    fleet: {
+      report: config.fleet.report,
+      token: envValue(app.env, 'CCO_FLEET_TOKEN') !== undefined ? 'environment' : config.fleet.token !== undefined ? 'config' : null,
+      name: config.fleet.name ?? null,
+      labels: config.fleet.labels,
     },
   }
 }

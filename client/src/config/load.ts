@@ -40,12 +40,15 @@ function table(v: unknown): Record<string, unknown> | null {
 
 /**
  * The keys of a parsed file that decide what cco trusts: where releases come from
- * (`updates.server`), how it gets there (`network.*`: proxy, no_proxy, ca_file) and which keys
- * sign them (`trust.keys`). A file that sets none of them cannot make cco trust anything new.
+ * (`updates.server`), how it gets there (`network.*`: proxy, no_proxy, ca_file), which keys
+ * sign them (`trust.keys`) and the secret sent with fleet reports (`fleet.token`: whoever can
+ * change it decides which fleet this host reports to). A file that sets none of them cannot
+ * make cco trust anything new.
  */
 export function trustBearingKeys(raw: Record<string, unknown>): string[] {
   const keys: string[] = []
   if (table(raw.updates)?.server !== undefined) keys.push('updates.server')
+  if (table(raw.fleet)?.token !== undefined) keys.push('fleet.token')
   const network = table(raw.network)
   if (network) keys.push(...Object.keys(network).map((k) => `network.${k}`))
   else if (raw.network !== undefined) keys.push('network')

@@ -1,5 +1,7 @@
 // The config file's shape and defaults (zod), checked every time it is read or written.
 import { z } from 'zod'
+import { FleetReportSchema } from '../../../contract/fleet.ts'
+import { firstIssueInWords } from '../../../contract/issues.ts'
 import { CHANNELS, PublicKeySchema } from '../../../contract/manifest.ts'
 import { DEFAULT_SERVER } from '../build-info.ts'
 import { isLoopbackHost, redactCredentials, transportProblem } from '../system/url-policy.ts'
@@ -37,7 +39,25 @@ export const ALLOWED = {
   port: 'an integer from 1 to 65535',
   host: 'a loopback address (127.0.0.1, ::1, localhost)',
   proxy: 'an http:// or https:// proxy URL, or "" to use the environment',
+  fleetToken: 'the fleet enrollment token (1–1024 visible ASCII characters, no spaces)',
+  fleetName: 'a name for this host in fleet reports: 1–64 of A-Z, a-z, 0-9, . _ -',
 } as const
+
+/** Why `name` is not a host name a fleet report accepts (the contract's rule), null when it is. */
+export function fleetNameProblem(name: unknown): string | null {
+  const parsed = FleetReportSchema.shape.name.safeParse(name)
+  return parsed.success ? null : firstIssueInWords(parsed.error)
+}
+
+/** Why `labels` are not labels a fleet report accepts (the contract's key, value and count rules), null when they are. */
+export function fleetLabelsProblem(labels: unknown): { path: PropertyKey[]; message: string } | null {
+  const parsed = FleetReportSchema.shape.labels.safeParse(labels)
+  if (parsed.success) return null
+  const first = parsed.error.issues[0]
+  return { path: [...(first?.path ?? [])], message: firstIssueInWords({ issues: first ? [{ ...first, path: [] }] : [] }).replace(/^\(root\): /, '') }
+}
+
+const FLEET_TOKEN = /^[\x21-\x7e]{1,1024}$/
 
 export function serverProblem(text: string): string | null {
   let url: URL
@@ -125,12 +145,37 @@ export const TrustSchema = z.object({
   keys: z.array(PublicKeySchema, { error: 'must be [[trust.keys]] tables with kid and x' }).default([]),
 })
 
+/**
+ * `[fleet]`: opt-in reports of this host's checks, installs, rollbacks and health verdicts to the
+ * broker (fleet/). `name` and `labels` follow the contract's rules (contract/fleet.ts), so a value
+ * the broker would refuse is refused here, when it is written, and not at every report.
+ */
+export const FleetSchema = z.object({
+  report: Bool.default(false),
+  // Never echoed in a message (describeIssues leaves out the values of fleet.token).
+  token: z.string({ error: `must be ${ALLOWED.fleetToken}` }).regex(FLEET_TOKEN, `must be ${ALLOWED.fleetToken}`).optional(),
+  name: z
+    .string({ error: `must be ${ALLOWED.fleetName}` })
+    .superRefine((s, ctx) => {
+      if (fleetNameProblem(s) !== null) ctx.addIssue({ code: 'custom', message: `must be ${ALLOWED.fleetName}` })
+    })
+    .optional(),
+  labels: z
+    .record(z.string(), z.string({ error: 'a label value must be a string' }), { error: 'must be a table of short strings (env = "prod")' })
+    .superRefine((labels, ctx) => {
+      const p = fleetLabelsProblem(labels)
+      if (p) ctx.addIssue({ code: 'custom', path: p.path, message: p.message })
+    })
+    .default({}),
+})
+
 // Unknown tables and keys are allowed (and kept by `config set`): a newer cco may add some.
 export const ConfigSchema = z.object({
   updates: UpdatesSchema.default(UpdatesSchema.parse({})),
   daemon: DaemonSchema.default(DaemonSchema.parse({})),
   network: NetworkSchema.default({}),
   trust: TrustSchema.default({ keys: [] }),
+  fleet: FleetSchema.default(FleetSchema.parse({})),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
@@ -140,7 +185,8 @@ export function describeIssues(error: z.ZodError, raw: unknown): string {
   return error.issues
     .map((issue) => {
       const key = issue.path.map(String).join('.')
-      const got = valueAt(raw, issue.path)
+      // The fleet token is a secret: a refused one is not shown, not even in part.
+      const got = key === 'fleet.token' ? undefined : valueAt(raw, issue.path)
       // The message reaches stderr and daemon.log: a refused proxy URL may carry a password.
       const value = got instanceof Date ? got.toISOString() : typeof got === 'string' ? redactCredentials(got) : got
       const shown = got === undefined ? '' : ` (got ${JSON.stringify(value)})`

@@ -15,6 +15,8 @@ export interface ValueChange {
   key: string
   /** undefined removes the key */
   value: string | number | boolean | undefined
+  /** The tables and key in the file, when not `key` split at its dots. */
+  path?: readonly string[]
 }
 
 function clone(raw: Record<string, unknown>): Record<string, unknown> {
@@ -23,7 +25,7 @@ function clone(raw: Record<string, unknown>): Record<string, unknown> {
 }
 
 function applyChange(obj: Record<string, unknown>, change: ValueChange): void {
-  const parts = change.key.split('.')
+  const parts = [...(change.path ?? change.key.split('.'))]
   const leaf = parts.pop()!
   let cur = obj
   for (const p of parts) {
@@ -55,6 +57,8 @@ export function writeConfigChanges(path: string, changes: readonly ValueChange[]
   try {
     mode = statSync(path).mode & 0o755
   } catch {}
+  // A file that holds the fleet token is a secret: readable by its owner only.
+  if (config.fleet.token !== undefined) mode &= 0o700
   checkConfigTrust(raw, config, path, { replacing: true })
   writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, { mode })
   return config
@@ -65,6 +69,6 @@ export function setConfigValue(path: string, key: string, input: string): { key:
   const spec = keySpec(key)
   if (spec.readOnly || !spec.parse) throw new UsageError(`${key} cannot be set: ${spec.readOnly ?? 'read-only'}`)
   const value = spec.parse(input)
-  const config = writeConfigChanges(path, [{ key, value }])
+  const config = writeConfigChanges(path, [{ key, value, path: spec.path }])
   return { key, value: spec.show(config) }
 }

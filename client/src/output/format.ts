@@ -51,6 +51,12 @@ export function formatConfig(c: ConfigView): string[] {
     'Trust:',
     `  Pinned keys: ${c.trust.keys.length ? c.trust.keys.map((k) => `${k.kid} (${k.source})`).join(', ') : 'none (updates will be refused until a key is pinned)'}`,
     '',
+    'Fleet Reports:',
+    `  Report: ${c.fleet.report}`,
+    `  Token: ${c.fleet.token === 'environment' ? 'set (CCO_FLEET_TOKEN)' : c.fleet.token === 'config' ? 'set (config file)' : 'not set'}`,
+    `  Name: ${c.fleet.name ?? 'none'}`,
+    `  Labels: ${Object.keys(c.fleet.labels).length ? Object.entries(c.fleet.labels).map(([k, v]) => `${k}=${v}`).join(', ') : 'none'}`,
+    '',
     `Config file: ${c.path}${c.exists ? '' : ' (not created yet; defaults apply)'}`,
   ]
 }
