@@ -13,6 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['output'],
   ['commands'],
   ['daemon', 'release'],
+  ['fleet'],
   ['update'],
   ['config'],
   ['context.ts'],

@@ -127,13 +127,15 @@ export interface ReadStateFileOptions {
    * most 64 KiB. Without it the path is read as it is.
    */
   noFollow?: boolean
+  /** With `noFollow`: read at most this many bytes (default 64 KiB); a longer file is invalid JSON. */
+  maxBytes?: number
 }
 
 /** Reads a JSON state file and validates it with `schema`; never throws. */
 export function readStateFile<S extends z.ZodType>(path: string, schema: S, options: ReadStateFileOptions = {}): StateFileRead<z.output<S>> {
   let text: string
   try {
-    const read = options.noFollow ? readStateText(path) : readFileSync(path, 'utf8')
+    const read = options.noFollow ? readStateText(path, options.maxBytes) : readFileSync(path, 'utf8')
     if (read === null) return { kind: 'missing' }
     text = read
   } catch (err) {

@@ -1,0 +1,59 @@
+// The events of a fleet report as pure functions of what happened (client/README.md, "Fleet
+// reports"): a check's decision, an install, a rollback, a health verdict, or the error that
+// ended one. Each returns the event without its id and time (the queue adds both), or null when
+// the contract has no outcome for it.
+import type { FleetEvent } from '../../../contract/fleet.ts'
+import { isVersion } from '../../../contract/version.ts'
+import type { Decision } from '../update/decide.ts'
+import { failureClassOf } from './error-class.ts'
+
+/** An event before it is queued: the queue gives it its id (stable across retries) and time. */
+export type EventFacts = Omit<FleetEvent, 'id' | 'at'>
+
+/** `from`/`to` only when they are versions (a hand-made build's version is not one). */
+function versions(from: string | null | undefined, to: string | null | undefined): Pick<EventFacts, 'from' | 'to'> {
+  return {
+    ...(from && isVersion(from) ? { from } : {}),
+    ...(to && isVersion(to) ? { to } : {}),
+  }
+}
+
+/**
+ * A completed check that installs nothing. Null for a check that found a release to install:
+ * the install event that follows says what happened, and a check that stops there (`--check`,
+ * a declined prompt, `auto_install = false`) has no outcome in the contract (see the README).
+ */
+export function checkEvent(d: Decision, o: { exitCode?: number } = {}): EventFacts | null {
+  const exit = o.exitCode ? { exit_code: o.exitCode } : {}
+  if (d.kind === 'install') return null
+  if (d.kind === 'no-asset') return { kind: 'check', outcome: 'no-asset', ...versions(null, d.version), ...exit }
+  const outcome = d.why === 'halted' ? 'halted' : d.why === 'not-in-rollout' ? 'not-in-rollout' : 'up-to-date'
+  return { kind: 'check', outcome, ...exit }
+}
+
+/** A check that failed before it decided anything (broker unreachable, manifest refused, lock held). */
+export function checkFailedEvent(err: unknown): EventFacts {
+  return { kind: 'check', outcome: 'failed', ...failureClassOf(err) }
+}
+
+/** An install of `to` over `from`; null when `to` is not a version (the contract requires it). */
+export function installEvent(from: string | null, to: string, err?: unknown): EventFacts | null {
+  if (!isVersion(to)) return null
+  const failure = err === undefined ? {} : failureClassOf(err)
+  return { kind: 'install', outcome: err === undefined ? 'installed' : 'failed', ...versions(from, to), ...failure }
+}
+
+/**
+ * A rollback that left `from` for `to` (`cco rollback`, or the daemon's restore after a failed
+ * health gate); null when `from` is not a version (the contract requires it).
+ */
+export function rollbackEvent(from: string | null, to: string | null, err?: unknown): EventFacts | null {
+  if (!from || !isVersion(from)) return null
+  const failure = err === undefined ? {} : failureClassOf(err)
+  return { kind: 'rollback', outcome: err === undefined ? 'rolled-back' : 'failed', ...versions(from, to), ...failure }
+}
+
+/** The health verdict on `to` after a restart into it (from `from`): healthy, or not within the gate. */
+export function healthEvent(from: string | null, to: string, healthy: boolean): EventFacts {
+  return { kind: 'health', outcome: healthy ? 'healthy' : 'unhealthy', ...versions(from, to), ...(healthy ? {} : { error_class: 'health' }) }
+}
