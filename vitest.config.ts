@@ -28,6 +28,8 @@ function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) 
         PUBLIC_URL: 'https://broker.test',
         ADMIN_TOKEN_HASHES: tokenHashes,
         FLEET_TOKEN_HASHES: fleetTokenHashes,
+        // The status page's session key (test-only).
+        STATUS_SESSION_KEY: 'test-status-session-key-5b0e2f9c41d7a36e',
         // A test OIDC issuer: the tests sign tokens and serve its JWKS through a fetch stub.
         OIDC_ISSUER: 'https://oidc.test',
         OIDC_AUDIENCE: 'https://broker.test',

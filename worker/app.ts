@@ -13,6 +13,7 @@ import { assets } from './routes/assets.ts'
 import { channels } from './routes/channels.ts'
 import { fleet } from './routes/fleet.ts'
 import { releases } from './routes/releases.ts'
+import { status } from './routes/status.tsx'
 import { webhooks } from './routes/webhooks.ts'
 import { wellKnown } from './routes/wellknown.ts'
 
@@ -45,6 +46,8 @@ export function createApp(): Hono<AppEnv> {
   // its own authentication, so the public reads above stay open.
   app.route('/v1', admin)
   app.route('/v1', fleet)
+  // The status page (HTML): its own sign-in, headers and error pages.
+  app.route('/status', status)
 
   app.notFound((c) => c.json<ErrorBody>({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404))
 

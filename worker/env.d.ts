@@ -13,6 +13,8 @@ interface BrokerSecrets {
   ADMIN_TOKEN_HASHES: string
   /** Fleet report tokens as `name:sha256hex,…` (optional; without it `POST /v1/reports` answers 404 reports_disabled). */
   FLEET_TOKEN_HASHES: string
+  /** The status page's session key (optional; at least 32 characters; without it `/status` shows only the channels). */
+  STATUS_SESSION_KEY: string
   /** A GitHub token for reconciliation (optional; needed for private repositories). */
   GITHUB_TOKEN: string
   /**
