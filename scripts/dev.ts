@@ -1,13 +1,14 @@
 // `npm start`: runs the broker locally with `wrangler dev` on 127.0.0.1:8787 and state kept in
 // .wrangler/state. On first run it creates the git-ignored .dev.vars with a random webhook
-// secret, a fresh Ed25519 signing key and the hash of a new admin token (whose plaintext goes
-// to the git-ignored .dev.admin-token), and prints what a GitHub webhook, a client and a
-// release engineer need. Extra arguments go to wrangler (`npm start -- --var STABLE_FROM_RELEASES:true`).
+// secret, a fresh Ed25519 signing key, the status page's session key and the hash of a new admin
+// token (whose plaintext goes to the git-ignored .dev.admin-token), and prints what a GitHub
+// webhook, a client and a release engineer need. Extra arguments go to wrangler
+// (`npm start -- --var STABLE_FROM_RELEASES:true`).
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, writeFileSync } from 'node:fs'
 import { constants } from 'node:os'
 import { join, resolve } from 'node:path'
-import { generateDevSecrets } from './lib/dev-secrets.ts'
+import { generateDevSecrets, newStatusSessionKey } from './lib/dev-secrets.ts'
 import { appendDevVar, newAdminToken, readDevVars, writeDevVars } from './lib/dev-vars.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -29,6 +30,7 @@ if (!vars) {
     GITHUB_WEBHOOK_SECRET: secrets.webhookSecret,
     MANIFEST_SIGNING_KEY: JSON.stringify(secrets.signingKey),
     ADMIN_TOKEN_HASHES: admin.entry,
+    STATUS_SESSION_KEY: secrets.statusSessionKey,
   }
   writeDevVars(DEV_VARS, 'Local development secrets for `npm start` (git-ignored, created on first run).\nDelete this file to generate new ones; clients must then pin the new public key.', created)
   vars = created
@@ -43,6 +45,11 @@ if (!vars) {
     appendDevVar(DEV_VARS, 'ADMIN_TOKEN_HASHES', admin.entry)
     vars.ADMIN_TOKEN_HASHES = admin.entry
     adminToken = admin.token
+  }
+  if (!vars.STATUS_SESSION_KEY) {
+    // A .dev.vars from before the status page: add its session key.
+    vars.STATUS_SESSION_KEY = newStatusSessionKey()
+    appendDevVar(DEV_VARS, 'STATUS_SESSION_KEY', vars.STATUS_SESSION_KEY)
   }
 }
 if (adminToken) {
@@ -61,7 +68,7 @@ if (publicKey) {
   console.log(`  [[trust.keys]]\n  kid = "${publicKey.kid}"\n  x = "${publicKey.x}"\n`)
 }
 const origin = `http://${ip ?? '127.0.0.1'}:${port ?? '8787'}`
-console.log(`Broker: ${origin}  (webhook: ${origin}/webhooks/github, manifest: ${origin}/v1/channels/beta/manifest)`)
+console.log(`Broker: ${origin}  (webhook: ${origin}/webhooks/github, manifest: ${origin}/v1/channels/beta/manifest, status page: ${origin}/status)`)
 console.log('Try it: npm run webhook -- path/to/release-payload.json\n')
 
 const args = [WRANGLER, 'dev', '--persist-to', join(ROOT, '.wrangler/state')]

@@ -1,8 +1,8 @@
 // Starts the real broker (`wrangler dev` running workerd) on a free loopback port with fresh
-// secrets (and an admin API token) and its own persisted state, for end-to-end tests that
-// drive it over HTTP.
+// secrets (an admin API token, the status page's session key and, when asked, a fleet report
+// token) and its own persisted state, for end-to-end tests that drive it over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -22,6 +22,11 @@ export interface BrokerOptions {
   secrets?: DevSecrets
   /** Reuse an admin token (to restart a broker that accepts the same one). */
   adminToken?: string
+  /**
+   * Take fleet reports (`POST /v1/reports`): FLEET_TOKEN_HASHES with one token, `e2e-hosts`; true
+   * for a new token, or the token to reuse. Off by default, as on a broker without the secret.
+   */
+  fleetReports?: boolean | string
   /** Another wrangler configuration (e.g. one with an R2 bucket for the asset mirror). */
   configPath?: string
   port?: number
@@ -33,6 +38,8 @@ export interface DevBroker {
   secrets: DevSecrets
   /** A bearer token for the admin API (audit actor `token:e2e`). */
   adminToken: string
+  /** A bearer token for `POST /v1/reports` (null: the broker takes no reports, `fleetReports`). */
+  fleetToken: string | null
   persistDir: string
   /** Everything wrangler and workerd printed so far (for failure messages). */
   output(): string
@@ -48,6 +55,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<DevBroke
   const url = `http://127.0.0.1:${port}`
   const secrets = options.secrets ?? (await generateDevSecrets())
   const admin = options.adminToken ? { token: options.adminToken, entry: adminTokenEntry('e2e', options.adminToken) } : newAdminToken('e2e')
+  const fleetToken = options.fleetReports === true ? `cco_fleet_${randomBytes(32).toString('base64url')}` : options.fleetReports || null
   const ownsState = !options.persistDir
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'cco-broker-'))
   const vars: Record<string, string> = {
@@ -55,6 +63,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<DevBroke
     GITHUB_WEBHOOK_SECRET: secrets.webhookSecret,
     MANIFEST_SIGNING_KEY: JSON.stringify(secrets.signingKey),
     ADMIN_TOKEN_HASHES: admin.entry,
+    STATUS_SESSION_KEY: secrets.statusSessionKey,
+    ...(fleetToken ? { FLEET_TOKEN_HASHES: adminTokenEntry('e2e-hosts', fleetToken) } : {}),
     ...options.vars,
   }
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', persistDir]
@@ -109,6 +119,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<DevBroke
     port,
     secrets,
     adminToken: admin.token,
+    fleetToken,
     persistDir,
     output: () => log,
     sendWebhook(event, payload, deliveryId = randomUUID()) {

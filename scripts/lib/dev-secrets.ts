@@ -1,4 +1,5 @@
-// Generates the broker's development secrets: a webhook secret and an Ed25519 signing key.
+// Generates the broker's development secrets: a webhook secret, an Ed25519 signing key and the
+// status page's session key.
 // Used by `npm start` (written once into .dev.vars) and by tests that start `wrangler dev`.
 import { randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair } from 'jose'
@@ -18,6 +19,8 @@ export interface DevSecrets {
   signingKey: SigningJwk
   /** What clients pin: `[[trust.keys]]` with `kid` and `x`. */
   publicKey: { kid: string; x: string }
+  /** The status page's session key, as the broker's STATUS_SESSION_KEY secret holds it. */
+  statusSessionKey: string
 }
 
 export async function generateSigningKey(kid = `dev-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`): Promise<SigningJwk> {
@@ -33,5 +36,11 @@ export async function generateDevSecrets(): Promise<DevSecrets> {
     webhookSecret: randomBytes(32).toString('hex'),
     signingKey,
     publicKey: { kid: signingKey.kid, x: signingKey.x },
+    statusSessionKey: newStatusSessionKey(),
   }
+}
+
+/** 32 random bytes, base64url: a STATUS_SESSION_KEY. */
+export function newStatusSessionKey(): string {
+  return randomBytes(32).toString('base64url')
 }
