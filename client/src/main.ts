@@ -10,12 +10,13 @@ import { configGetCommand } from './commands/config-get.ts'
 import { configPathCommand } from './commands/config-path.ts'
 import { configSetCommand } from './commands/config-set.ts'
 import { configShowCommand } from './commands/config-show.ts'
+import { fleetReportCommand } from './commands/fleet-report.ts'
 import { rollbackCommand } from './commands/rollback.ts'
 import { updateCommand, type UpdateEvent } from './commands/update.ts'
 import { versionCommand } from './commands/version.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf } from './errors.ts'
-import { formatConfig, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
+import { formatConfig, formatFleetReport, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
 import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
 import { createConsoleLogger } from './system/logger.ts'
@@ -129,6 +130,22 @@ function buildProgram(app: AppContext, select: (s: CommandSelection) => void): C
       pick(o, async (a) => {
         const r = await rollbackCommand(a)
         return { json: r, lines: formatRollback(r) }
+      }),
+    )
+
+  const fleet = program.command('fleet').description("this host's fleet reports to the broker (opt-in: fleet.report, fleet.token)").exitOverride()
+  fleet
+    .command('report')
+    .description('send the queued fleet reports now; --dry-run prints the JSON body that would be sent instead')
+    .option('--dry-run', 'print the body (one JSON document per line) with the pending events; send nothing')
+    .option('--json', 'print one JSON object')
+    .action((o: { dryRun?: boolean; json?: boolean }) =>
+      pick(o, async (a) => {
+        const r = await fleetReportCommand(a, { dryRun: !!o.dryRun })
+        if (r.dry_run && r.texts.length === 0) a.logger.warn('→ Nothing queued: no event is waiting to be sent')
+        for (const u of r.dry_run ? r.unsendable : []) a.logger.warn(`warning: queued event ${u.id} would be dropped: ${u.reason}`)
+        const json = r.dry_run ? { dry_run: true, reports: r.reports, pending: r.pending, unsendable: r.unsendable } : r
+        return { json, lines: formatFleetReport(r) }
       }),
     )
 

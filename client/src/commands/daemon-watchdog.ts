@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf } from '../errors.ts'
 import { openDaemonLog } from '../daemon/log-sink.ts'
 import { runWatchdog, type WatchdogOutcome } from '../daemon/watchdog.ts'
+import { fleetReporter } from '../fleet/reporter.ts'
 import { backupPathFor } from '../system/paths.ts'
 import { recoverInterruptedInstall } from '../update/recover.ts'
 
@@ -46,6 +47,9 @@ export async function daemonWatchdogCommand(base: AppContext, o: DaemonWatchdogO
     if (outcome.outcome === 'failed') throw new CliError(`watchdog: ${outcome.problem}`, ExitCode.failure)
     return outcome
   } finally {
+    // The verdict it queued is sent now (within the reporter's deadline); what is not sent
+    // stays queued for the daemon the service manager starts.
+    await fleetReporter(app, config).send()
     daemonLog.close()
   }
 }

@@ -6,9 +6,12 @@ import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { CliError, ExitCode } from '../errors.ts'
+import { checkEvent, checkFailedEvent, installEvent } from '../fleet/events.ts'
+import { fleetReporter, type FleetReporter } from '../fleet/reporter.ts'
 import { fileIdentity } from '../update/binary-files.ts'
 import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
+import type { UpdateHooks } from '../update/hooks.ts'
 import type { Decision } from '../update/decide.ts'
 import { updateUnderLock, type InstallDecision, type InstallResult, type UnderLockStep, type UpdateRun } from '../update/install.ts'
 
@@ -94,62 +97,121 @@ function offer(check: CheckResult, options: UpdateOptions, ui: UpdateUi): UnderL
   if (decision.kind === 'no-asset') {
     ui.event({ type: 'no-asset', detail: decision.detail })
     if (options.check) return { stop: outcome(check, 'no-asset') }
-    throw new CliError(decision.detail, ExitCode.failure)
+    throw new CliError(decision.detail, ExitCode.failure, { kind: 'no-asset' })
   }
   if (options.check) return { stop: outcome(check, 'available') }
   if (release.notes.trim() || release.notes_url) ui.event({ type: 'notes', notes: release.notes, url: release.notes_url })
   return { install: decision }
 }
 
+/** What the run got to, for its fleet report: the last check, the install it started, whether that was reported. */
+interface Progress {
+  check: CheckResult | null
+  install: { from: string; to: string } | null
+  reported: boolean
+}
+
+/**
+ * The fleet report of a run that ended (with `outcome`, or with `err`): queued, then sent
+ * within the reporter's short deadline. Never throws and never changes the run's result.
+ */
+async function reportRun(fleet: FleetReporter, ctx: UpdateContext, p: Progress, end: { outcome: UpdateOutcome } | { err: unknown }): Promise<void> {
+  if (!fleet.enabled || p.reported) return
+  if ('outcome' in end) {
+    if (p.check) await fleet.record(checkEvent(p.check.decision), p.check.current)
+  } else if (p.install) {
+    // A failed install leaves the previous version in place (or puts it back).
+    await fleet.record(installEvent(p.install.from, p.install.to, end.err), p.install.from)
+  } else if (p.check?.decision.kind === 'no-asset') {
+    await fleet.record(checkEvent(p.check.decision, { exitCode: ExitCode.failure }), p.check.current)
+  } else {
+    await fleet.record(checkFailedEvent(end.err), p.check?.current ?? ctx.version)
+  }
+  await fleet.send()
+}
+
+/**
+ * After a verified install: report it (at the time it happened, before the daemon restarts into
+ * it and reports its own health verdict), then restart a running daemon.
+ */
+function afterInstallHooks(app: AppContext, fleet: FleetReporter, progress: Progress): UpdateHooks {
+  const restart = restartDaemonHooks(app)
+  return {
+    async afterInstall(event) {
+      if (fleet.enabled && progress.install) {
+        progress.reported = true
+        await fleet.record(installEvent(progress.install.from, event.version), event.version)
+        await fleet.send()
+      }
+      await restart.afterInstall(event)
+    },
+  }
+}
+
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
   const { config, path } = loadConfig(app.paths.configFile)
-  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks: restartDaemonHooks(app) })
+  const progress: Progress = { check: null, install: null, reported: false }
+  const fleet = fleetReporter(app, config, { channel: options.channel })
+  const hooks = afterInstallHooks(app, fleet, progress)
+  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks })
+  try {
+    const result = await runUpdate(ctx, options, ui, progress)
+    await reportRun(fleet, ctx, progress, { outcome: result })
+    return result
+  } catch (err) {
+    await reportRun(fleet, ctx, progress, { err })
+    throw err
+  } finally {
+    await ctx.http.close()
+  }
+}
+
+async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateUi, progress: Progress): Promise<UpdateOutcome> {
   // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
   // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
   const ask = !options.check && !options.yes && (options.prompt || ui.interactive)
   // What is installed before the check, to tell whether another updater came and went.
   const installedBefore = ask ? fileIdentity(ctx.paths.installPath) : null
+  const seen = (check: CheckResult): CheckResult => (progress.check = check)
   const download = (decision: InstallDecision): UnderLockStep<UpdateOutcome> => {
+    progress.install = { from: progress.check?.current ?? ctx.version, to: decision.version }
     ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
     return { install: decision }
   }
-  try {
-    ui.event({ type: 'checking' })
-    let run: UpdateRun<UpdateOutcome>
-    if (options.check || ask) {
-      // A check changes nothing but the trust state (which has its own short lock), so it
-      // does not wait for an update that is in progress; and the host-wide update lock is
-      // never held while a question waits for a human. It is taken after the answer.
-      const check = await checkForUpdate(ctx)
-      const offered = offer(check, options, ui)
-      if ('stop' in offered) return offered.stop
-      if (!(await ui.confirm(UPDATE_QUESTION))) {
-        ui.event({ type: 'declined' })
-        return outcome(check, 'declined')
-      }
-      // Check again under the lock: while the question was open another updater may have
-      // installed this version (then what is installed now counts as current), or the
-      // channel may have moved on. Only what was confirmed is installed.
-      const confirmed = offered.install
-      run = await updateUnderLock(
-        ctx,
-        (again) => {
-          if (sameInstall(confirmed, again.decision)) return download(again.decision)
-          ui.event({ type: 'changed', confirmed: confirmed.version, now: again.decision, current: again.current, latest: again.latest })
-          return { stop: outcome(again, 'changed') }
-        },
-        { installedBefore, verified: check.verified },
-      )
-    } else {
-      run = await updateUnderLock(ctx, (check) => {
-        const offered = offer(check, options, ui)
-        return 'stop' in offered ? offered : download(offered.install)
-      })
+  ui.event({ type: 'checking' })
+  let run: UpdateRun<UpdateOutcome>
+  if (options.check || ask) {
+    // A check changes nothing but the trust state (which has its own short lock), so it
+    // does not wait for an update that is in progress; and the host-wide update lock is
+    // never held while a question waits for a human. It is taken after the answer.
+    const check = seen(await checkForUpdate(ctx))
+    const offered = offer(check, options, ui)
+    if ('stop' in offered) return offered.stop
+    if (!(await ui.confirm(UPDATE_QUESTION))) {
+      ui.event({ type: 'declined' })
+      return outcome(check, 'declined')
     }
-    if (run.kind === 'stopped') return run.value
-    ui.event({ type: 'installed', result: run.result })
-    return outcome(run.check, 'updated', run.result)
-  } finally {
-    await ctx.http.close()
+    // Check again under the lock: while the question was open another updater may have
+    // installed this version (then what is installed now counts as current), or the
+    // channel may have moved on. Only what was confirmed is installed.
+    const confirmed = offered.install
+    run = await updateUnderLock(
+      ctx,
+      (again) => {
+        seen(again)
+        if (sameInstall(confirmed, again.decision)) return download(again.decision)
+        ui.event({ type: 'changed', confirmed: confirmed.version, now: again.decision, current: again.current, latest: again.latest })
+        return { stop: outcome(again, 'changed') }
+      },
+      { installedBefore, verified: check.verified },
+    )
+  } else {
+    run = await updateUnderLock(ctx, (check) => {
+      const offered = offer(seen(check), options, ui)
+      return 'stop' in offered ? offered : download(offered.install)
+    })
   }
+  if (run.kind === 'stopped') return run.value
+  ui.event({ type: 'installed', result: run.result })
+  return outcome(run.check, 'updated', run.result)
 }

@@ -7,6 +7,8 @@ import { sameVersion } from '../../../contract/version.ts'
 import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf } from '../errors.ts'
+import { checkEvent, checkFailedEvent, installEvent } from '../fleet/events.ts'
+import { fleetReporter } from '../fleet/reporter.ts'
 import { formatUtc } from '../system/clock.ts'
 import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import type { ProgressBar } from '../system/progress.ts'
@@ -68,8 +70,15 @@ async function autoInstall(app: AppContext, check: CheckResult, d: InstallDecisi
   return { install: d }
 }
 
+/**
+ * One scheduled check. With fleet reports on, what it found or did is queued (fleet/); the
+ * daemon's loop sends the queue right after (daemon/fleet-sender.ts).
+ */
 export async function scheduledCheck(app: AppContext, config: Config, configPath: string): Promise<CheckOutcome> {
   const log = app.logger
+  const fleet = fleetReporter(app, config)
+  // How far the check got, for the report of a failure: the check under the lock, the install it started.
+  const seen: { check: CheckResult | null; install: InstallDecision | null } = { check: null, install: null }
   let downloaded = false
   const hooks: UpdateHooks = {
     async afterInstall() {},
@@ -94,20 +103,30 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
   log.info('Starting update check')
   try {
     if (!config.updates.auto_install) {
-      const check = await checkForUpdate(ctx)
+      const check = (seen.check = await checkForUpdate(ctx))
+      await fleet.record(checkEvent(check.decision), check.current)
       const found = report(log, check)
       if ('stop' in found) return found.stop
       log.info('updates.auto_install is false: install it with `cco update`')
       return { kind: 'checked', latest: check.latest, updateAvailable: true }
     }
     const run = await updateUnderLock(ctx, async (check) => {
+      seen.check = check
       const found = report(log, check)
-      return 'stop' in found ? found : autoInstall(app, check, found.install)
+      const step = 'stop' in found ? found : await autoInstall(app, check, found.install)
+      if ('install' in step) seen.install = step.install
+      return step
     })
-    if (run.kind === 'stopped') return run.value
+    if (run.kind === 'stopped') {
+      await fleet.record(checkEvent(run.check.decision), run.check.current)
+      return run.value
+    }
+    await fleet.record(installEvent(run.check.current, run.result.version), run.result.version)
     log.info(`Successfully updated to ${run.result.version}`)
     return { kind: 'installed', version: run.result.version, latest: run.check.latest }
   } catch (err) {
+    const from = seen.check?.current ?? app.version
+    await fleet.record(seen.install ? installEvent(from, seen.install.version, err) : checkFailedEvent(err), from)
     const message = messageOf(err)
     const exitCode = err instanceof CliError ? err.exitCode : ExitCode.failure
     if (exitCode === ExitCode.network) return { kind: 'network-error', message }

@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs'
 import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { messageOf } from '../errors.ts'
+import { healthEvent, rollbackEvent } from '../fleet/events.ts'
+import { fleetReporter } from '../fleet/reporter.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { programAt, signalGroup, spawnDetached, waitForExit } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
@@ -125,6 +127,8 @@ export async function handOver(d: HandoverDeps, target: string, reason: string):
     writeHandover(app.paths.stateDir, { from_pid: process.pid, from_version: from, to_version: target, phase, at: toRfc3339(app.clock.now()), detail })
 
   if (d.supervisor) return leaveToSupervisor(d, target, reason)
+  // The verdict goes into the fleet queue; whichever daemon runs next sends it.
+  const fleet = fleetReporter(app, d.config)
 
   log.info(`Restarting into ${target} (${reason})`)
   record('starting')
@@ -133,14 +137,17 @@ export async function handOver(d: HandoverDeps, target: string, reason: string):
   if (first.health.ok) {
     log.info(`Restarted into ${target} (pid ${first.child.pid})`)
     record('done')
+    await fleet.record(healthEvent(from, target, true), target)
     return { kind: 'exit', successor: { pid: first.child.pid ?? null, version: target } }
   }
   log.error(`New daemon ${target} did not become healthy: ${first.health.problem}`)
+  await fleet.record(healthEvent(from, target, false), target)
 
   const backup = existsSync(app.paths.backupPath) ? await probeBinary(app.paths.backupPath, app.env, from) : null
   if (backup?.kind === 'reports') {
     try {
       await restoreBackup(app, d.config, d.configPath)
+      await fleet.record(rollbackEvent(target, from), from)
       log.warn(`New daemon did not become healthy within ${secs} s; rolled back to ${from}`)
       record('rolled-back', `did not become healthy within ${secs} s (${first.health.problem}); rolled back to ${from}`)
       const second = await startSuccessor(d, from)
@@ -150,6 +157,7 @@ export async function handOver(d: HandoverDeps, target: string, reason: string):
       }
       log.error(`The restored ${from} did not become healthy either: ${second.health.problem}`)
     } catch (err) {
+      await fleet.record(rollbackEvent(target, from, err), target)
       log.error(`Rolling back to ${from} failed: ${messageOf(err)}`)
       record('failed', `did not become healthy within ${secs} s; rolling back failed: ${messageOf(err)}`)
     }

@@ -14,6 +14,7 @@ import { processStartTicks } from '../system/process-info.ts'
 import { probeVersion } from '../system/probe-version.ts'
 import { isLoopbackHost } from '../system/url-policy.ts'
 import { scheduledCheck } from './checks.ts'
+import { FleetSender } from './fleet-sender.ts'
 import { DEFAULT_HANDOVER_TIMEOUT_MS, handOver, type Endpoint, type HandoverResult } from './handover.ts'
 import { createHealthServer, type HealthServer } from './health-server.ts'
 import { HANDOVER_FROM_ENV, openDaemonLog, supervisorOf, type DaemonLog } from './log-sink.ts'
@@ -24,6 +25,8 @@ import { ServiceSignals } from './service-signals.ts'
 export const HANDOVER_TIMEOUT_ENV = 'CCO_DAEMON_HANDOVER_TIMEOUT_MS'
 /** How long a stop waits for a check in progress before abandoning it (the journal makes that safe). */
 export const STOP_GRACE_MS = 3_000
+/** How long a stopping daemon waits for a fleet report in flight (it has its own 5 s deadline). */
+export const FLEET_SETTLE_MS = 2_000
 
 export interface ServiceOptions {
   /** `--port`: overrides daemon.port for this process and its successors. */
@@ -60,6 +63,8 @@ interface Running {
   signals: ServiceSignals
   endpoint: Endpoint
   supervisor: string | null
+  /** Sends the fleet report queue beside the loop (fleet-sender.ts). */
+  fleet: FleetSender
   writeOwnPidFile(): void
 }
 
@@ -120,7 +125,7 @@ async function startService(base: AppContext, options: ServiceOptions): Promise<
   log.info(describeSchedule(state.config))
 
   const endpoint: Endpoint = { host, port, portOverride: options.port, debug: options.debug }
-  return { app, log, daemonLog, server, state, signals: new ServiceSignals(), endpoint, supervisor, writeOwnPidFile }
+  return { app, log, daemonLog, server, state, signals: new ServiceSignals(), endpoint, supervisor, fleet: new FleetSender(app), writeOwnPidFile }
 }
 
 /** Re-reads the config file on every tick; a file that does not load keeps the previous settings. */
@@ -157,6 +162,13 @@ function restartInto(r: Running, version: string, reason: string): Promise<Hando
   )
 }
 
+/** A handover records its health verdict (and a rollback) in the fleet queue; a process that stays sends it. */
+async function handedOver(r: Running, result: Promise<HandoverResult>): Promise<HandoverResult> {
+  const done = await result
+  r.fleet.afterEvent()
+  return done
+}
+
 /** SIGUSR2: restart into whatever the install path holds, if it runs. */
 async function restartOnRequest(r: Running): Promise<HandoverResult | null> {
   const { app } = r
@@ -165,7 +177,7 @@ async function restartOnRequest(r: Running): Promise<HandoverResult | null> {
     r.log.error(`SIGUSR2: not restarting, the binary at ${app.paths.installPath} does not run: ${there.problem}`)
     return null
   }
-  return restartInto(r, there.version, `SIGUSR2: ${app.paths.installPath} holds ${there.version}`)
+  return handedOver(r, restartInto(r, there.version, `SIGUSR2: ${app.paths.installPath} holds ${there.version}`))
 }
 
 /**
@@ -185,7 +197,8 @@ async function checkNow(r: Running): Promise<HandoverResult | 'stop' | null> {
   if (signals.stopSignal) return 'stop'
   const { restartInto: version, notes } = state.checkFinished(outcome, app.clock.now().getTime())
   logNotes(r.log, notes)
-  return version === null ? null : restartInto(r, version, 'update installed')
+  r.fleet.afterEvent()
+  return version === null ? null : handedOver(r, restartInto(r, version, 'update installed'))
 }
 
 /** Ticks until a stop signal or a handover to another process; that handover, if any. */
@@ -193,6 +206,7 @@ async function loop(r: Running): Promise<Exit | null> {
   const { app, signals, state } = r
   while (!signals.stopSignal) {
     rereadConfig(r, signals.takeReload() ? 'SIGHUP' : null)
+    r.fleet.tick(state.config, app.clock.now().getTime())
     let result: HandoverResult | 'stop' | null = null
     if (signals.takeRestart()) {
       result = await restartOnRequest(r)
@@ -227,6 +241,10 @@ export async function runService(base: AppContext, options: ServiceOptions): Pro
     signals.close()
     await r.server.close()
     removePidFileIfOwned(app.paths.daemonPid, process.pid)
+    // A verdict just queued by a handover is sent on the way out; a report in flight gets a
+    // moment; what is not sent stays queued for the next daemon.
+    r.fleet.tick(r.state.config, app.clock.now().getTime())
+    await r.fleet.settle(FLEET_SETTLE_MS)
   }
   const successor = exit?.successor ?? null
   const stopSignal = signals.stopSignal

@@ -5,6 +5,8 @@
 import type { Config } from '../config/schema.ts'
 import type { AppContext } from '../context.ts'
 import { messageOf } from '../errors.ts'
+import { healthEvent, rollbackEvent } from '../fleet/events.ts'
+import { fleetReporter } from '../fleet/reporter.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { terminate } from '../system/daemon-launch.ts'
 import { probeHealth } from '../system/health-probe.ts'
@@ -75,14 +77,19 @@ export async function runWatchdog(app: AppContext, config: Config, configPath: s
       at: toRfc3339(app.clock.now()),
       detail,
     })
+  // The verdict goes into the fleet queue; the caller sends it before this process ends.
+  const fleet = fleetReporter(app, config)
+  const from = o.restore ?? app.version
   log.info(`Watchdog (pid ${process.pid}): waiting up to ${secs} s for ${o.expect} to report healthy on ${o.host}:${o.port}`)
   const first = await waitForVersion(o, o.expect, { timeoutMs: o.timeoutMs, pollMs: 500 })
   if (first.ok) {
     log.info(`Watchdog: ${o.expect} is healthy${first.pid ? ` (pid ${first.pid})` : ''}`)
     record('done')
+    await fleet.record(healthEvent(from, o.expect, true), o.expect)
     return { outcome: 'healthy', version: o.expect, pid: first.pid }
   }
   log.error(`Watchdog: ${o.expect} did not become healthy within ${secs} s: ${first.problem}`)
+  await fleet.record(healthEvent(from, o.expect, false), o.expect)
 
   const backup = await probeBinary(app.paths.backupPath, app.env, o.restore ?? null)
   if (backup.kind !== 'reports') {
@@ -93,7 +100,9 @@ export async function runWatchdog(app: AppContext, config: Config, configPath: s
   }
   try {
     await restoreBackup(app, config, configPath)
+    await fleet.record(rollbackEvent(o.expect, backup.version), backup.version)
   } catch (err) {
+    await fleet.record(rollbackEvent(o.expect, backup.version, err), o.expect)
     log.error(`Watchdog: rolling back to ${backup.version} failed: ${messageOf(err)}`)
     record('failed', `did not become healthy within ${secs} s; rolling back failed: ${messageOf(err)}`)
     return { outcome: 'failed', problem: messageOf(err) }

@@ -2,6 +2,7 @@
 // The lines are escaped when printed (terminal-text.ts printLines), each on its own.
 import { sameVersion } from '../../../contract/version.ts'
 import type { ConfigView } from '../commands/config-show.ts'
+import type { FleetReportResult } from '../commands/fleet-report.ts'
 import type { UpdateEvent } from '../commands/update.ts'
 import type { VersionInfo } from '../commands/version.ts'
 import { formatUtc } from '../system/clock.ts'
@@ -107,4 +108,14 @@ export function formatRollback(r: RollbackResult): string[] {
     `✅ Rolled back to version ${r.version}`,
     ...(r.backupPath ? [`→ Version ${r.previousVersion ?? '(unknown)'} kept as ${r.backupPath} (cco rollback again to return to it)`] : []),
   ]
+}
+
+export function formatFleetReport(r: FleetReportResult): string[] {
+  // The bodies exactly as they would be posted, one per line.
+  if (r.dry_run) return r.texts
+  if (r.sent === 0 && r.dropped === 0) return ['→ Nothing to send: the fleet report queue is empty']
+  const lines = [`✅ Sent ${r.sent} event(s) to ${r.server}: ${r.accepted} new, ${r.duplicates} already known`]
+  if (r.dropped) lines.push(`⚠️  ${r.dropped} event(s) that the broker will never accept were dropped`)
+  if (r.pending) lines.push(`→ ${r.pending} event(s) still queued`)
+  return lines
 }
