@@ -1,13 +1,17 @@
-// Registers `cco release status|promote|rollout|halt|resume|yank|unyank|audit` on the
-// program: argv → options → command → printer, like the other commands in main.ts.
+// Registers `cco release status|promote|rollout|halt|resume|yank|unyank|audit` and `cco release
+// fleet [hosts|events]` on the program: argv → options → command → printer, like the other
+// commands in main.ts.
 import { Option, type Command } from 'commander'
+import { EVENT_KINDS, EVENT_OUTCOMES } from '../../contract/fleet.ts'
 import { CHANNELS } from '../../contract/manifest.ts'
 import { releaseAuditCommand } from './commands/release-audit.ts'
+import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT, releaseFleetCommand, releaseFleetEventsCommand, releaseFleetHostsCommand } from './commands/release-fleet.ts'
 import { releasePromoteCommand } from './commands/release-promote.ts'
 import { releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
 import { releaseStatusCommand } from './commands/release-status.ts'
 import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
+import { formatFleet, formatFleetEvents, formatFleetHosts } from './output/fleet.ts'
 import { formatAudit, formatChannelChange, formatStatus, formatYank } from './output/release.ts'
 import { parseCount } from './release/arguments.ts'
 
@@ -129,6 +133,54 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
     pick(o, async (app) => {
       const r = await releaseAuditCommand(app, { ...connection(o), limit: o.limit, before: o.before })
       return { json: r.json, lines: formatAudit(r) }
+    }),
+  )
+
+  const fleet = release
+    .command('fleet')
+    .description('what the hosts that opted into fleet reports run and did: the summary (no subcommand: versions, platforms, stale hosts, rollout progress), hosts, events; admin token needed')
+    .exitOverride()
+
+  // `cco release fleet` alone is the summary.
+  withConnection(
+    fleet.command('summary', { isDefault: true, hidden: true }).description('hosts by version and channel, by platform, stale hosts, each channel\'s rollout progress'),
+  ).action((o: Connection) =>
+    pick(o, async (app) => {
+      const r = await releaseFleetCommand(app, connection(o))
+      return { json: r.json, lines: formatFleet(r) }
+    }),
+  )
+
+  withConnection(
+    fleet
+      .command('hosts')
+      .description('the reporting hosts (by host id), with their version, channel, last report and problems')
+      .option('--version <version>', 'only hosts running this version')
+      .addOption(new Option('--channel <channel>', 'only hosts on this channel').choices([...CHANNELS]))
+      .option('--label <key=value>', 'only hosts with this label')
+      .option('--stale', 'only hosts not seen within twice their check interval')
+      .addOption(new Option('--outcome <outcome>', 'only hosts whose last event had this outcome').choices([...EVENT_OUTCOMES]))
+      .option('--limit <n>', `at most this many hosts, over as many pages as it takes (default ${DEFAULT_HOSTS_LIMIT})`),
+  ).action((o: Connection & { version?: string; channel?: string; label?: string; stale?: boolean; outcome?: string; limit?: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseFleetHostsCommand(app, { ...connection(o), version: o.version, channel: o.channel, label: o.label, stale: !!o.stale, outcome: o.outcome, limit: o.limit })
+      return { json: r.json, lines: formatFleetHosts(r) }
+    }),
+  )
+
+  withConnection(
+    fleet
+      .command('events')
+      .description('what hosts reported, newest first: checks, installs, rollbacks, health verdicts')
+      .option('--host <id>', 'only this host (a host id from cco release fleet hosts)')
+      .option('--version <version>', 'only events from or to this version')
+      .option('--since <time>', 'only events since this time (2026-11-20T10:00:00Z) or span (30m, 24h, 7d)')
+      .addOption(new Option('--kind <kind>', 'only events of this kind').choices([...EVENT_KINDS]))
+      .option('--limit <n>', `at most this many events (default ${DEFAULT_EVENTS_LIMIT})`),
+  ).action((o: Connection & { host?: string; version?: string; since?: string; kind?: string; limit?: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseFleetEventsCommand(app, { ...connection(o), host: o.host, version: o.version, since: o.since, kind: o.kind, limit: o.limit })
+      return { json: r.json, lines: formatFleetEvents(r) }
     }),
   )
 }

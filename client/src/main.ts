@@ -31,6 +31,9 @@ function buildProgram(app: AppContext, select: (s: CommandSelection) => void): C
   const program = new Command('cco')
     .description('cco: command-line tool and daemon that updates itself from signed release channels')
     .option('-V, --version', 'print "cco <version>" and exit (no network, no side effects)')
+    // The program's own options only before a command: `cco release fleet hosts --version V`
+    // is the command's filter, not the program's --version.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => printText(app.stdout, s), writeErr: (s) => printText(app.stderr, s) })
     .showHelpAfterError('(run "cco help" for the list of commands)')

@@ -25,13 +25,13 @@ export interface ScriptedAnswer {
 export interface FakeAdminBroker {
   url: string
   requests: RecordedRequest[]
-  /** Answer `METHOD /path` (query ignored) with this, every time. */
-  answer(route: string, answer: ScriptedAnswer): void
+  /** Answer `METHOD /path` (query ignored) with this, every time; or with what `answer` makes of the request (paging). */
+  answer(route: string, answer: ScriptedAnswer | ((request: RecordedRequest) => ScriptedAnswer)): void
   close(): Promise<void>
 }
 
 export async function startFakeAdminBroker(): Promise<FakeAdminBroker> {
-  const routes = new Map<string, ScriptedAnswer>()
+  const routes = new Map<string, ScriptedAnswer | ((request: RecordedRequest) => ScriptedAnswer)>()
   const requests: RecordedRequest[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -39,8 +39,10 @@ export async function startFakeAdminBroker(): Promise<FakeAdminBroker> {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x')
       const method = req.method ?? 'GET'
-      requests.push({ method, path: url.pathname, query: url.search, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
-      const a = routes.get(`${method} ${url.pathname}`)
+      const request = { method, path: url.pathname, query: url.search, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }
+      requests.push(request)
+      const route = routes.get(`${method} ${url.pathname}`)
+      const a = typeof route === 'function' ? route(request) : route
       if (!a) {
         res.writeHead(404, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ error: { code: 'not_found', message: `no route ${method} ${url.pathname}` } }))

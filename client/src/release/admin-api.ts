@@ -5,6 +5,7 @@
 // are read with the contract's `Accepted` schemas: a newer broker's extra fields are kept.
 import type * as z from 'zod/mini'
 import { Accepted, type AcceptedAnswer, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../../contract/api.ts'
+import { FleetAccepted } from '../../../contract/fleet.ts'
 import { firstIssueInWords } from '../../../contract/issues.ts'
 import { NetworkError } from '../errors.ts'
 import { readBodyCapped, type HttpClient } from '../system/http.ts'
@@ -28,6 +29,35 @@ export interface AdminApi {
   yank(version: string, body: YankRequest): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
   unyank(version: string): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
   audit(query: { before?: number; limit?: number }): Promise<Answer<AcceptedAnswer<'AuditPage'>>>
+  /** `GET /v1/fleet`: the fleet summary. */
+  fleet(): Promise<Answer<FleetAnswer<'FleetView'>>>
+  /** `GET /v1/fleet/hosts`: one page of hosts. */
+  fleetHosts(query: FleetHostQuery): Promise<Answer<FleetAnswer<'FleetHostPage'>>>
+  /** `GET /v1/fleet/events`: one page of events, newest first. */
+  fleetEvents(query: FleetEventQuery): Promise<Answer<FleetAnswer<'FleetEventPage'>>>
+}
+
+/** A fleet view's answer as a client reads it (contract/fleet.ts, `FleetAccepted`). */
+export type FleetAnswer<K extends keyof typeof FleetAccepted> = z.output<(typeof FleetAccepted)[K]>
+
+export interface FleetHostQuery {
+  version?: string
+  channel?: string
+  /** `key=value` */
+  label?: string
+  stale?: boolean
+  outcome?: string
+  limit?: number
+  cursor?: string
+}
+
+export interface FleetEventQuery {
+  host?: string
+  version?: string
+  since?: string
+  kind?: string
+  limit?: number
+  cursor?: string
 }
 
 export interface AdminApiOptions {
@@ -43,7 +73,7 @@ export interface AdminApiOptions {
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024
 export const ADMIN_DEADLINE_MS = 30_000
 
-export function adminUrl(server: string, path: string, query: Record<string, string | number | undefined> = {}): URL {
+export function adminUrl(server: string, path: string, query: Record<string, string | number | boolean | undefined> = {}): URL {
   const base = new URL(server)
   if (!base.pathname.endsWith('/')) base.pathname += '/'
   const url = new URL(path.replace(/^\//, ''), base)
@@ -108,5 +138,8 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
       call(`yank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/yank`), Accepted.ReleaseChange, { auth: true, body }),
     unyank: (version) => call(`unyank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/unyank`), Accepted.ReleaseChange, { auth: true, body: {} }),
     audit: (q) => call('read the audit log', 'GET', adminUrl(server, 'v1/audit', { before: q.before, limit: q.limit }), Accepted.AuditPage, { auth: true }),
+    fleet: () => call('read the fleet', 'GET', adminUrl(server, 'v1/fleet'), FleetAccepted.FleetView, { auth: true }),
+    fleetHosts: (q) => call('list the fleet hosts', 'GET', adminUrl(server, 'v1/fleet/hosts', { ...q }), FleetAccepted.FleetHostPage, { auth: true }),
+    fleetEvents: (q) => call('list the fleet events', 'GET', adminUrl(server, 'v1/fleet/events', { ...q }), FleetAccepted.FleetEventPage, { auth: true }),
   }
 }
