@@ -5,7 +5,6 @@
 // `cco release fleet`, `… hosts` and `… events` (admin token) show exactly what they did.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { adminTokenEntry } from '../../scripts/lib/dev-vars.ts'
 import { announceRelease } from '../../support/announce-release.ts'
 import { releaseTarGz } from '../../support/archives.ts'
 import { startBroker, type DevBroker } from '../../support/broker.ts'
@@ -30,8 +29,8 @@ beforeAll(async () => {
     clientBundle({ version: A }),
     clientBundle({ version: B }),
     clientBundle({ version: C }),
-    // The fleet token's hash as the broker's secret holds it (FLEET_TOKEN_HASHES).
-    startBroker({ vars: { ASSET_HOSTS: '127.0.0.1', STABLE_FROM_RELEASES: 'true', FLEET_TOKEN_HASHES: adminTokenEntry('e2e-hosts', FLEET_TOKEN) } }),
+    // The broker takes reports with this token (its hash in FLEET_TOKEN_HASHES).
+    startBroker({ vars: { ASSET_HOSTS: '127.0.0.1', STABLE_FROM_RELEASES: 'true' }, fleetReports: FLEET_TOKEN }),
     startReleaseServer(),
   ])
   admin = makeHome('cco-e2e-fleet-admin-')
