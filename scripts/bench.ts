@@ -1,7 +1,7 @@
 // `npm run bench`: every figure next to a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Not part of `npm test`: numbers are measured here,
 // never asserted in tests.
-//   npm run bench [-- --quick] [--only manifest,update,startup,daemon] [--bundle | --binary PATH] [--readme]
+//   npm run bench [-- --quick] [--only manifest,update,startup,daemon,fleet] [--bundle | --binary PATH] [--readme]
 // --readme replaces the table between the bench markers in README.md with this run's.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { clientBundle } from '../support/client-bundles.ts'
 import { table, ratio, type Figure } from './bench/figures.ts'
 import { benchManifest } from './bench/manifest.ts'
+import { benchFleet } from './bench/fleet.ts'
 import { benchDaemonIdle, benchStartup } from './bench/processes.ts'
 import { benchUpdate } from './bench/update.ts'
 import { buildRelease } from './lib/release-build.ts'
@@ -28,7 +29,7 @@ const { values } = parseArgs({
   },
 })
 const quick = values.quick
-const only = new Set((values.only ?? 'manifest,update,startup,daemon').split(','))
+const only = new Set((values.only ?? 'manifest,update,startup,daemon,fleet').split(','))
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
 const figures: Figure[] = []
@@ -65,6 +66,7 @@ if (only.has('manifest')) figures.push(...(await benchManifest({ duration: quick
 if (only.has('update')) figures.push(...(await benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log)))
 if (only.has('startup')) figures.push(...benchStartup({ binary, label, runs: quick ? 5 : 20 }))
 if (only.has('daemon')) figures.push(...(await benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log)))
+if (only.has('fleet')) figures.push(...(await benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log)))
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`
 const results = {
