@@ -24,12 +24,13 @@ export const FLEET_MAX_CHECK_INTERVAL_S = 365 * 86_400
 
 export const EVENT_KINDS = ['check', 'install', 'rollback', 'health'] as const
 export type EventKind = (typeof EVENT_KINDS)[number]
-export const EVENT_OUTCOMES = ['up-to-date', 'not-in-rollout', 'halted', 'no-asset', 'installed', 'rolled-back', 'failed', 'healthy', 'unhealthy'] as const
+export const EVENT_OUTCOMES = ['up-to-date', 'available', 'not-in-rollout', 'halted', 'no-asset', 'installed', 'rolled-back', 'failed', 'healthy', 'unhealthy'] as const
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number]
 
 /** The outcomes each kind of event can have. */
 export const OUTCOMES_OF: Readonly<Record<EventKind, readonly EventOutcome[]>> = {
-  check: ['up-to-date', 'not-in-rollout', 'halted', 'no-asset', 'failed'],
+  /** `available`: a newer release is for this host and was not installed (`--check`, declined, `auto_install = false`). */
+  check: ['up-to-date', 'available', 'not-in-rollout', 'halted', 'no-asset', 'failed'],
   install: ['installed', 'failed'],
   rollback: ['rolled-back', 'failed'],
   health: ['healthy', 'unhealthy'],
@@ -76,6 +77,7 @@ export const FleetEventSchema = z
         ctx.issues.push({ code: 'custom', input: e.outcome, path: ['outcome'], message: `the outcome of ${e.kind} events is one of ${OUTCOMES_OF[e.kind].join(', ')}` })
       }
       if (e.kind === 'install' && e.to === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['to'], message: 'required for an install event' })
+      if (e.outcome === 'available' && e.to === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['to'], message: 'required for an available release' })
       if (e.kind === 'rollback' && e.from === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['from'], message: 'required for a rollback event' })
     }),
   )

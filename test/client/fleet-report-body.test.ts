@@ -115,8 +115,8 @@ describe('events', () => {
     expect(checkEvent({ kind: 'none', why: 'no-release', detail: '' })).toEqual({ kind: 'check', outcome: 'up-to-date' })
   })
 
-  it('has no check event for a release that was found and not installed (the contract has no such outcome)', () => {
-    expect(checkEvent(decideUpdate(manifest(), '2026.11.2', HOST_ID, 'linux-x86_64'))).toBeNull()
+  it('reports a release that was found and not installed as available, with its version', () => {
+    expect(checkEvent(decideUpdate(manifest(), '2026.11.2', HOST_ID, 'linux-x86_64'))).toEqual({ kind: 'check', outcome: 'available', to: '2026.11.3' })
   })
 
   it('names installs, rollbacks and health verdicts with their versions, leaving out what is not a version', () => {

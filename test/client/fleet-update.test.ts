@@ -68,14 +68,15 @@ describe('cco update with fleet reports on', () => {
     expect(sent!.text).not.toContain(h.home)
   })
 
-  it('reports a check that installs nothing, and nothing for a release found but not installed (--check)', async () => {
+  it('reports a check that installs nothing: up to date, then a release found but not installed (--check) as available', async () => {
     await fx.publish({ version: VERSION_A })
     const h = host()
     expect((await cco(h, ['update', '--check'])).code).toBe(0)
     expect(events()).toEqual([expect.objectContaining({ kind: 'check', outcome: 'up-to-date' })])
     await fx.publish({ version: VERSION_B })
     expect((await cco(h, ['update', '--check'])).code).toBe(0)
-    expect(reports.reports).toHaveLength(1)
+    expect(reports.reports).toHaveLength(2)
+    expect(events().at(-1)).toEqual(expect.objectContaining({ kind: 'check', outcome: 'available', to: VERSION_B }))
     expect(pending(h)).toEqual([])
   })
 
@@ -215,7 +216,11 @@ describe('the daemon', () => {
     appendFileSync(d.configFile, FLEET)
     expect((await d.cco(['daemon', 'start'])).code).toBe(0)
     await waitFor('the rollback event', () => events().find((e) => e.kind === 'rollback'), 60_000)
-    const kinds = events().map(({ kind, outcome, from, to, error_class }) => ({ kind, outcome, from, to, error_class }))
+    // Checks (each daemon's, and the restored one's that skips the rolled-back B: `available`) aside.
+    const kinds = events()
+      .filter((e) => e.kind !== 'check')
+      .map(({ kind, outcome, from, to, error_class }) => ({ kind, outcome, from, to, error_class }))
+    expect(events().filter((e) => e.kind === 'check').every((e) => e.outcome === 'available' && e.to === VERSION_B)).toBe(true)
     expect(kinds).toEqual([
       { kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B, error_class: undefined },
       { kind: 'health', outcome: 'unhealthy', from: VERSION_A, to: VERSION_B, error_class: 'health' },

@@ -55,6 +55,7 @@ describe('FleetReportSchema', () => {
     expect(refusal(valid)).toBeNull()
     const { name: _n, labels: _l, ...bare } = valid
     expect(refusal({ ...bare, platform: null, events: [{ id: valid.events[0]!.id, at: '2026-11-20T10:00:00Z', kind: 'check', outcome: 'up-to-date' }] })).toBeNull()
+    expect(refusal({ ...bare, events: [{ id: valid.events[0]!.id, at: '2026-11-20T10:00:00Z', kind: 'check', outcome: 'available', to: '2026.11.4' }] })).toBeNull()
   })
 
   it('fits 50 events of the usual size in the 16 KiB body cap', () => {
@@ -73,6 +74,8 @@ describe('FleetReportSchema', () => {
     ['an exit code over 32 bits', { ...valid, events: [{ ...valid.events[0], exit_code: 4294967296 }] }, 'events.0.exit_code: must be a 32-bit exit code'],
     ['a target that is no version', { ...valid, events: [{ ...valid.events[0], to: 'latest' }] }, 'events.0.to: not a version'],
     ['a health event that failed', { ...valid, events: [{ ...valid.events[0], kind: 'health', outcome: 'failed' }] }, 'events.0.outcome: the outcome of health events is one of healthy, unhealthy'],
+    ['an available release without its version', { ...valid, events: [{ id: valid.events[0]!.id, at: '2026-11-20T10:00:00Z', kind: 'check', outcome: 'available' }] }, 'events.0.to: required for an available release'],
+    ['an install that is available', { ...valid, events: [{ ...valid.events[0], outcome: 'available' }] }, 'events.0.outcome: the outcome of install events is one of installed, failed'],
   ])('refuses %s', (_what, body, message) => {
     expect(refusal(body)).toBe(message)
   })

@@ -19,13 +19,13 @@ function versions(from: string | null | undefined, to: string | null | undefined
 }
 
 /**
- * A completed check that installs nothing. Null for a check that found a release to install:
- * the install event that follows says what happened, and a check that stops there (`--check`,
- * a declined prompt, `auto_install = false`) has no outcome in the contract (see the README).
+ * A completed check that installed nothing (callers report an install with `installEvent`). A
+ * release this host should install but did not (`--check`, a declined prompt, `auto_install =
+ * false`, a version rolled back before) is `available`, with its version.
  */
 export function checkEvent(d: Decision, o: { exitCode?: number } = {}): EventFacts | null {
   const exit = o.exitCode ? { exit_code: o.exitCode } : {}
-  if (d.kind === 'install') return null
+  if (d.kind === 'install') return isVersion(d.version) ? { kind: 'check', outcome: 'available', ...versions(null, d.version), ...exit } : null
   if (d.kind === 'no-asset') return { kind: 'check', outcome: 'no-asset', ...versions(null, d.version), ...exit }
   const outcome = d.why === 'halted' ? 'halted' : d.why === 'not-in-rollout' ? 'not-in-rollout' : 'up-to-date'
   return { kind: 'check', outcome, ...exit }
