@@ -16,6 +16,7 @@ import { testApp } from '../support/app-context.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { runCco, show } from '../../support/cco-process.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
+import { otherUserSkip } from '../support/other-users.ts'
 
 const KEY = '[[trust.keys]]\nkid = "prod-2026"\nx = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"\n'
 const SERVER = '[updates]\nserver = "https://releases.example.com"\n'
@@ -127,9 +128,12 @@ describe('a config file that sets what cco trusts', () => {
     const dir = await cco(['config', 'show'])
     expect(dir.code, show(dir)).toBe(2)
     expect(dir.stderr).toContain(`${dirname(h.configFile)} is owned by uid ${OTHER_USER}`)
+  })
 
+  it.skipIf(otherUserSkip() !== null)(`as an unprivileged user, accepts a root-owned config and refuses one owned by a third user${otherUserSkip() ? ` (skipped: ${otherUserSkip()})` : ''}`, async () => {
     // An unprivileged user whose home and config dir are theirs: a root-owned config is fine
     // (as in OpenSSH), one owned by a third user is not.
+    write(`${SERVER}\n${KEY}`)
     chownTree(h.home, NOBODY)
     chownSync(h.configFile, 0, 0)
     const rootOwned = await cco(['config', 'get', 'updates.server'], { uid: NOBODY })
