@@ -32,6 +32,13 @@ export type PromoteRequest = z.infer<typeof PromoteRequestSchema>
 export const RolloutRequestSchema = z.object({ percent: Percent })
 export type RolloutRequest = z.infer<typeof RolloutRequestSchema>
 
+/** A channel's failure guard: the rollout halts itself when both thresholds are reached. */
+export const GuardRequestSchema = z.object({
+  min_failures: z.optional(z.int().check(z.minimum(1, 'min_failures must be 1–100000'), z.maximum(100000, 'min_failures must be 1–100000'))),
+  min_failure_percent: z.optional(z.number().check(z.minimum(0, 'min_failure_percent must be 0–100'), z.maximum(100, 'min_failure_percent must be 0–100'))),
+})
+export type GuardRequest = z.infer<typeof GuardRequestSchema>
+
 export const HaltRequestSchema = z.object({ reason: Reason })
 export type HaltRequest = z.infer<typeof HaltRequestSchema>
 
@@ -66,6 +73,7 @@ function answerSchemas<R extends Reading>(reading: R) {
   /** Every error response: `{"error":{"code":"…","message":"…"}}`. */
   const ErrorBody = object({ error: object({ code: z.string(), message: z.string() }) })
 
+  const guardShape = { min_failures: z.int(), min_failure_percent: z.number() }
   const channel = {
     channel: open(z.enum(CHANNELS), z.string()),
     /** Null while the channel has no release. */
@@ -76,7 +84,13 @@ function answerSchemas<R extends Reading>(reading: R) {
       halted: z.boolean(),
       /** Why it is halted; null while it is not. */
       reason: spare(z.nullable(z.string())),
+      /** Who halted it: `auto-halt` (the failure guard) or the admin's actor; null while it runs. */
+      halted_by: spare(z.nullable(z.string())),
     }),
+    /** The failure guard: the rollout halts itself when at least `min_failures` hosts and `min_failure_percent` % of those that attempted the version failed it. */
+    // Not `spare(object(…))`: nested, the two deferred readings come out as `unknown`; a union of
+    // the strict and loose object reads the same either way.
+    guard: spare(served ? z.strictObject(guardShape) : z.looseObject(guardShape)),
     /** When the current manifest was signed and when it expires; null before the first one. */
     issued_at: spare(z.nullable(z.string())),
     expires_at: spare(z.nullable(z.string())),

@@ -6,7 +6,7 @@
 // Changes come from webhook deliveries, the admin API, reconciliation with GitHub's API and
 // the alarm (checksums files, asset mirror copies).
 import { DurableObject } from 'cloudflare:workers'
-import { HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
+import { GuardRequestSchema, HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type GuardRequest, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
 import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
@@ -21,6 +21,8 @@ import { NOT_LISTED, planReconcile, type RecordedRelease } from '../policy/recon
 import { conflict, notFound, refusalOf, type Refusal } from '../policy/refusal.ts'
 import { DELETED, UNPUBLISHED, onGithubRelease, onJobResult, versionOfTag, type AuditInput, type Job, type JobResult, type ReleaseRow } from '../policy/release-lifecycle.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
+import { allShards, fleetShard, fleetShardCount } from '../fleet/shards.ts'
+import { DEFAULT_GUARD, EVIDENCE_HOSTS, decideGuard, type Guard, type GuardCounts } from '../policy/guard.ts'
 import { fetchChecksums } from './fetch-checksums.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
@@ -33,6 +35,7 @@ import type {
   ChannelChange,
   ChannelState,
   DeliveryResult,
+  GuardResult,
   ReconcileResult,
   ReleaseChange,
   ReleaseDelivery,
@@ -61,6 +64,11 @@ interface ChannelRow extends ChannelPointer {
   kids: string | null
   issuedAt: string | null
   expiresAt: string | null
+  guard: Guard
+  /** Epoch ms from which the failure guard counts failures (the version's arrival, the last resume). */
+  guardEpoch: number
+  /** Who halted the rollout (`auto-halt` or an admin's actor); null while it runs. */
+  haltedBy: string | null
 }
 
 /** One state change: rows to write, why, and which channels must be re-signed regardless. */
@@ -79,6 +87,8 @@ interface Change {
   unyank?: string
   /** Channel → reason, for re-signing even when the content is unchanged. */
   resign?: Partial<Record<Channel, string>>
+  /** New failure-guard thresholds of a channel (no manifest change). */
+  guard?: { channel: Channel; guard: Guard }
 }
 
 /** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
@@ -371,6 +381,106 @@ export class Broker extends DurableObject<Env> {
     return this.#changeChannel(channel, actor, (name, current) => decideResume(name, current))
   }
 
+  /** Sets a channel's failure-guard thresholds; audited, no manifest changes. */
+  async setGuard(channel: string, request: GuardRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
+    const req = GuardRequestSchema.parse(request)
+    if (!isChannel(channel)) return { ok: false, ...notFound(`unknown channel ${JSON.stringify(channel)} (channels: ${CHANNELS.join(', ')})`) }
+    return this.#admin(async () => {
+      const from = this.#channelRows()[channel].guard
+      const to: Guard = { minFailures: req.min_failures ?? from.minFailures, minFailurePercent: req.min_failure_percent ?? from.minFailurePercent }
+      const changed = to.minFailures !== from.minFailures || to.minFailurePercent !== from.minFailurePercent
+      if (changed) {
+        const detail = { from: { min_failures: from.minFailures, min_failure_percent: from.minFailurePercent }, min_failures: to.minFailures, min_failure_percent: to.minFailurePercent }
+        await this.#commit({ actor: actor.name, guard: { channel, guard: to }, audit: [adminAudit({ action: 'channel.guard_set', detail }, channel, actor)] })
+      }
+      return { channel: this.channelStates().find((s) => s.channel === channel)!, changed }
+    })
+  }
+
+  // ─── RPC: the failure guard ─────────────────────────────────────────────────────────────
+
+  readonly #guardRuns = new Map<Channel, Promise<GuardResult>>()
+  readonly #guardAgain = new Set<Channel>()
+
+  /**
+   * Halts the channel's rollout when the failures hosts reported for its version reach the
+   * guard (worker/policy/guard.ts), with the same signed change as a manual halt, actor
+   * `auto-halt`. Called after a report with a failure (`version`: the version it failed) and by
+   * the cron. Calls for a channel while one runs are folded into one more run after it, so a
+   * burst of failure reports asks the shards a few times, not once per report.
+   */
+  evaluateGuard(channel: Channel, version?: string): Promise<GuardResult> {
+    if (!isChannel(channel)) throw new Error(`unknown channel ${JSON.stringify(channel)}`)
+    const running = this.#guardRuns.get(channel)
+    if (running) {
+      this.#guardAgain.add(channel)
+      return running
+    }
+    const run = (async () => {
+      let result: GuardResult
+      do {
+        this.#guardAgain.delete(channel)
+        result = await this.#evaluateGuardOnce(channel, version)
+        version = undefined
+      } while (this.#guardAgain.has(channel) && result.outcome !== 'halted')
+      return result
+    })().finally(() => {
+      this.#guardRuns.delete(channel)
+      this.#guardAgain.delete(channel)
+    })
+    this.#guardRuns.set(channel, run)
+    return run
+  }
+
+  async #evaluateGuardOnce(channel: Channel, version: string | undefined): Promise<GuardResult> {
+    const row = this.#channelRows()[channel]
+    const hold = (why: string): GuardResult => ({ outcome: 'hold', why, channels: {} })
+    if (row.version === null) return hold('the channel has no release')
+    if (row.halted) return hold('the rollout is already halted')
+    if (version !== undefined && versionIdentity(version) !== versionIdentity(row.version)) return hold(`the channel is on ${row.version}, not ${version}`)
+    const target = row.version
+    const epoch = row.guardEpoch
+    // The shards are asked outside the write queue (no network I/O inside a read-modify-write);
+    // the decision is made inside it against the pointer as it is then.
+    const counts = await this.#guardCounts(channel, target, epoch)
+    try {
+      const result = await this.#writes.run(async (): Promise<GuardResult> => {
+        const now = this.#channelRows()[channel]
+        const same = now.version !== null && versionIdentity(now.version) === versionIdentity(target) && now.guardEpoch === epoch
+        const pointer = pointersOf(this.#channelRows())[channel]
+        const d = decideGuard(pointer, same, now.guard, counts, target)
+        if (d.kind === 'hold') return { outcome: 'hold', why: d.why, channels: {}, counts: { attempted: counts.attempted, failed: counts.failed } }
+        const channels = await this.#commit({
+          actor: 'auto-halt',
+          pointers: { [channel]: { ...pointer, halted: true, haltReason: d.reason } },
+          keep: { channel, version: target },
+          audit: [{ action: 'channel.halted', target: channel, detail: { version: target, reason: d.reason, percent: pointer.percent, auto: true, evidence: d.evidence } }],
+        })
+        return { outcome: 'halted', reason: d.reason, channels, counts: { attempted: counts.attempted, failed: counts.failed } }
+      })
+      return result
+    } catch (err) {
+      if (err instanceof Refused) return hold(err.refusal.message)
+      throw err
+    } finally {
+      await this.#flushKv()
+    }
+  }
+
+  /** Adds up every fleet shard's counts for (channel, version) since `since`. */
+  async #guardCounts(channel: Channel, version: string, since: number): Promise<GuardCounts> {
+    const shards = fleetShardCount(this.env)
+    const product = loadConfig(this.env).product
+    const versionKey = versionIdentity(version)
+    const parts = await Promise.all(allShards(shards).map((index) => fleetShard(this.env, product, index).guardCounts({ shards, index, channel, versionKey, since, sample: EVIDENCE_HOSTS })))
+    return {
+      attempted: parts.reduce((n, p) => n + p.attempted, 0),
+      failed: parts.reduce((n, p) => n + p.failed, 0),
+      hosts: parts.flatMap((p) => p.hosts).sort().slice(0, EVIDENCE_HOSTS),
+      errorClasses: [...new Set(parts.flatMap((p) => p.errorClasses))].sort().slice(0, 20),
+    }
+  }
+
   /** Withdraws a version from every channel and lists it in every manifest's `yanked`. */
   async yank(version: string, request: YankRequest, actor: AdminActor): Promise<AdminOutcome<ReleaseChange>> {
     const { reason } = YankRequestSchema.parse(request)
@@ -457,7 +567,8 @@ export class Broker extends DurableObject<Env> {
         channel,
         version: r.version,
         seq: r.seq,
-        rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason },
+        rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason, halted_by: r.haltedBy },
+        guard: { min_failures: r.guard.minFailures, min_failure_percent: r.guard.minFailurePercent },
         issued_at: r.issuedAt,
         expires_at: r.expiresAt,
       }
@@ -575,7 +686,19 @@ export class Broker extends DurableObject<Env> {
       if (change.yank) this.#sql.exec('INSERT INTO yanked (version, reason, at) VALUES (?, ?, ?)', change.yank.version, change.yank.reason, nowIso)
       for (const channel of CHANNELS) {
         const p = next[channel]
-        this.#sql.exec('UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ? WHERE name = ?', p.version, p.percent, p.halted ? 1 : 0, p.haltReason, channel)
+        const was = stored[channel]
+        // The failure guard counts afresh from the version's arrival and from each resume.
+        const moved = p.version !== was.version && (p.version === null || was.version === null || versionIdentity(p.version) !== versionIdentity(was.version))
+        const epoch = moved || (was.halted && !p.halted) ? now : was.guardEpoch
+        const haltedBy = !p.halted ? null : was.halted ? was.haltedBy : change.actor
+        this.#sql.exec(
+          'UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ?, guard_epoch = ?, halted_by = ? WHERE name = ?',
+          p.version, p.percent, p.halted ? 1 : 0, p.haltReason, epoch, haltedBy, channel,
+        )
+      }
+      if (change.guard) {
+        const g = change.guard
+        this.#sql.exec('UPDATE channels SET guard_min_failures = ?, guard_min_failure_percent = ? WHERE name = ?', g.guard.minFailures, g.guard.minFailurePercent, g.channel)
       }
       if (next.stable.version !== null) this.#sql.exec('UPDATE releases SET was_on_stable = 1 WHERE version = ?', next.stable.version)
       for (const s of signed) {
@@ -745,6 +868,9 @@ export class Broker extends DurableObject<Env> {
         kids: r.kids === null ? null : String(r.kids),
         issuedAt: r.issued_at === null ? null : String(r.issued_at),
         expiresAt: r.expires_at === null ? null : String(r.expires_at),
+        guard: { minFailures: Number(r.guard_min_failures ?? DEFAULT_GUARD.minFailures), minFailurePercent: Number(r.guard_min_failure_percent ?? DEFAULT_GUARD.minFailurePercent) },
+        guardEpoch: Number(r.guard_epoch ?? 0),
+        haltedBy: r.halted_by === null || r.halted_by === undefined ? null : String(r.halted_by),
       }
     }
     return out

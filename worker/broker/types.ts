@@ -94,6 +94,18 @@ export interface ReleaseChange {
   channels: ReleaseChangeAnswer['channels']
 }
 
+/** What an evaluation of a channel's failure guard did (Broker `evaluateGuard`). */
+export interface GuardResult {
+  outcome: 'hold' | 'halted'
+  /** Why it holds, when it does. */
+  why?: string
+  /** The halt's reason, when it halted. */
+  reason?: string
+  /** Channels re-signed by the halt, with their new seq (changes.ts purges them). */
+  channels: Partial<Record<Channel, number>>
+  counts?: { attempted: number; failed: number }
+}
+
 export interface ReconcileResult {
   outcome: 'not-modified' | 'applied' | 'failed'
   /** GitHub release ids applied, and versions withdrawn because GitHub no longer lists them. */

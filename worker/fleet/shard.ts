@@ -23,7 +23,7 @@ import {
 } from './policy.ts'
 import { FLEET_META_DDL, FLEET_MIGRATIONS, FLEET_SCHEMA_VERSION } from './schema.ts'
 import { hostHash } from './shards.ts'
-import type { EventQuery, HostQuery, ReportOutcome, RolloutCounts, RolloutQuery, ShardScope, ShardSummary, ShardSummaryQuery } from './types.ts'
+import type { EventQuery, GuardQuery, GuardShardCounts, HostQuery, ReportOutcome, RolloutCounts, RolloutQuery, ShardScope, ShardSummary, ShardSummaryQuery } from './types.ts'
 
 type Row = Record<string, SqlStorageValue>
 
@@ -249,6 +249,40 @@ export class FleetShard extends DurableObject<Env> {
       )
       .one()
     return { channel: r.channel, onChannel: c.on_channel, inBucket: c.in_bucket, installed: c.installed, rolledBack: c.rolled_back, failed: c.failed, notSeen: c.not_seen }
+  }
+
+  /**
+   * For the broker's failure guard (worker/policy/guard.ts): this shard's hosts on the channel
+   * that attempted the version since `since` (an install event to it, or running it) and those
+   * that failed it since then (install failed, rolled back from it, unhealthy on it), with up to
+   * `sample` failed host ids and the failures' error classes. Event times are the hosts' own,
+   * clamped to their arrival, so a failure from before a resume does not count after it.
+   */
+  guardCounts(q: GuardQuery): GuardShardCounts {
+    const scope = [q.shards, q.index]
+    const failure = `e.at >= ? AND ((e.kind = 'install' AND e.outcome = 'failed' AND e.to_key = ?)
+      OR (e.kind = 'rollback' AND e.outcome = 'rolled-back' AND e.from_key = ?)
+      OR (e.kind = 'health' AND e.outcome = 'unhealthy' AND e.to_key = ?))`
+    const failureArgs = [q.since, q.versionKey, q.versionKey, q.versionKey]
+    const onChannel = `h.channel = ? AND h.${OWN}`
+    const { attempted } = this.#sql
+      .exec<{ attempted: number }>(
+        `SELECT COUNT(*) AS attempted FROM hosts h WHERE ${onChannel} AND (h.version_key = ?
+           OR EXISTS (SELECT 1 FROM events e WHERE e.host_id = h.host_id AND e.kind = 'install' AND e.to_key = ? AND e.at >= ?))`,
+        q.channel, ...scope, q.versionKey, q.versionKey, q.since,
+      )
+      .one()
+    const failedRows = this.#sql
+      .exec<{ host_id: string }>(`SELECT h.host_id AS host_id FROM hosts h WHERE ${onChannel} AND EXISTS (SELECT 1 FROM events e WHERE e.host_id = h.host_id AND ${failure}) ORDER BY h.host_id`, q.channel, ...scope, ...failureArgs)
+      .toArray()
+    const classes = this.#sql
+      .exec<{ error_class: string }>(
+        `SELECT DISTINCT e.error_class AS error_class FROM events e JOIN hosts h ON h.host_id = e.host_id
+         WHERE ${onChannel} AND e.error_class IS NOT NULL AND ${failure} ORDER BY e.error_class LIMIT 20`,
+        q.channel, ...scope, ...failureArgs,
+      )
+      .toArray()
+    return { attempted, failed: failedRows.length, hosts: failedRows.slice(0, q.sample).map((r) => r.host_id), errorClasses: classes.map((r) => r.error_class) }
   }
 
   /** Up to `limit` hosts after `after`, by host id, that pass the filters. */

@@ -78,3 +78,21 @@ export interface EventPosition {
 }
 
 export type { FleetEventView, FleetHost }
+
+/** What the broker's failure guard asks a shard (shard.ts `guardCounts`). */
+export interface GuardQuery extends ShardScope {
+  channel: Channel
+  /** The version's identity (`versionIdentity`). */
+  versionKey: string
+  /** Epoch ms: only events at or after this count (the guard's epoch). */
+  since: number
+  /** Failed host ids to return at most. */
+  sample: number
+}
+
+export interface GuardShardCounts {
+  attempted: number
+  failed: number
+  hosts: string[]
+  errorClasses: string[]
+}

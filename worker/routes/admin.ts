@@ -1,4 +1,4 @@
-// The release engineers' admin API (worker/README.md): promote, rollout, halt and resume a channel,
+// The release engineers' admin API (worker/README.md): promote, rollout, halt and resume a channel, set its failure guard,
 // yank and unyank a version, read the audit log. Every route authenticates first (401/403),
 // then checks the path (404) and the body against the contract's schema (400/422); the
 // Durable Object decides and applies the change in its write queue (404/409 refuse with
@@ -7,6 +7,7 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod/mini'
 import {
+  GuardRequestSchema,
   HaltRequestSchema,
   PromoteRequestSchema,
   RolloutRequestSchema,
@@ -52,6 +53,12 @@ admin.post('/channels/:channel/resume', adminAuth, async (c) => {
   const channel = channelParam(c)
   await jsonBody(c, ResumeRequestSchema)
   return channelAnswer(c, await changes(c).resume(channel, c.var.actor))
+})
+
+admin.post('/channels/:channel/guard', adminAuth, async (c) => {
+  const channel = channelParam(c)
+  const body = await jsonBody(c, GuardRequestSchema)
+  return channelAnswer(c, await changes(c).setGuard(channel, body, c.var.actor))
 })
 
 admin.post('/releases/:version/yank', adminAuth, async (c) => {

@@ -25,6 +25,7 @@ import type { AppEnv } from '../app-env.ts'
 import { fleetAuth } from '../auth/require-fleet.ts'
 import { adminAuth } from '../auth/require-admin.ts'
 import { brokerStub } from '../broker/stub.ts'
+import { brokerChanges } from '../changes.ts'
 import { ApiError } from '../errors.ts'
 import { eventCursor, eventOrder, hostCursor, hostOrder, mergeShardPages, mergeSummaries, readEventCursor, readHostCursor, shardQuota } from '../fleet/merge.ts'
 import { allShards, fleetShard, fleetShardCount, shardOf } from '../fleet/shards.ts'
@@ -43,8 +44,29 @@ fleet.post('/reports', fleetAuth, async (c) => {
     const message = `host ${report.host_id} has reported too often; retry after ${out.retryAfterS} s`
     return c.json<ErrorBody>({ error: { code: 'rate_limited', message } }, 429, { 'retry-after': String(out.retryAfterS) })
   }
+  // A failure for a version may trip its channel's failure guard: the broker evaluates it after
+  // the answer (never delaying the 202), halts with a signed change if it trips, and changes.ts
+  // purges this colo's copies of the manifest like after any change.
+  const failed = failedVersions(report)
+  if (out.accepted > 0 && failed.length > 0) {
+    const changes = brokerChanges(c.env, c.var.config)
+    for (const version of failed) {
+      c.executionCtx.waitUntil(changes.evaluateGuard(report.channel, version).catch((err: unknown) => console.error(`failure guard of ${report.channel} (${version}): ${(err as Error).message}`)))
+    }
+  }
   return c.json({ accepted: out.accepted, duplicates: out.duplicates } satisfies ReportAccepted, 202)
 })
+
+/** The versions a report says failed on its host: install failed, rolled back from, unhealthy on. */
+function failedVersions(report: FleetReport): string[] {
+  const out = new Set<string>()
+  for (const e of report.events) {
+    if (e.kind === 'install' && e.outcome === 'failed' && e.to !== undefined) out.add(e.to)
+    else if (e.kind === 'rollback' && e.outcome === 'rolled-back' && e.from !== undefined) out.add(e.from)
+    else if (e.kind === 'health' && e.outcome === 'unhealthy' && e.to !== undefined) out.add(e.to)
+  }
+  return [...out]
+}
 
 fleet.get('/fleet', adminAuth, async (c) => {
   const { product } = c.var.config
