@@ -21,15 +21,38 @@ const Reason = z.string().check(
 )
 const VersionText = z.string().check(z.refine(isVersion, 'not a version'))
 
+/** Limits of a scheduled ramp: 2–10 increasing percentages from 1 to 100, a step every minute or more. */
+export const RAMP_MIN_STEPS = 2
+export const RAMP_MAX_STEPS = 10
+export const RAMP_MIN_EVERY_S = 60
+export const RAMP_MAX_EVERY_S = 30 * 86_400
+
+/** A scheduled ramp: the rollout starts at `steps[0]` and the broker moves it to the next step every `every_s` seconds. */
+export const RampRequestSchema = z.object({
+  steps: z.array(z.int().check(z.minimum(1, 'a step is a percent from 1 to 100'), z.maximum(100, 'a step is a percent from 1 to 100'))).check(
+    z.minLength(RAMP_MIN_STEPS, `a ramp has ${RAMP_MIN_STEPS}–${RAMP_MAX_STEPS} steps`),
+    z.maxLength(RAMP_MAX_STEPS, `a ramp has ${RAMP_MIN_STEPS}–${RAMP_MAX_STEPS} steps`),
+    z.refine((steps) => steps.every((p, i) => i === 0 || p > steps[i - 1]!), 'the steps must increase'),
+  ),
+  every_s: z.int().check(z.minimum(RAMP_MIN_EVERY_S, `every_s must be ${RAMP_MIN_EVERY_S} or more`), z.maximum(RAMP_MAX_EVERY_S, `every_s must be at most ${RAMP_MAX_EVERY_S}`)),
+})
+export type RampRequest = z.infer<typeof RampRequestSchema>
+
 export const PromoteRequestSchema = z.object({
   version: VersionText,
   percent: z.optional(Percent),
+  /** Start at `ramp.steps[0]` and move on by schedule (instead of `percent`). */
+  ramp: z.optional(RampRequestSchema),
   /** Skip the minimum soak time on beta; recorded in the audit log. */
   force: z.optional(z.boolean()),
-})
+}).check(z.refine((b) => !(b.percent !== undefined && b.ramp !== undefined), 'give percent or ramp, not both'))
 export type PromoteRequest = z.infer<typeof PromoteRequestSchema>
 
-export const RolloutRequestSchema = z.object({ percent: Percent })
+export const RolloutRequestSchema = z
+  .object({ percent: z.optional(Percent), ramp: z.optional(RampRequestSchema) })
+  .check(
+    z.refine((b) => !(b.percent !== undefined && b.ramp !== undefined), 'give percent or ramp, not both'),
+    z.refine((b) => b.percent !== undefined || b.ramp !== undefined, 'percent or ramp is required'))
 export type RolloutRequest = z.infer<typeof RolloutRequestSchema>
 
 /** A channel's failure guard: the rollout halts itself when both thresholds are reached. */
@@ -91,6 +114,22 @@ function answerSchemas<R extends Reading>(reading: R) {
     // Not `spare(object(…))`: nested, the two deferred readings come out as `unknown`; a union of
     // the strict and loose object reads the same either way.
     guard: spare(served ? z.strictObject(guardShape) : z.looseObject(guardShape)),
+    /** The scheduled ramp, null when none: its steps, the current one, when the next is due, and why it waits. */
+    ramp: spare(
+      z.nullable(
+        object({
+          version: z.string(),
+          steps: z.array(z.int()),
+          every_s: z.int(),
+          /** Index into `steps` of the rollout's current step. */
+          step: z.int(),
+          next_percent: z.int(),
+          next_at: z.string(),
+          /** Why the due step has not happened (the rollout is halted, failures near the guard); null when it is not waiting. */
+          waiting: z.nullable(z.string()),
+        }),
+      ),
+    ),
     /** When the current manifest was signed and when it expires; null before the first one. */
     issued_at: spare(z.nullable(z.string())),
     expires_at: spare(z.nullable(z.string())),

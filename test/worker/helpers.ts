@@ -201,3 +201,11 @@ export function fakeNetwork(routes: Record<string, FakeRoute>) {
   })
   return { requests, asked, spy }
 }
+
+/** Makes every channel's scheduled ramp step due now (the fake clock of the ramp schedule). */
+export async function makeRampsDue(): Promise<void> {
+  await runInDurableObject(stub(), (_instance, state) => {
+    const at = Date.now() - 1
+    state.storage.sql.exec("UPDATE channels SET ramp_next_at = ?, ramp = json_set(ramp, '$.nextAt', ?) WHERE ramp IS NOT NULL", at, at)
+  })
+}

@@ -6,7 +6,7 @@
 // Changes come from webhook deliveries, the admin API, reconciliation with GitHub's API and
 // the alarm (checksums files, asset mirror copies).
 import { DurableObject } from 'cloudflare:workers'
-import { GuardRequestSchema, HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type GuardRequest, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
+import { GuardRequestSchema, HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type GuardRequest, type HaltRequest, type RampRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
 import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
@@ -22,7 +22,8 @@ import { conflict, notFound, refusalOf, type Refusal } from '../policy/refusal.t
 import { DELETED, UNPUBLISHED, onGithubRelease, onJobResult, versionOfTag, type AuditInput, type Job, type JobResult, type ReleaseRow } from '../policy/release-lifecycle.ts'
 import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { allShards, fleetShard, fleetShardCount } from '../fleet/shards.ts'
-import { DEFAULT_GUARD, EVIDENCE_HOSTS, decideGuard, type Guard, type GuardCounts } from '../policy/guard.ts'
+import { DEFAULT_GUARD, EVIDENCE_HOSTS, decideGuard, guardNear, type Guard, type GuardCounts } from '../policy/guard.ts'
+import { decideRamp, startRamp, type Ramp } from '../policy/ramp.ts'
 import { fetchChecksums } from './fetch-checksums.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
@@ -69,6 +70,7 @@ interface ChannelRow extends ChannelPointer {
   guardEpoch: number
   /** Who halted the rollout (`auto-halt` or an admin's actor); null while it runs. */
   haltedBy: string | null
+  ramp: Ramp | null
 }
 
 /** One state change: rows to write, why, and which channels must be re-signed regardless. */
@@ -89,6 +91,8 @@ interface Change {
   resign?: Partial<Record<Channel, string>>
   /** New failure-guard thresholds of a channel (no manifest change). */
   guard?: { channel: Channel; guard: Guard }
+  /** A channel's scheduled ramp as it is to be stored (null: none). */
+  ramps?: Partial<Record<Channel, Ramp | null>>
 }
 
 /** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
@@ -201,8 +205,64 @@ export class Broker extends DurableObject<Env> {
       const unused = await this.#writes.run(() => this.#applyJob(job, copied))
       await this.#deleteFromMirror(unused)
     }
+    await this.#runRamps(dueBy)
     await this.#scheduleAlarm()
     await this.#flushKv()
+  }
+
+  /**
+   * Moves every due ramp (worker/policy/ramp.ts) on by one step, each a signed change with
+   * actor `scheduler`; a ramp waits while its rollout is halted or its failures are at half of
+   * the guard. The fleet's counts are asked outside the write queue, the step decided inside it.
+   */
+  async #runRamps(dueBy: number): Promise<void> {
+    for (const channel of CHANNELS) {
+      const row = this.#channelRows()[channel]
+      if (!row.ramp || row.ramp.nextAt > dueBy) continue
+      let near = false
+      if (row.version !== null && !row.halted && this.env.FLEET_TOKEN_HASHES) {
+        try {
+          near = guardNear(row.guard, await this.#guardCounts(channel, row.version, row.guardEpoch))
+        } catch (err) {
+          // Without the fleet's counts the step waits rather than going ahead blind.
+          console.error(`ramp of ${channel}: the fleet's counts failed: ${(err as Error).message}`)
+          near = true
+        }
+      }
+      try {
+        await this.#writes.run(() => this.#applyRamp(channel, near, dueBy))
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err
+        console.error(`ramp of ${channel}: ${err.refusal.message}`)
+      }
+    }
+  }
+
+  async #applyRamp(channel: Channel, near: boolean, now: number): Promise<void> {
+    const rows = this.#channelRows()
+    const ramp = rows[channel].ramp
+    if (!ramp) return
+    const pointer = pointersOf(rows)[channel]
+    const same = pointer.version !== null && versionIdentity(pointer.version) === versionIdentity(ramp.version)
+    const d = decideRamp(ramp, pointer, same, near, now)
+    if (d.kind === 'not-due') return
+    if (d.kind === 'cancel') {
+      await this.#commit({ actor: 'scheduler', ramps: { [channel]: null }, audit: [{ action: 'channel.ramp_cancelled', target: channel, detail: { version: ramp.version, why: d.why } }] })
+      return
+    }
+    if (d.kind === 'wait') {
+      // Audited when the reason changes, not at every look.
+      const audit = ramp.waiting === d.why ? [] : [{ action: 'channel.ramp_waiting', target: channel, detail: { version: ramp.version, percent: pointer.percent, why: d.why } }]
+      await this.#commit({ actor: 'scheduler', ramps: { [channel]: { ...ramp, nextAt: d.retryAt, waiting: d.why } }, audit })
+      return
+    }
+    await this.#commit({
+      actor: 'scheduler',
+      pointers: { [channel]: { ...pointer, percent: d.percent } },
+      keep: { channel, version: pointer.version },
+      ramps: { [channel]: d.ramp },
+      audit: [{ action: 'channel.ramp_step', target: channel, detail: { version: pointer.version, from_percent: pointer.percent, percent: d.percent, step: ramp.step + 1, steps: ramp.steps, done: d.ramp === null } }],
+    })
   }
 
   /**
@@ -245,7 +305,8 @@ export class Broker extends DurableObject<Env> {
     const next = this.#sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT fetch_next_at AS at FROM releases WHERE fetch_next_at IS NOT NULL
-           UNION ALL SELECT mirror_next_at FROM releases WHERE mirror_next_at IS NOT NULL)`,
+           UNION ALL SELECT mirror_next_at FROM releases WHERE mirror_next_at IS NOT NULL
+           UNION ALL SELECT ramp_next_at FROM channels WHERE ramp_next_at IS NOT NULL)`,
       )
       .one().at
     if (next === null) return
@@ -362,19 +423,24 @@ export class Broker extends DurableObject<Env> {
   async promote(channel: string, request: PromoteRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
     const req = PromoteRequestSchema.parse(request)
     const minSoakHours = loadConfig(this.env).minBetaSoakHours
-    return this.#changeChannel(channel, actor, (name, current) =>
-      decidePromote({ channel: name, asked: req.version, release: this.#releaseFacts(req.version), current, percent: req.percent, force: req.force, minSoakHours, now: Date.now() }),
+    const percent = req.ramp ? req.ramp.steps[0] : req.percent
+    return this.#changeChannel(
+      channel,
+      actor,
+      (name, current) => decidePromote({ channel: name, asked: req.version, release: this.#releaseFacts(req.version), current, percent, force: req.force, minSoakHours, now: Date.now() }),
+      { ramp: req.ramp, verb: 'promotion' },
     )
   }
 
   async rollout(channel: string, request: RolloutRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
-    const { percent } = RolloutRequestSchema.parse(request)
-    return this.#changeChannel(channel, actor, (name, current) => decideRollout(name, current, percent))
+    const req = RolloutRequestSchema.parse(request)
+    const percent = req.ramp ? req.ramp.steps[0]! : req.percent!
+    return this.#changeChannel(channel, actor, (name, current) => decideRollout(name, current, percent), { ramp: req.ramp, verb: 'rollout' })
   }
 
   async halt(channel: string, request: HaltRequest, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
     const { reason } = HaltRequestSchema.parse(request)
-    return this.#changeChannel(channel, actor, (name, current) => decideHalt(name, current, reason))
+    return this.#changeChannel(channel, actor, (name, current) => decideHalt(name, current, reason), { verb: 'halt' })
   }
 
   async resume(channel: string, actor: AdminActor): Promise<AdminOutcome<ChannelChange>> {
@@ -504,15 +570,46 @@ export class Broker extends DurableObject<Env> {
     })
   }
 
-  async #changeChannel(name: string, actor: AdminActor, decide: (channel: Channel, current: ChannelPointer) => AdminDecision): Promise<AdminOutcome<ChannelChange>> {
+  /**
+   * An admin change of a channel's pointer. With `ramp`, the change also starts a scheduled ramp
+   * (replacing any); with `verb` alone, a change cancels the channel's ramp (a manual promotion,
+   * rollout or halt takes over from the schedule). Both are audited with the change.
+   */
+  async #changeChannel(
+    name: string,
+    actor: AdminActor,
+    decide: (channel: Channel, current: ChannelPointer) => AdminDecision,
+    o: { ramp?: RampRequest; verb?: string } = {},
+  ): Promise<AdminOutcome<ChannelChange>> {
     if (!isChannel(name)) return { ok: false, ...notFound(`unknown channel ${JSON.stringify(name)} (channels: ${CHANNELS.join(', ')})`) }
     return this.#admin(async () => {
-      const d = decide(name, pointersOf(this.#channelRows())[name])
+      const rows = this.#channelRows()
+      const current = pointersOf(rows)[name]
+      const existing = rows[name].ramp
+      const d = decide(name, current)
       if (d.kind === 'refuse') throw new Refused(refusalOf(d))
-      if (d.kind === 'change' && d.pointer) {
-        await this.#commit({ actor: actor.name, pointers: { [name]: d.pointer }, keep: { channel: name, version: d.pointer.version }, audit: [adminAudit(d.audit, name, actor)] })
+      const pointer = d.kind === 'change' ? d.pointer : undefined
+      const audit: AuditInput[] = pointer && d.kind === 'change' ? [adminAudit(d.audit, name, actor)] : []
+      const ramps: Partial<Record<Channel, Ramp | null>> = {}
+      if (o.ramp) {
+        const version = (pointer ?? current).version!
+        ramps[name] = startRamp(version, o.ramp.steps, o.ramp.every_s, Date.now())
+        const replaced = existing ? { replaced: { version: existing.version, steps: existing.steps, step: existing.step } } : {}
+        audit.push(adminAudit({ action: 'channel.ramp_set', detail: { version, steps: o.ramp.steps, every_s: o.ramp.every_s, ...replaced } }, name, actor))
+      } else if (o.verb && existing && pointer) {
+        ramps[name] = null
+        audit.push(adminAudit({ action: 'channel.ramp_cancelled', detail: { version: existing.version, step: existing.step, steps: existing.steps, why: `a manual ${o.verb}` } }, name, actor))
       }
-      return { channel: this.channelStates().find((s) => s.channel === name)!, changed: d.kind === 'change' }
+      if (audit.length > 0) {
+        await this.#commit({
+          actor: actor.name,
+          ...(pointer ? { pointers: { [name]: pointer }, keep: { channel: name, version: pointer.version } } : {}),
+          ramps,
+          audit,
+        })
+      }
+      if (ramps[name]) await this.#scheduleAlarm()
+      return { channel: this.channelStates().find((s) => s.channel === name)!, changed: audit.length > 0 }
     })
   }
 
@@ -569,6 +666,15 @@ export class Broker extends DurableObject<Env> {
         seq: r.seq,
         rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason, halted_by: r.haltedBy },
         guard: { min_failures: r.guard.minFailures, min_failure_percent: r.guard.minFailurePercent },
+        ramp: r.ramp && {
+          version: r.ramp.version,
+          steps: r.ramp.steps,
+          every_s: r.ramp.everyS,
+          step: r.ramp.step,
+          next_percent: r.ramp.steps[r.ramp.step + 1] ?? r.ramp.steps.at(-1)!,
+          next_at: new Date(r.ramp.nextAt).toISOString(),
+          waiting: r.ramp.waiting,
+        },
         issued_at: r.issuedAt,
         expires_at: r.expiresAt,
       }
@@ -680,6 +786,7 @@ export class Broker extends DurableObject<Env> {
     }
 
     const kids = JSON.stringify(keys.kids)
+    const rampEntries: AuditInput[] = []
     this.ctx.storage.transactionSync(() => {
       for (const r of overlay.values()) this.#writeRelease(r)
       for (const y of unyanked) this.#sql.exec('DELETE FROM yanked WHERE version = ?', y.version)
@@ -696,6 +803,18 @@ export class Broker extends DurableObject<Env> {
           p.version, p.percent, p.halted ? 1 : 0, p.haltReason, epoch, haltedBy, channel,
         )
       }
+      for (const channel of CHANNELS) {
+        const was = stored[channel]
+        let ramp = change.ramps?.[channel]
+        // A ramp belongs to its version: the channel leaving it ends the ramp.
+        if (ramp === undefined && was.ramp && next[channel].version !== null && versionIdentity(next[channel].version!) !== versionIdentity(was.ramp.version)) ramp = null
+        if (ramp === undefined && was.ramp && next[channel].version === null) ramp = null
+        if (ramp === undefined) continue
+        if (ramp === null && was.ramp && change.ramps?.[channel] === undefined) {
+          rampEntries.push({ action: 'channel.ramp_cancelled', target: channel, detail: { version: was.ramp.version, why: `the channel moved to ${next[channel].version ?? 'no release'}` } })
+        }
+        this.#sql.exec('UPDATE channels SET ramp = ?, ramp_next_at = ? WHERE name = ?', ramp === null ? null : JSON.stringify(ramp), ramp === null ? null : ramp.nextAt, channel)
+      }
       if (change.guard) {
         const g = change.guard
         this.#sql.exec('UPDATE channels SET guard_min_failures = ?, guard_min_failure_percent = ? WHERE name = ?', g.guard.minFailures, g.guard.minFailurePercent, g.channel)
@@ -709,6 +828,7 @@ export class Broker extends DurableObject<Env> {
       }
       const entries: AuditInput[] = [
         ...(change.audit ?? []),
+        ...rampEntries,
         ...signed.map((s) => ({
           action: 'manifest.signed',
           target: s.channel,
@@ -871,6 +991,7 @@ export class Broker extends DurableObject<Env> {
         guard: { minFailures: Number(r.guard_min_failures ?? DEFAULT_GUARD.minFailures), minFailurePercent: Number(r.guard_min_failure_percent ?? DEFAULT_GUARD.minFailurePercent) },
         guardEpoch: Number(r.guard_epoch ?? 0),
         haltedBy: r.halted_by === null || r.halted_by === undefined ? null : String(r.halted_by),
+        ramp: r.ramp === null || r.ramp === undefined ? null : (JSON.parse(String(r.ramp)) as Ramp),
       }
     }
     return out

@@ -130,12 +130,15 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   // 4 → 5: each channel's failure guard (worker/policy/guard.ts): its thresholds, the time
   // from which failures count (the version's arrival on the channel or the last resume; 0 for
   // rows migrated: every failure of the current version within the fleet's retention counts),
-  // and who halted the rollout (`auto-halt` or the admin's actor).
+  // and who halted the rollout (`auto-halt` or the admin's actor); and its scheduled ramp
+  // (worker/policy/ramp.ts; JSON) with the time its next step is due (the alarm's).
   [
     `ALTER TABLE channels ADD COLUMN guard_min_failures INTEGER NOT NULL DEFAULT 3`,
     `ALTER TABLE channels ADD COLUMN guard_min_failure_percent REAL NOT NULL DEFAULT 5`,
     `ALTER TABLE channels ADD COLUMN guard_epoch INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE channels ADD COLUMN halted_by TEXT`,
+    `ALTER TABLE channels ADD COLUMN ramp TEXT`,
+    `ALTER TABLE channels ADD COLUMN ramp_next_at INTEGER`,
   ],
 ]
 
