@@ -15,6 +15,8 @@ export interface DaemonConfig {
   autoInstall?: boolean
   enabled?: boolean
   channel?: string
+  /** updates.window */
+  window?: string | string[]
   port: number
   host?: string
   /** Leave daemon.port out of the file (the default, 3000). */
@@ -28,6 +30,7 @@ export function configText(c: DaemonConfig): string {
   lines.push(`auto_install = ${c.autoInstall ?? false}`)
   lines.push(`enabled = ${c.enabled ?? true}`)
   if (c.channel) lines.push(`channel = ${JSON.stringify(c.channel)}`)
+  if (c.window !== undefined) lines.push(`window = ${JSON.stringify(c.window)}`)
   lines.push('', '[daemon]')
   if (!c.defaultPort) lines.push(`port = ${c.port}`)
   if (c.host) lines.push(`host = ${JSON.stringify(c.host)}`)

@@ -1,5 +1,6 @@
 // `cco config show`: the effective configuration, defaults included.
 import { loadConfig } from '../config/load.ts'
+import { windowsOf } from '../config/window.ts'
 import type { AppContext } from '../context.ts'
 import { envAny, envValue } from '../system/env.ts'
 import { redactUrl } from '../system/url-policy.ts'
@@ -16,6 +17,8 @@ export interface ConfigView {
     server: string
     last_check: string | null
     last_update: string | null
+    /** The maintenance windows as cco shows them (`Tue 02:00-03:00 UTC`); empty when none. */
+    window: string[]
   }
   daemon: { host: string; port: number }
   network: {
@@ -51,6 +54,7 @@ export function configShowCommand(app: AppContext): ConfigView {
       server: config.updates.server,
       last_check: iso(config.updates.last_check),
       last_update: iso(config.updates.last_update),
+      window: windowsOf(config.updates.window).map((w) => w.text),
     },
     daemon: { host: config.daemon.host, port: config.daemon.port },
     network: {

@@ -3,6 +3,7 @@
 import type { Channel } from '../../../contract/manifest.ts'
 import { sameVersion } from '../../../contract/version.ts'
 import { loadConfig } from '../config/load.ts'
+import { currentOccurrence, nextOpening, windowsOf } from '../config/window.ts'
 import type { AppContext } from '../context.ts'
 import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { CliError, ExitCode } from '../errors.ts'
@@ -34,6 +35,11 @@ export type UpdateEvent =
   /** The re-check after the answer found something else than what was confirmed: nothing installed. */
   | { type: 'changed'; confirmed: string; now: Decision; current: string; latest: string | null }
   | { type: 'installed'; result: InstallResult }
+  /**
+   * `updates.window` is set (only the daemon waits for it): for --check, whether it is open and
+   * when it opens next; before a manual install outside it, that it is not waited for. Times in ms.
+   */
+  | { type: 'window'; installing: boolean; openUntil: number | null; nextOpening: number; window: string }
 
 export interface UpdateUi {
   event(e: UpdateEvent): void
@@ -166,6 +172,21 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
   }
 }
 
+/**
+ * The maintenance window as a person running `cco update` sees it: for --check, when it opens
+ * next; before an install outside it, that a manual update does not wait for it. Nothing when
+ * no window is set, and nothing before an install inside one.
+ */
+function windowEvent(ctx: UpdateContext, installing: boolean): UpdateEvent | null {
+  const windows = windowsOf(ctx.config.updates.window)
+  const now = ctx.clock.now().getTime()
+  const next = nextOpening(windows, now)
+  if (next === null) return null
+  const open = currentOccurrence(windows, now)
+  if (installing && open) return null
+  return { type: 'window', installing, openUntil: open?.end ?? null, nextOpening: next.start, window: (open ?? next).window.text }
+}
+
 async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateUi, progress: Progress): Promise<UpdateOutcome> {
   // Ask on a terminal unless --yes; --prompt asks even without one. Without a terminal
   // (cron, scripts) the update proceeds: that is what `cco update` was asked to do.
@@ -173,7 +194,13 @@ async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateU
   // What is installed before the check, to tell whether another updater came and went.
   const installedBefore = ask ? fileIdentity(ctx.paths.installPath) : null
   const seen = (check: CheckResult): CheckResult => (progress.check = check)
+  const sayWindow = (installing: boolean) => {
+    const e = windowEvent(ctx, installing)
+    if (e) ui.event(e)
+  }
   const download = (decision: InstallDecision): UnderLockStep<UpdateOutcome> => {
+    // Asked already before the question.
+    if (!ask) sayWindow(true)
     progress.install = { from: progress.check?.current ?? ctx.version, to: decision.version }
     ui.event({ type: 'downloading', name: decision.asset.name, size: decision.asset.size })
     return { install: decision }
@@ -186,7 +213,9 @@ async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateU
     // never held while a question waits for a human. It is taken after the answer.
     const check = seen(await checkForUpdate(ctx))
     const offered = offer(check, options, ui)
+    if (options.check) sayWindow(false)
     if ('stop' in offered) return offered.stop
+    sayWindow(true)
     if (!(await ui.confirm(UPDATE_QUESTION))) {
       ui.event({ type: 'declined' })
       return outcome(check, 'declined')

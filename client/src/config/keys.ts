@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts'
 import { formatUtc } from '../system/clock.ts'
 import { LABEL_KEY_PATTERN } from '../../../contract/fleet.ts'
 import { isLoopbackHost, redactCredentials } from '../system/url-policy.ts'
+import { parseWindows, windowsOf } from './window.ts'
 import { ALLOWED, checkIntervalMs, fleetLabelsProblem, fleetNameProblem, proxyProblem, serverProblem, type Config } from './schema.ts'
 
 /** The TOML value to store, or `undefined` to remove the key. */
@@ -94,6 +95,19 @@ export const KEYS: readonly KeySpec[] = [
       const problem = serverProblem(input)
       if (problem) throw invalid('updates.server', input, ALLOWED.server, problem)
       return input
+    },
+  },
+  {
+    key: 'updates.window',
+    show: (c) => {
+      const windows = windowsOf(c.updates.window)
+      return windows.length ? windows.map((w) => w.text).join('; ') : NOT_SET
+    },
+    parse: (input) => {
+      if (input.trim() === '') return undefined
+      const r = parseWindows([input])
+      if (!r.ok) throw invalid('updates.window', input, ALLOWED.window, r.problem)
+      return input.trim()
     },
   },
   { key: 'updates.last_check', show: (c) => showTime(c.updates.last_check), readOnly: 'it is written by cco after every completed check' },

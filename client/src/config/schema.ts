@@ -5,6 +5,7 @@ import { firstIssueInWords } from '../../../contract/issues.ts'
 import { CHANNELS, PublicKeySchema } from '../../../contract/manifest.ts'
 import { DEFAULT_SERVER } from '../build-info.ts'
 import { isLoopbackHost, redactCredentials, transportProblem } from '../system/url-policy.ts'
+import { parseWindows, WINDOW_GRAMMAR } from './window.ts'
 
 export const CHECK_INTERVAL_WORDS = ['hourly', 'daily', 'weekly', 'never'] as const
 const DURATION = /^([1-9]\d{0,6})(s|m|h|d)$/
@@ -41,6 +42,7 @@ export const ALLOWED = {
   proxy: 'an http:// or https:// proxy URL, or "" to use the environment',
   fleetToken: 'the fleet enrollment token (1–1024 visible ASCII characters, no spaces)',
   fleetName: 'a name for this host in fleet reports: 1–64 of A-Z, a-z, 0-9, . _ -',
+  window: WINDOW_GRAMMAR,
 } as const
 
 /** Why `name` is not a host name a fleet report accepts (the contract's rule), null when it is. */
@@ -117,6 +119,14 @@ export const UpdatesSchema = z.object({
       if (p) ctx.addIssue({ code: 'custom', message: `must be ${ALLOWED.server} (${p})` })
     })
     .default(DEFAULT_SERVER),
+  // Maintenance windows (window.ts): the daemon installs only inside one. A string or an array of them.
+  window: z
+    .union([z.string(), z.array(z.string())], { error: `must be ${ALLOWED.window}` })
+    .superRefine((v, ctx) => {
+      const r = parseWindows(typeof v === 'string' ? [v] : v)
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `${r.problem}; expected ${ALLOWED.window}` })
+    })
+    .optional(),
   last_check: Timestamp,
   last_update: Timestamp,
 })

@@ -5,6 +5,7 @@
 // `Successfully updated to Y` (or the failure and rollback lines).
 import { sameVersion } from '../../../contract/version.ts'
 import type { Config } from '../config/schema.ts'
+import { formatClock, formatDayTime, installSlot, windowsOf } from '../config/window.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode, messageOf } from '../errors.ts'
 import { checkEvent, checkFailedEvent, installEvent } from '../fleet/events.ts'
@@ -16,10 +17,13 @@ import { createUpdateContext } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
 import { updateUnderLock, type InstallDecision, type UnderLockStep } from '../update/install.ts'
 import { probeBinary } from '../update/probe.ts'
+import { rolloutBucket } from '../update/rollout.ts'
 import { readHandover } from './handover-state.ts'
 
 export type CheckOutcome =
   | { kind: 'checked'; latest: string | null; updateAvailable: boolean }
+  /** An update to install automatically, outside the host's point in a maintenance window: install at `installAt`. */
+  | { kind: 'waiting'; latest: string | null; version: string; bucket: number; installAt: number }
   /** A new binary is at the install path (installed now, or already there): restart into it. */
   | { kind: 'installed'; version: string; latest: string | null }
   | { kind: 'network-error'; message: string }
@@ -53,7 +57,7 @@ function report(log: AppContext['logger'], check: CheckResult): UnderLockStep<Ch
 }
 
 /** Under the update lock: whether to install an available release automatically. */
-async function autoInstall(app: AppContext, check: CheckResult, d: InstallDecision): Promise<UnderLockStep<CheckOutcome>> {
+async function autoInstall(app: AppContext, config: Config, hostId: string, check: CheckResult, d: InstallDecision): Promise<UnderLockStep<CheckOutcome>> {
   const log = app.logger
   const rejected = rejectedVersion(app.paths.stateDir)
   if (rejected && sameVersion(rejected.version, d.version)) {
@@ -67,7 +71,23 @@ async function autoInstall(app: AppContext, check: CheckResult, d: InstallDecisi
     log.info(`${d.version} is already installed at ${app.paths.installPath}`)
     return { stop: { kind: 'installed', version: d.version, latest: check.latest } }
   }
-  return { install: d }
+  return waitForWindow(app, config, hostId, check, d)
+}
+
+/**
+ * With `updates.window` set, an automatic install happens only inside a window, at the host's
+ * point in it (its rollout bucket for this version spread across the window, window.ts), so
+ * that a fleet staggers; before that point the update waits and the daemon wakes for it.
+ */
+function waitForWindow(app: AppContext, config: Config, hostId: string, check: CheckResult, d: InstallDecision): UnderLockStep<CheckOutcome> {
+  const now = app.clock.now().getTime()
+  const bucket = rolloutBucket(hostId, d.version)
+  const slot = installSlot(windowsOf(config.updates.window), now, bucket)
+  if (slot === null || slot.at <= now) return { install: d }
+  const day = (ms: number) => formatDayTime(ms).slice(0, 14)
+  const on = day(slot.at) === day(now) ? '' : ` on ${day(slot.at)}`
+  app.logger.info(`Update ${d.version} waiting for the maintenance window ${slot.occurrence.window.text}, installing at ${formatClock(slot.at)}${on}`)
+  return { stop: { kind: 'waiting', latest: check.latest, version: d.version, bucket, installAt: slot.at } }
 }
 
 /**
@@ -113,7 +133,7 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
     const run = await updateUnderLock(ctx, async (check) => {
       seen.check = check
       const found = report(log, check)
-      const step = 'stop' in found ? found : await autoInstall(app, check, found.install)
+      const step = 'stop' in found ? found : await autoInstall(app, config, ctx.hostId, check, found.install)
       if ('install' in step) seen.install = step.install
       return step
     })

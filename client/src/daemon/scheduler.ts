@@ -8,6 +8,9 @@
 //   the first cycle of this process, last check older
 //   than the interval (the daemon was down)               → now
 //   otherwise                                             → last check + interval + jitter
+//   an update waits for a maintenance window              → the earlier of that and the
+//                                                          host's install point (unless a
+//                                                          network failure is backing off)
 // where jitter is uniform in [0, 10 % of the interval), drawn once per cycle, so that a
 // fleet started together spreads out instead of hitting the broker at the same second.
 // Any other failure (a refused manifest, a failed install) counts as the cycle's check: the
@@ -35,11 +38,13 @@ export interface ScheduleInput {
   failure: Failure | null
   /** This process has not attempted a check yet. */
   firstCycle: boolean
+  /** An update waits for the maintenance window: when this host installs it (window.ts installSlot). */
+  installAt?: number | null
 }
 
 export type Plan =
   | { kind: 'off'; why: string }
-  | { kind: 'due'; at: number; why: 'never-checked' | 'overdue' | 'interval' | 'backoff' }
+  | { kind: 'due'; at: number; why: 'never-checked' | 'overdue' | 'interval' | 'backoff' | 'install-window' }
 
 export function backoffMs(attempts: number, intervalMs: number): number {
   const n = Math.max(1, attempts)
@@ -53,6 +58,13 @@ export function drawJitterMs(intervalMs: number, random: () => number): number {
 }
 
 export function planNextCheck(i: ScheduleInput): Plan {
+  const p = planRegularCheck(i)
+  // The check at the install point is the one that installs (under the lock, on a fresh manifest).
+  if (p.kind === 'due' && p.why !== 'backoff' && i.installAt != null && i.installAt < p.at) return { kind: 'due', at: i.installAt, why: 'install-window' }
+  return p
+}
+
+function planRegularCheck(i: ScheduleInput): Plan {
   if (!i.enabled) return { kind: 'off', why: 'updates.enabled is false' }
   if (i.intervalMs === null) return { kind: 'off', why: 'updates.check_interval is never' }
   const f = i.failure

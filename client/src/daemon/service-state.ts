@@ -3,6 +3,7 @@
 // and every transition returns the log lines it causes, so each rule is a plain unit test.
 import type { LoadedConfig } from '../config/load.ts'
 import { checkIntervalMs, type Config } from '../config/schema.ts'
+import { installSlot, windowsOf } from '../config/window.ts'
 import { ExitCode } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import type { HealthBody } from '../system/health-probe.ts'
@@ -37,14 +38,19 @@ export interface ServiceStateOptions {
 /** The settings the loop acts on; last_check/last_update change on every check and are not logged. */
 function settings(c: Config): string {
   const u = c.updates
-  return `updates.enabled=${u.enabled} check_interval=${u.check_interval} auto_install=${u.auto_install} channel=${u.channel} server=${redactUrl(u.server)}`
+  return `updates.enabled=${u.enabled} check_interval=${u.check_interval} auto_install=${u.auto_install} channel=${u.channel} server=${redactUrl(u.server)} window=${windowText(c)}`
+}
+
+function windowText(c: Config): string {
+  return windowsOf(c.updates.window).map((w) => w.text).join('; ')
 }
 
 export function describeSchedule(c: Config): string {
   const u = c.updates
   if (!u.enabled) return 'Scheduled update checks are off (updates.enabled = false)'
   if (checkIntervalMs(u.check_interval) === null) return 'Scheduled update checks are off (updates.check_interval = never)'
-  return `Checking for updates ${u.check_interval} on channel ${u.channel} from ${redactUrl(u.server)} (auto-install ${u.auto_install ? 'on' : 'off'})`
+  const window = windowText(c)
+  return `Checking for updates ${u.check_interval} on channel ${u.channel} from ${redactUrl(u.server)} (auto-install ${u.auto_install ? 'on' : 'off'}${window && u.auto_install ? `, inside the maintenance window ${window}` : ''})`
 }
 
 export class ServiceState {
@@ -58,6 +64,8 @@ export class ServiceState {
   /** No check attempted by this process yet. */
   private firstCycle = true
   private jitter = { key: '', ms: 0 }
+  /** An update the last check found and left for the maintenance window: the host's bucket for it. */
+  private waiting: { version: string; bucket: number } | null = null
   /** The check time last announced in the log, so that it is announced once. */
   private lastPlanned: number | null = null
 
@@ -83,6 +91,7 @@ export class ServiceState {
   /** The `/health` answer at `now`. */
   health(now: number): HealthBody {
     const lc = this.lastCheck()
+    const installAt = this.installAt(now)
     return {
       status: 'ok',
       version: this.o.version,
@@ -92,7 +101,18 @@ export class ServiceState {
       update_available: this.updateAvailable,
       latest_version: this.latestVersion,
       pid: this.o.pid,
+      ...(installAt === null ? {} : { next_install_at: toRfc3339(new Date(installAt)) }),
     }
+  }
+
+  /**
+   * When the update that waits for the maintenance window is installed, as of `now` (the check
+   * at that time installs it): computed from the config each time, so that a changed window (or
+   * none, or auto_install turned off) takes effect without a restart. Null when nothing waits.
+   */
+  installAt(now: number): number | null {
+    if (this.waiting === null || !this.config.updates.auto_install) return null
+    return installSlot(windowsOf(this.config.updates.window), now, this.waiting.bucket)?.at ?? now
   }
 
   /** The config file was read again (`why` is `SIGHUP` when asked for, null on a plain tick). */
@@ -128,7 +148,7 @@ export class ServiceState {
     const last = this.lastCheck()
     const key = `${last}:${intervalMs}:${this.failure?.at ?? ''}`
     if (intervalMs !== null && this.jitter.key !== key) this.jitter = { key, ms: drawJitterMs(intervalMs, this.o.random) }
-    return planNextCheck({ now, enabled: this.config.updates.enabled, intervalMs, lastCheck: last, jitterMs: this.jitter.ms, failure: this.failure, firstCycle: this.firstCycle })
+    return planNextCheck({ now, enabled: this.config.updates.enabled, intervalMs, lastCheck: last, jitterMs: this.jitter.ms, failure: this.failure, firstCycle: this.firstCycle, installAt: this.installAt(now) })
   }
 
   /** One tick's decision. A check that is due counts as attempted from here on (no longer the first cycle). */
@@ -150,12 +170,21 @@ export class ServiceState {
       case 'checked':
         this.ownLastCheck = now
         this.failure = null
+        this.waiting = null
         this.updateAvailable = o.updateAvailable
+        this.latestVersion = o.latest
+        return { restartInto: null, notes: [] }
+      case 'waiting':
+        this.ownLastCheck = now
+        this.failure = null
+        this.waiting = { version: o.version, bucket: o.bucket }
+        this.updateAvailable = true
         this.latestVersion = o.latest
         return { restartInto: null, notes: [] }
       case 'installed':
         this.ownLastCheck = now
         this.failure = null
+        this.waiting = null
         this.updateAvailable = false
         this.latestVersion = o.latest
         return { restartInto: o.version, notes: [] }
@@ -167,6 +196,7 @@ export class ServiceState {
       }
       case 'failed':
         this.failure = { kind: 'other', at: now }
+        this.waiting = null
         return { restartInto: null, notes: [{ level: 'error', message: `${o.exitCode === ExitCode.refused ? 'Update refused' : 'Update failed'}: ${o.message}` }] }
     }
   }

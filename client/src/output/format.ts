@@ -5,6 +5,7 @@ import type { ConfigView } from '../commands/config-show.ts'
 import type { FleetReportResult } from '../commands/fleet-report.ts'
 import type { UpdateEvent } from '../commands/update.ts'
 import type { VersionInfo } from '../commands/version.ts'
+import { formatClock, formatDayTime } from '../config/window.ts'
 import { formatUtc } from '../system/clock.ts'
 import type { RollbackResult } from '../update/rollback.ts'
 import { notesText, type OutputLine } from './terminal-text.ts'
@@ -39,6 +40,7 @@ export function formatConfig(c: ConfigView): string[] {
     `  Last check: ${when(c.updates.last_check)}`,
     `  Last update: ${when(c.updates.last_update)}`,
     `  Server: ${c.updates.server}`,
+    `  Maintenance window: ${c.updates.window.length ? c.updates.window.join('; ') : 'none (the daemon installs right after a check)'}`,
     '',
     'Daemon Configuration:',
     `  Host: ${c.daemon.host}`,
@@ -95,6 +97,10 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
       const what = e.now.kind === 'install' && sameVersion(e.now.version, e.confirmed) ? `${e.confirmed} was republished` : e.now.detail
       return [`⚠️  Not installing ${e.confirmed}: the release changed while you were asked (${what}); run \`cco update\` again`]
     }
+    case 'window':
+      if (e.installing) return [`ℹ️  Outside the maintenance window ${e.window} (next: ${formatDayTime(e.nextOpening)}): installing now as asked; only the daemon waits for it`]
+      if (e.openUntil !== null) return [`ℹ️  Maintenance window open now: ${e.window}, until ${formatClock(e.openUntil)}`]
+      return [`ℹ️  Next maintenance window: ${formatDayTime(e.nextOpening)}`]
     case 'installed':
       return [
         `✅ Successfully updated to ${e.result.version}`,

@@ -11,6 +11,8 @@ export interface HealthBody {
   update_available: boolean
   latest_version?: string | null
   pid?: number
+  /** Only while an update waits for a maintenance window: when this host installs it (RFC 3339). */
+  next_install_at?: string
 }
 
 export type HealthAnswer =
