@@ -1,4 +1,4 @@
-// Registers `cco release status|promote|rollout|halt|resume|yank|unyank|audit` and `cco release
+// Registers `cco release status|promote|rollout|halt|resume|guard|yank|unyank|audit` and `cco release
 // fleet [hosts|events]` on the program: argv → options → command → printer, like the other
 // commands in main.ts.
 import { Option, type Command } from 'commander'
@@ -7,7 +7,7 @@ import { CHANNELS } from '../../contract/manifest.ts'
 import { releaseAuditCommand } from './commands/release-audit.ts'
 import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT, releaseFleetCommand, releaseFleetEventsCommand, releaseFleetHostsCommand } from './commands/release-fleet.ts'
 import { releasePromoteCommand } from './commands/release-promote.ts'
-import { releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
+import { releaseGuardCommand, releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
 import { releaseStatusCommand } from './commands/release-status.ts'
 import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
@@ -60,10 +60,12 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .argument('<version>', 'e.g. 2026.11.3')
       .option('--percent <n>', 'roll it out to this share of hosts (0–100; default 100)')
       .option('--force', 'skip the minimum soak time on beta (recorded in the audit log)')
+      .option('--ramp <steps>', 'start at the first of these percents and move on by schedule, e.g. 1,10,50,100 (2–10 increasing steps)')
+      .option('--every <span>', 'with --ramp: how long each step lasts (e.g. 30m, 6h, 1d; at least 60s)')
       .addOption(channelOption()),
-  ).action((version: string, o: Connection & { percent?: string; force?: boolean; channel: string }) =>
+  ).action((version: string, o: Connection & { percent?: string; force?: boolean; channel: string; ramp?: string; every?: string }) =>
     pick(o, async (app) => {
-      const r = await releasePromoteCommand(app, version, { ...connection(o), channel: o.channel, percent: o.percent, force: !!o.force })
+      const r = await releasePromoteCommand(app, version, { ...connection(o), channel: o.channel, percent: o.percent, force: !!o.force, ramp: o.ramp, every: o.every })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -72,11 +74,13 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
     release
       .command('rollout')
       .description("set the share of hosts that install the channel's version")
-      .argument('<percent>', '0–100')
+      .argument('[percent]', '0–100 (or --ramp)')
+      .option('--ramp <steps>', 'start at the first of these percents and move on by schedule, e.g. 1,10,50,100 (2–10 increasing steps)')
+      .option('--every <span>', 'with --ramp: how long each step lasts (e.g. 30m, 6h, 1d; at least 60s)')
       .addOption(channelOption()),
-  ).action((percent: string, o: Connection & { channel: string }) =>
+  ).action((percent: string | undefined, o: Connection & { channel: string; ramp?: string; every?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseRolloutCommand(app, percent, { ...connection(o), channel: o.channel })
+      const r = await releaseRolloutCommand(app, percent, { ...connection(o), channel: o.channel, ramp: o.ramp, every: o.every })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -90,6 +94,20 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
   ).action((o: Connection & { reason: string; channel: string }) =>
     pick(o, async (app) => {
       const r = await releaseHaltCommand(app, { ...connection(o), channel: o.channel, reason: o.reason })
+      return { json: r.json, lines: formatChannelChange(r) }
+    }),
+  )
+
+  withConnection(
+    release
+      .command('guard')
+      .description('set the failure guard: the rollout halts itself when at least N hosts and P % of the hosts that attempted its version failed it')
+      .option('--min-failures <n>', 'failed hosts needed to halt (default on the broker: 3)')
+      .option('--min-failure-percent <p>', 'share of the hosts that attempted the version, 0–100 (default on the broker: 5)')
+      .addOption(channelOption()),
+  ).action((o: Connection & { channel: string; minFailures?: string; minFailurePercent?: string }) =>
+    pick(o, async (app) => {
+      const r = await releaseGuardCommand(app, { ...connection(o), channel: o.channel, minFailures: o.minFailures, minFailurePercent: o.minFailurePercent })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )

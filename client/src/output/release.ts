@@ -31,13 +31,37 @@ const time = (iso: string | null | undefined) => {
 
 type ChannelView = AcceptedAnswer<'ChannelSummary'>
 
-const halted = (c: ChannelView) => (c.rollout.halted ? `yes${c.rollout.reason ? `: ${c.rollout.reason}` : ''}` : 'no')
+const halted = (c: ChannelView) => (c.rollout.halted ? `yes${c.rollout.halted_by ? ` (by ${c.rollout.halted_by})` : ''}${c.rollout.reason ? `: ${c.rollout.reason}` : ''}` : 'no')
+
+/** `ramp 1 → 10 → 50 → 100%, at 10%; next 50% at 2026-11-20 16:00 UTC` (or why it waits). */
+function rampLine(c: ChannelView): string | null {
+  const r = c.ramp
+  if (!r) return null
+  const at = r.steps[r.step]
+  const next = r.waiting ? `waiting for ${r.next_percent}%: ${r.waiting} (looks again at ${time(r.next_at)})` : `next ${r.next_percent}% at ${time(r.next_at)}`
+  return `${c.channel}: ramp ${r.steps.join(' → ')}%, every ${span(r.every_s)}, at ${at ?? '?'}%; ${next}`
+}
+
+/** `stable: failure guard halts at ≥ 3 failed hosts and ≥ 5 % of those that attempted the version`. */
+function guardLine(c: ChannelView): string | null {
+  if (!c.guard) return null
+  return `${c.channel}: failure guard halts at ≥ ${c.guard.min_failures} failed hosts and ≥ ${c.guard.min_failure_percent} % of those that attempted the version`
+}
+
+function span(s: number): string {
+  if (s % 86_400 === 0) return `${s / 86_400}d`
+  if (s % 3600 === 0) return `${s / 3600}h`
+  if (s % 60 === 0) return `${s / 60}m`
+  return `${s}s`
+}
 
 export function formatStatus(s: ReleaseStatus): string[] {
   const channels = table(
     ['CHANNEL', 'VERSION', 'SEQ', 'ROLLOUT', 'EXPIRES', 'HALTED'],
     s.channels.map((c) => [c.channel, c.version ?? '(none)', String(c.seq), `${c.rollout.percent}%`, time(c.expires_at), halted(c)]),
   )
+  const extra = s.channels.flatMap((c) => [rampLine(c), guardLine(c)]).filter((l): l is string => l !== null).map(safeText)
+  if (extra.length > 0) channels.push('', ...extra)
   const shown = s.releases.slice(0, s.shown)
   const releases = shown.length
     ? table(
@@ -70,14 +94,17 @@ export function formatChannelChange(r: ChannelChangeResult): string[] {
     rollout: `Rollout of ${c.version} on ${c.channel} set to ${c.rollout.percent}%`,
     halt: `Halted the rollout of ${c.version} on ${c.channel}: hosts will not install it until it is resumed`,
     resume: `Resumed the rollout of ${c.version} on ${c.channel} at ${c.rollout.percent}%`,
+    guard: `Set the failure guard of ${c.channel}`,
   }[r.action]
   const same = {
     promote: `${c.channel} already points at ${c.version} at ${c.rollout.percent}%`,
     rollout: `the rollout on ${c.channel} is already ${c.rollout.percent}%`,
     halt: `${c.channel} is already halted`,
     resume: `${c.channel} is not halted`,
+    guard: `the failure guard of ${c.channel} is already so`,
   }[r.action]
-  return [changed ? `✅ ${done}` : `→ Nothing changed: ${same}`, `→ ${channelLine(c)}`]
+  const more = [rampLine(c), r.action === 'guard' ? guardLine(c) : null].filter((l): l is string => l !== null).map((l) => `→ ${safeText(l)}`)
+  return [changed ? `✅ ${done}` : `→ Nothing changed: ${same}`, `→ ${channelLine(c)}`, ...more]
 }
 
 export function formatYank(r: ReleaseYankResult): string[] {

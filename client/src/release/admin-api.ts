@@ -4,7 +4,7 @@
 // The token is sent only in the Authorization header and never appears in a message. Answers
 // are read with the contract's `Accepted` schemas: a newer broker's extra fields are kept.
 import type * as z from 'zod/mini'
-import { Accepted, type AcceptedAnswer, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../../contract/api.ts'
+import { Accepted, type AcceptedAnswer, type GuardRequest, type HaltRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../../contract/api.ts'
 import { FleetAccepted } from '../../../contract/fleet.ts'
 import { firstIssueInWords } from '../../../contract/issues.ts'
 import { NetworkError } from '../errors.ts'
@@ -26,6 +26,8 @@ export interface AdminApi {
   rollout(channel: string, body: RolloutRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
   halt(channel: string, body: HaltRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
   resume(channel: string): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
+  /** `POST /v1/channels/{channel}/guard`: the failure guard's thresholds. */
+  guard(channel: string, body: GuardRequest): Promise<Answer<AcceptedAnswer<'ChannelChange'>>>
   yank(version: string, body: YankRequest): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
   unyank(version: string): Promise<Answer<AcceptedAnswer<'ReleaseChange'>>>
   audit(query: { before?: number; limit?: number }): Promise<Answer<AcceptedAnswer<'AuditPage'>>>
@@ -131,9 +133,10 @@ export function createAdminApi(options: AdminApiOptions): AdminApi {
       return { raw: a.raw, data: a.data.releases }
     },
     promote: (channel, body) => channelCall(`promote ${body.version} to ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/promote`), body),
-    rollout: (channel, body) => channelCall(`set the rollout of ${channel} to ${body.percent}%`, adminUrl(server, `v1/channels/${seg(channel)}/rollout`), body),
+    rollout: (channel, body) => channelCall(body.ramp ? `ramp the rollout of ${channel}` : `set the rollout of ${channel} to ${body.percent}%`, adminUrl(server, `v1/channels/${seg(channel)}/rollout`), body),
     halt: (channel, body) => channelCall(`halt ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/halt`), body),
     resume: (channel) => channelCall(`resume ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/resume`), {}),
+    guard: (channel, body) => channelCall(`set the failure guard of ${channel}`, adminUrl(server, `v1/channels/${seg(channel)}/guard`), body),
     yank: (version, body) =>
       call(`yank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/yank`), Accepted.ReleaseChange, { auth: true, body }),
     unyank: (version) => call(`unyank ${version}`, 'POST', adminUrl(server, `v1/releases/${seg(version)}/unyank`), Accepted.ReleaseChange, { auth: true, body: {} }),

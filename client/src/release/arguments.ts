@@ -2,6 +2,7 @@
 // contract's own request schemas, so a bad value gets the same rule the broker applies, as a
 // usage error (exit 2) that needs neither a token nor the network.
 import { parseLabelFilter, UUID_PATTERN } from '../../../contract/fleet.ts'
+import { RampRequestSchema, type RampRequest } from '../../../contract/api.ts'
 import { firstIssue, type SchemaIssues } from '../../../contract/issues.ts'
 import { parseVersion, VERSION_MAX_LENGTH } from '../../../contract/version.ts'
 import { UsageError } from '../errors.ts'
@@ -18,6 +19,37 @@ export function parsePercent(input: string): number {
   const m = /^\s*(\d{1,3})\s*%?\s*$/.exec(input)
   const n = m ? Number(m[1]) : NaN
   if (!(n >= 0 && n <= 100)) throw new UsageError(`invalid percent ${JSON.stringify(input)}: a whole number from 0 to 100`)
+  return n
+}
+
+const SPAN_UNITS_S = { s: 1, m: 60, h: 3600, d: 86_400 } as const
+
+/** `--every`: a span (`90s`, `30m`, `6h`, `1d`) or whole seconds, at least a minute. */
+export function parseEvery(input: string): number {
+  const m = /^\s*(\d{1,7})\s*([smhd]?)\s*$/.exec(input)
+  if (!m) throw new UsageError(`invalid --every ${JSON.stringify(input)}: a span such as 30m, 6h or 1d (or whole seconds)`)
+  return Number(m[1]) * SPAN_UNITS_S[(m[2] || 's') as keyof typeof SPAN_UNITS_S]
+}
+
+/** `--ramp 1,10,50,100 --every 6h`: a scheduled ramp, checked with the contract's rule (2–10 increasing percents, every ≥ 60 s). */
+export function checkedRamp(steps: string, every: string | undefined): RampRequest {
+  if (every === undefined) throw new UsageError('--ramp needs --every (how long each step lasts, e.g. 6h)')
+  const parsed = steps.split(',').map((s) => parsePercent(s))
+  return checkedBody(RampRequestSchema, { steps: parsed, every_s: parseEvery(every) }, '--ramp/--every')
+}
+
+/** A whole number of failed hosts (`--min-failures`). */
+export function parseWhole(input: string, option: string): number {
+  const n = /^\s*\d{1,9}\s*$/.test(input) ? Number(input) : NaN
+  if (Number.isNaN(n)) throw new UsageError(`invalid ${option} ${JSON.stringify(input)}: a whole number`)
+  return n
+}
+
+/** `5`, `2.5` or `5%`: a share from 0 to 100 (`--min-failure-percent`). */
+export function parseShare(input: string, option: string): number {
+  const m = /^\s*(\d{1,3}(?:\.\d{1,3})?)\s*%?\s*$/.exec(input)
+  const n = m ? Number(m[1]) : NaN
+  if (!(n >= 0 && n <= 100)) throw new UsageError(`invalid ${option} ${JSON.stringify(input)}: a number from 0 to 100`)
   return n
 }
 
