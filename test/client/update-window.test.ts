@@ -135,6 +135,23 @@ describe('cco update with a window, through the CLI', () => {
   it('says nothing about windows when none is set', async () => {
     const r = await fx.run(fx.host(), ['update', '--check'])
     expect(r.stdout).not.toContain('maintenance window')
+    const j = await fx.run(fx.host(), ['update', '--check', '--json'])
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'available', maintenance_window: null })
+  })
+
+  it('`cco update --check --json` has the windows, whether one is open and the next opening', async () => {
+    const h = fx.host()
+    const window = closedWindow()
+    expect((await fx.run(h, ['config', 'set', 'updates.window', `${window}; Tue 02:00-03:00`])).code).toBe(0)
+    const r = await fx.run(h, ['update', '--check', '--json'])
+    expect(r.code, show(r)).toBe(0)
+    const j = JSON.parse(r.stdout) as { maintenance_window: { windows: string[]; open_until: string | null; next_opening: string } }
+    expect(j.maintenance_window.windows).toEqual([window, 'Tue 02:00-03:00 UTC'])
+    expect(j.maintenance_window.next_opening).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/)
+    const opensIn = Date.parse(j.maintenance_window.next_opening) - Date.now()
+    expect(opensIn).toBeGreaterThan(0)
+    expect(opensIn).toBeLessThanOrEqual(120 * MIN)
+    if (j.maintenance_window.open_until !== null) expect(j.maintenance_window.open_until).toMatch(/T03:00:00Z$/)
   })
 
   it('exits 2 for a bad window on the command line', async () => {

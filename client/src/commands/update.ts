@@ -9,6 +9,7 @@ import { restartDaemonHooks } from '../daemon/restart-request.ts'
 import { CliError, ExitCode } from '../errors.ts'
 import { checkEvent, checkFailedEvent, installEvent } from '../fleet/events.ts'
 import { fleetReporter, type FleetReporter } from '../fleet/reporter.ts'
+import { toRfc3339 } from '../system/clock.ts'
 import { fileIdentity } from '../update/binary-files.ts'
 import { checkForUpdate, type CheckResult } from '../update/check.ts'
 import { createUpdateContext, type UpdateContext } from '../update/context.ts'
@@ -63,6 +64,14 @@ export interface UpdateOutcome {
   notes: string | null
   notes_url: string | null
   installed: InstallResult | null
+  /** With `updates.window` set: the windows, whether one is open now (until when) and the next opening (RFC 3339). */
+  maintenance_window: MaintenanceWindowView | null
+}
+
+export interface MaintenanceWindowView {
+  windows: string[]
+  open_until: string | null
+  next_opening: string
 }
 
 export const UPDATE_QUESTION = 'Update now? [Y/n]: '
@@ -79,6 +88,7 @@ function outcome(check: CheckResult, status: UpdateStatus, installed: InstallRes
     notes: check.manifest.release?.notes ?? null,
     notes_url: check.manifest.release?.notes_url ?? null,
     installed,
+    maintenance_window: null,
   }
 }
 
@@ -162,6 +172,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
   const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks })
   try {
     const result = await runUpdate(ctx, options, ui, progress)
+    result.maintenance_window = windowView(ctx)
     await reportRun(fleet, ctx, progress, { outcome: result })
     return result
   } catch (err) {
@@ -185,6 +196,15 @@ function windowEvent(ctx: UpdateContext, installing: boolean): UpdateEvent | nul
   const open = currentOccurrence(windows, now)
   if (installing && open) return null
   return { type: 'window', installing, openUntil: open?.end ?? null, nextOpening: next.start, window: (open ?? next).window.text }
+}
+
+function windowView(ctx: UpdateContext): MaintenanceWindowView | null {
+  const windows = windowsOf(ctx.config.updates.window)
+  const now = ctx.clock.now().getTime()
+  const next = nextOpening(windows, now)
+  if (next === null) return null
+  const open = currentOccurrence(windows, now)
+  return { windows: windows.map((w) => w.text), open_until: open ? toRfc3339(new Date(open.end)) : null, next_opening: toRfc3339(new Date(next.start)) }
 }
 
 async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateUi, progress: Progress): Promise<UpdateOutcome> {
