@@ -44,7 +44,7 @@ function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) 
   }
 }
 
-const ISOLATED = ['test/worker/stable-from-releases.test.ts', 'test/worker/mirror.test.ts']
+const ISOLATED = ['test/worker/stable-from-releases.test.ts', 'test/worker/mirror.test.ts', 'test/worker/notifications.test.ts']
 
 export default defineConfig({
   test: {
@@ -62,6 +62,11 @@ export default defineConfig({
         // The same Worker with the R2 asset mirror on.
         plugins: [cloudflareTest(workerdOptions({}, ['ASSETS_BUCKET']))],
         test: { name: 'worker-mirror', include: ['test/worker/mirror.test.ts'] },
+      },
+      {
+        // The same Worker with outgoing notifications on (a test receiver and signing key).
+        plugins: [cloudflareTest(workerdOptions({ NOTIFY_URLS: JSON.stringify(['https://hooks.test/services/T0/B0/secret-path', 'http://127.0.0.1:8787/notify']), NOTIFY_SECRET: 'test-notify-secret' }))],
+        test: { name: 'worker-notify', include: ['test/worker/notifications.test.ts'] },
       },
       {
         test: {

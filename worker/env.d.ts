@@ -17,6 +17,10 @@ interface BrokerSecrets {
   STATUS_SESSION_KEY: string
   /** A GitHub token for reconciliation (optional; needed for private repositories). */
   GITHUB_TOKEN: string
+  /** A JSON list of URLs that get rollout notifications (optional; a var may hold it too). */
+  NOTIFY_URLS: string
+  /** The key of the notifications' `X-Cco-Signature-256` HMAC-SHA256 (optional; without it they are sent unsigned). */
+  NOTIFY_SECRET: string
   /**
    * The R2 bucket of the asset mirror. Optional: mirroring is on only when the binding exists
    * (see `mirrorBucket`); declared here because wrangler.toml keeps it off by default.

@@ -14,7 +14,7 @@ it('migrates schema 1 to 2 keeping every release row, its columns and the channe
   await runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql
     // Back to an empty object, then the schema-1 state as the previous code left it.
-    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'notifications', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
     sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
     for (const statement of MIGRATIONS[0]!) sql.exec(statement)
     sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
@@ -43,7 +43,7 @@ it('migrates schema 2 to 3 keeping every delivery row (no body hash) and every r
   const stub = env.BROKER.get(env.BROKER.idFromName('migration-test-3'))
   await runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql
-    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'notifications', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
     sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
     for (const statement of [...MIGRATIONS[0]!, ...MIGRATIONS[1]!]) sql.exec(statement)
     sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
@@ -70,7 +70,7 @@ it('migrates schema 3 to 4: every row gets its version identity, and older twins
   const stub = env.BROKER.get(env.BROKER.idFromName('migration-test-4'))
   await runInDurableObject(stub, async (_instance, state) => {
     const sql = state.storage.sql
-    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'notifications', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
     sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
     for (const statement of MIGRATIONS.slice(0, 3).flat()) sql.exec(statement)
     sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '3')")
@@ -102,5 +102,29 @@ it('migrates schema 3 to 4: every row gets its version identity, and older twins
     expect(await broker.unyank('1.0.0', actor)).toMatchObject({ ok: true })
     expect(sql.exec('SELECT COUNT(*) AS n FROM yanked').one().n).toBe(0)
     expect(['1.0.0', '1.0+rebuild']).toContain(broker.channelStates().find((c) => c.channel === 'beta')?.version)
+  })
+})
+
+it('migrates schema 4 to 5: channels keep their rollout and get the default failure guard, no ramp, an empty outbox', async () => {
+  const stub = env.BROKER.get(env.BROKER.idFromName('migration-test-5'))
+  await runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql
+    for (const t of ['releases', 'channels', 'yanked', 'deliveries', 'audit', 'notifications', 'meta']) sql.exec(`DROP TABLE IF EXISTS ${t}`)
+    sql.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+    for (const statement of MIGRATIONS.slice(0, 4).flat()) sql.exec(statement)
+    sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '4')")
+    sql.exec("UPDATE channels SET version = '2026.11.1', percent = 25, halted = 1, halt_reason = 'crash loop', seq = 9 WHERE name = 'stable'")
+
+    const broker = new Broker(state, env)
+
+    expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(SCHEMA_VERSION))
+    expect(broker.channelStates().find((c) => c.channel === 'stable')).toMatchObject({
+      version: '2026.11.1',
+      seq: 9,
+      rollout: { percent: 25, halted: true, reason: 'crash loop', halted_by: null },
+      guard: { min_failures: 3, min_failure_percent: 5 },
+      ramp: null,
+    })
+    expect(sql.exec('SELECT COUNT(*) AS n FROM notifications').one().n).toBe(0)
   })
 })

@@ -24,6 +24,7 @@ import { loadSigningKeys, type SigningKeys } from '../signing.ts'
 import { allShards, fleetShard, fleetShardCount } from '../fleet/shards.ts'
 import { DEFAULT_GUARD, EVIDENCE_HOSTS, decideGuard, guardNear, type Guard, type GuardCounts } from '../policy/guard.ts'
 import { decideRamp, startRamp, type Ramp } from '../policy/ramp.ts'
+import { NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS, notificationOf, notifyRetryDelayMs, parseNotifyUrls, redactedUrl } from '../policy/notify.ts'
 import { fetchChecksums } from './fetch-checksums.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
@@ -206,6 +207,7 @@ export class Broker extends DurableObject<Env> {
       await this.#deleteFromMirror(unused)
     }
     await this.#runRamps(dueBy)
+    await this.#sendNotifications(dueBy)
     await this.#scheduleAlarm()
     await this.#flushKv()
   }
@@ -236,6 +238,42 @@ export class Broker extends DurableObject<Env> {
         console.error(`ramp of ${channel}: ${err.refusal.message}`)
       }
     }
+  }
+
+  /** NOTIFY_URLS as configured; a bad value is logged and sends nothing (it never blocks a change). */
+  #notifyUrls(): string[] {
+    const parsed = parseNotifyUrls(this.env.NOTIFY_URLS)
+    if (parsed.ok) return parsed.urls
+    console.error(`var NOTIFY_URLS ${parsed.problem}; no notifications are sent`)
+    return []
+  }
+
+  /**
+   * Sends every due notification of the outbox, outside the write queue: a 2xx answer deletes
+   * it; a failure is recorded in the audit log (the receiver shown by its origin only) and
+   * retried with backoff, up to NOTIFY_MAX_ATTEMPTS, then given up.
+   */
+  async #sendNotifications(dueBy: number): Promise<void> {
+    const due = this.#sql.exec<{ id: number; url: string; event: string; body: string; attempts: number }>('SELECT id, url, event, body, attempts FROM notifications WHERE next_at <= ? ORDER BY id LIMIT 50', dueBy).toArray()
+    if (due.length === 0) return
+    const secret = this.env.NOTIFY_SECRET || null
+    const results = await Promise.all(due.map(async (n) => ({ n, error: await sendNotification(n.url, n.body, secret) })))
+    const now = Date.now()
+    const nowIso = isoSeconds(now)!
+    this.ctx.storage.transactionSync(() => {
+      for (const { n, error } of results) {
+        if (error === null) {
+          this.#sql.exec('DELETE FROM notifications WHERE id = ?', n.id)
+          continue
+        }
+        const attempts = n.attempts + 1
+        const givenUp = attempts >= NOTIFY_MAX_ATTEMPTS
+        if (givenUp) this.#sql.exec('DELETE FROM notifications WHERE id = ?', n.id)
+        else this.#sql.exec('UPDATE notifications SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?', attempts, now + notifyRetryDelayMs(attempts), error, n.id)
+        const detail = { receiver: redactedUrl(n.url), event: n.event, attempts, error, retry: !givenUp }
+        this.#sql.exec('INSERT INTO audit (at, actor, action, target, delivery, detail) VALUES (?, ?, ?, ?, ?, ?)', nowIso, 'broker', 'notify.failed', null, null, JSON.stringify(detail))
+      }
+    })
   }
 
   async #applyRamp(channel: Channel, near: boolean, now: number): Promise<void> {
@@ -306,7 +344,8 @@ export class Broker extends DurableObject<Env> {
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT fetch_next_at AS at FROM releases WHERE fetch_next_at IS NOT NULL
            UNION ALL SELECT mirror_next_at FROM releases WHERE mirror_next_at IS NOT NULL
-           UNION ALL SELECT ramp_next_at FROM channels WHERE ramp_next_at IS NOT NULL)`,
+           UNION ALL SELECT ramp_next_at FROM channels WHERE ramp_next_at IS NOT NULL
+           UNION ALL SELECT next_at FROM notifications)`,
       )
       .one().at
     if (next === null) return
@@ -787,6 +826,8 @@ export class Broker extends DurableObject<Env> {
 
     const kids = JSON.stringify(keys.kids)
     const rampEntries: AuditInput[] = []
+    const notifyUrls = this.#notifyUrls()
+    let queued = 0
     this.ctx.storage.transactionSync(() => {
       for (const r of overlay.values()) this.#writeRelease(r)
       for (const y of unyanked) this.#sql.exec('DELETE FROM yanked WHERE version = ?', y.version)
@@ -838,6 +879,15 @@ export class Broker extends DurableObject<Env> {
       for (const e of entries) {
         this.#sql.exec('INSERT INTO audit (at, actor, action, target, delivery, detail) VALUES (?, ?, ?, ?, ?, ?)', nowIso, change.actor, e.action, e.target, change.deliveryId ?? null, JSON.stringify(e.detail))
       }
+      for (const e of entries) {
+        const message = notificationOf({ action: e.action, target: e.target ?? null, detail: e.detail as Record<string, unknown> }, change.actor, config.product, nowIso)
+        if (!message) continue
+        const body = JSON.stringify(message)
+        for (const url of notifyUrls) {
+          this.#sql.exec('INSERT INTO notifications (url, event, body, attempts, next_at, created_at) VALUES (?, ?, ?, 0, ?, ?)', url, message.event, body, now, nowIso)
+          queued++
+        }
+      }
       if (change.delivery && change.deliveryId) {
         this.#sql.exec(
           'INSERT INTO deliveries (id, event, action, received_at, outcome, body_sha256) VALUES (?, ?, ?, ?, ?, ?)',
@@ -846,6 +896,8 @@ export class Broker extends DurableObject<Env> {
       }
     })
     for (const s of signed) this.#kvDirty.add(s.channel)
+    // Sent by the alarm, never on the change's path.
+    if (queued > 0) await this.#scheduleAlarm()
     return Object.fromEntries(signed.map((s) => [s.channel, s.seq]))
   }
 
@@ -1088,6 +1140,27 @@ function toReleaseRow(r: Row): ReleaseRow {
             error: r.mirror_error === null ? null : String(r.mirror_error),
           },
     live_since: r.live_since === null ? null : String(r.live_since),
+  }
+}
+
+/**
+ * POSTs one notification: its JSON body, signed with HMAC-SHA256 under NOTIFY_SECRET in
+ * `X-Cco-Signature-256: sha256=<hex>` (as GitHub signs its webhooks) when the secret is set.
+ * Returns null on a 2xx answer, else what went wrong (never the URL: it may carry a secret).
+ */
+async function sendNotification(url: string, body: string, secret: string | null): Promise<string | null> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'cco-broker' }
+  if (secret) {
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)))
+    headers['x-cco-signature-256'] = `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('')}`
+  }
+  try {
+    const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS) })
+    await res.body?.cancel()
+    return res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}`
+  } catch (err) {
+    return (err as Error).name === 'TimeoutError' ? `no answer within ${NOTIFY_TIMEOUT_MS / 1000} s` : 'the request failed'
   }
 }
 

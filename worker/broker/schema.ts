@@ -139,6 +139,19 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE channels ADD COLUMN halted_by TEXT`,
     `ALTER TABLE channels ADD COLUMN ramp TEXT`,
     `ALTER TABLE channels ADD COLUMN ramp_next_at INTEGER`,
+    // The outbox of outgoing notifications (worker/policy/notify.ts): one row per message and
+    // receiver, written in the same transaction as the change, sent by the alarm.
+    `CREATE TABLE notifications (
+      id         INTEGER PRIMARY KEY AUTOINCREMENT,
+      url        TEXT NOT NULL,
+      event      TEXT NOT NULL,
+      body       TEXT NOT NULL,
+      attempts   INTEGER NOT NULL DEFAULT 0,
+      next_at    INTEGER NOT NULL,
+      last_error TEXT,
+      created_at TEXT NOT NULL
+    )`,
+    `CREATE INDEX notifications_due ON notifications (next_at)`,
   ],
 ]
 

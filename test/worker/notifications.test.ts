@@ -1,0 +1,113 @@
+// Outgoing notifications through the real Worker (NOTIFY_URLS: two receivers, NOTIFY_SECRET
+// set): a change queues its message in the same transaction, the alarm sends it with a valid
+// HMAC-SHA256 signature, a failed receiver is retried with backoff and the failure is in the
+// audit log with the receiver's origin only, never its secret path.
+import { reset, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { adminPost, auditLog, fakeNetwork, publish, stub } from './helpers.ts'
+import { notifyRetryDelayMs, parseNotifyUrls, redactedUrl } from '../../worker/policy/notify.ts'
+
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await reset()
+})
+
+const SLACK = 'https://hooks.test/services/T0/B0/secret-path'
+const LOCAL = 'http://127.0.0.1:8787/notify'
+
+async function hmacHex(secret: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  return Array.from(new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body))), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+async function outbox(): Promise<{ url: string; event: string; attempts: number }[]> {
+  return runInDurableObject(stub(), (_i, state) => state.storage.sql.exec<{ url: string; event: string; attempts: number }>('SELECT url, event, attempts FROM notifications ORDER BY id').toArray())
+}
+
+async function makeNotificationsDue(): Promise<void> {
+  await runInDurableObject(stub(), (_i, state) => {
+    state.storage.sql.exec('UPDATE notifications SET next_at = ?', Date.now() - 1)
+  })
+}
+
+describe('notifications', () => {
+  it('sends a halt to every receiver, signed, and retries a receiver that failed', async () => {
+    await publish('2026.11.3')
+    let localAnswers = 0
+    // Read inside the route: a body belongs to the Durable Object that sent it.
+    const received: { body: string; signature: string | null }[] = []
+    const keep = async (req: Request) => void received.push({ body: await req.text(), signature: req.headers.get('x-cco-signature-256') })
+    const net = fakeNetwork({
+      [SLACK]: async (req) => (await keep(req), new Response('ok')),
+      [LOCAL]: async (req) => (await keep(req), new Response(null, { status: ++localAnswers === 1 ? 503 : 204 })),
+    })
+    const halted = await adminPost('/v1/channels/beta/halt', { reason: 'crash reports' })
+    expect(halted.status).toBe(200)
+    // Queued with the change, not sent on its path.
+    expect(net.asked).toEqual([])
+    expect(await outbox()).toEqual([
+      { url: SLACK, event: 'halt', attempts: 0 },
+      { url: LOCAL, event: 'halt', attempts: 0 },
+    ])
+
+    expect(await runDurableObjectAlarm(stub())).toBe(true)
+    expect(net.asked.sort()).toEqual([LOCAL, SLACK])
+    expect(received).toHaveLength(2)
+    for (const { body, signature } of received) {
+      expect(signature).toBe(`sha256=${await hmacHex('test-notify-secret', body)}`)
+      const message = JSON.parse(body)
+      expect(message).toMatchObject({ event: 'halt', product: 'cco', channel: 'beta', version: '2026.11.3', actor: 'token:release-bot', reason: 'crash reports' })
+      expect(message.text).toBe('cco: beta rollout of 2026.11.3 halted by token:release-bot: crash reports')
+    }
+    expect(await outbox()).toEqual([{ url: LOCAL, event: 'halt', attempts: 1 }])
+    const failed = (await auditLog()).filter((e) => e.action === 'notify.failed')
+    expect(failed).toEqual([expect.objectContaining({ actor: 'broker', detail: { receiver: 'http://127.0.0.1:8787/…', event: 'halt', attempts: 1, error: 'HTTP 503', retry: true } })])
+
+    await makeNotificationsDue()
+    await runDurableObjectAlarm(stub())
+    expect(localAnswers).toBe(2)
+    expect(await outbox()).toEqual([])
+  })
+
+  it('announces a resume, a yank and a promotion, and never writes a receiver’s path to the audit log', async () => {
+    await publish('2026.11.3')
+    fakeNetwork({})
+    await adminPost('/v1/channels/beta/halt', { reason: 'r' })
+    await adminPost('/v1/channels/beta/resume')
+    await adminPost('/v1/releases/2026.11.3/yank', { reason: 'bad build' })
+    expect((await outbox()).map((n) => n.event)).toEqual(['halt', 'halt', 'resume', 'resume', 'yank', 'yank'])
+    await runDurableObjectAlarm(stub())
+    const audit = JSON.stringify(await auditLog())
+    expect(audit).toContain('https://hooks.test/…')
+    expect(audit).not.toContain('secret-path')
+  })
+
+  it('gives a message up after its last attempt', async () => {
+    await publish('2026.11.3')
+    fakeNetwork({})
+    await adminPost('/v1/channels/beta/halt', { reason: 'r' })
+    for (let i = 0; i < 6; i++) {
+      await makeNotificationsDue()
+      await runDurableObjectAlarm(stub())
+    }
+    expect(await outbox()).toEqual([])
+    const failed = (await auditLog()).filter((e) => e.action === 'notify.failed')
+    expect(failed).toHaveLength(12)
+    expect(failed.filter((e) => e.detail.retry === false)).toHaveLength(2)
+  })
+})
+
+describe('notify policy', () => {
+  it('takes https URLs and loopback http, and refuses anything else', () => {
+    expect(parseNotifyUrls(undefined)).toEqual({ ok: true, urls: [] })
+    expect(parseNotifyUrls('["https://a.test/x", "http://localhost:9/y"]')).toEqual({ ok: true, urls: ['https://a.test/x', 'http://localhost:9/y'] })
+    expect(parseNotifyUrls('["http://a.test/x"]')).toMatchObject({ ok: false, problem: 'entry 0 (http://a.test/…) uses http, not https' })
+    expect(parseNotifyUrls('https://a.test')).toMatchObject({ ok: false })
+    expect(parseNotifyUrls('["https://u:p@a.test/x"]')).toMatchObject({ ok: false })
+  })
+
+  it('backs off from 30 s, doubling, to at most an hour, and shows a receiver by its origin', () => {
+    expect([1, 2, 3, 10].map(notifyRetryDelayMs)).toEqual([30_000, 60_000, 120_000, 3_600_000])
+    expect(redactedUrl(SLACK)).toBe('https://hooks.test/…')
+  })
+})
