@@ -136,6 +136,21 @@ describe('a real daemon with auto_install and a maintenance window', () => {
     expect(line).toBeTruthy()
   })
 
+  it('wakes at its install point when the window opens, and installs then, not before', { timeout: 200_000 }, async () => {
+    // Opens at the next minute but one (60–120 s from now), one minute long: the point is at most 45 s in.
+    const h = await host(dailyWindow(2, 3))
+    const start = await h.cco(['daemon', 'start'])
+    expect(start.code, show(start)).toBe(0)
+    const waitingLine = await h.waitForLog(/waiting for the maintenance window [^\n]+, installing at (\d\d:\d\d(?::\d\d)?) UTC/, 20_000)
+    const point = /installing at (\d\d:\d\d(?::\d\d)?) UTC/.exec(waitingLine)![1]!
+    await h.waitForHealth({ version: VERSION_B, timeoutMs: 190_000 })
+    const installing = /^\[\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d) UTC\] \[INFO\] Installing update\.\.\.$/m.exec(h.log())
+    expect(installing, h.log()).not.toBeNull()
+    // Same day (the window opens within two minutes; a run across midnight compares as text wrongly only then).
+    const full = point.length === 5 ? `${point}:00` : point
+    if (full < '23:55:00') expect(installing![1]! >= full, `installed at ${installing![1]}, point ${full}`).toBe(true)
+  })
+
   it('with the window open (and the host past its point in it): installs and restarts into the update', { timeout: 90_000 }, async () => {
     // Opened 23 h 50 min ago, closes in 5 min: every bucket's point is at least 20 min past.
     const h = await host(dailyWindow(10, 5))
