@@ -154,6 +154,17 @@ describe('cco update with a window, through the CLI', () => {
     if (j.maintenance_window.open_until !== null) expect(j.maintenance_window.open_until).toMatch(/T03:00:00Z$/)
   })
 
+  it('`cco config show` lists the windows after the Update Configuration lines, and --json has them', async () => {
+    const h = fx.host()
+    expect((await fx.run(h, ['config', 'set', 'updates.window', 'mon-fri 22:00-23:30;Sat,Sun 1:00-5:00'])).code).toBe(0)
+    const r = await fx.run(h, ['config', 'show'])
+    expect(r.code, show(r)).toBe(0)
+    expect(r.stdout).toContain(`  Server: ${fx.server.url}\n  Maintenance window: Mon-Fri 22:00-23:30 UTC; Sat,Sun 01:00-05:00 UTC\n\nDaemon Configuration:`)
+    const j = JSON.parse((await fx.run(h, ['config', 'show', '--json'])).stdout) as { updates: { window: string[] } }
+    expect(j.updates.window).toEqual(['Mon-Fri 22:00-23:30 UTC', 'Sat,Sun 01:00-05:00 UTC'])
+    expect((await fx.run(fx.host(), ['config', 'show'])).stdout).toContain('  Maintenance window: none (the daemon installs right after a check)\n')
+  })
+
   it('exits 2 for a bad window on the command line', async () => {
     const h = fx.host()
     const r = await fx.run(h, ['config', 'set', 'updates.window', 'Tue 02:00-03:00 CET'])
