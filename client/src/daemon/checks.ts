@@ -2,7 +2,8 @@
 // (never a second install path), with the log lines administrators grep for:
 // `Starting update check`, `Current version: X`, `Latest version: Y`, then when installing
 // `Downloading release...`, `Verifying checksum...`, `Installing update...`,
-// `Successfully updated to Y` (or the failure and rollback lines).
+// `Successfully updated to Y` (or the failure and rollback lines); with `updates.window` set and
+// the host before its point in a window, `Update Y waiting for the maintenance window …` instead.
 import { sameVersion } from '../../../contract/version.ts'
 import type { Config } from '../config/schema.ts'
 import { formatClock, formatDayTime, installSlot, windowsOf } from '../config/window.ts'
