@@ -217,8 +217,8 @@ describe('informational reads', () => {
     const res = await exports.default.fetch(`${BROKER}/v1/channels`)
     const list = ChannelListSchema.parse(await res.json())
     expect(list.channels).toEqual([
-      { channel: 'stable', version: null, seq: 1, rollout: { percent: 100, halted: false, reason: null }, issued_at: expect.any(String), expires_at: expect.any(String) },
-      { channel: 'beta', version: '2026.11.1', seq: 1, rollout: { percent: 100, halted: false, reason: null }, issued_at: expect.any(String), expires_at: expect.any(String) },
+      { channel: 'stable', version: null, seq: 1, rollout: { percent: 100, halted: false, reason: null, halted_by: null }, guard: { min_failures: 3, min_failure_percent: 5 }, ramp: null, issued_at: expect.any(String), expires_at: expect.any(String) },
+      { channel: 'beta', version: '2026.11.1', seq: 1, rollout: { percent: 100, halted: false, reason: null, halted_by: null }, guard: { min_failures: 3, min_failure_percent: 5 }, ramp: null, issued_at: expect.any(String), expires_at: expect.any(String) },
     ])
   })
 
