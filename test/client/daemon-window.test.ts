@@ -164,4 +164,15 @@ describe('a real daemon with auto_install and a maintenance window', () => {
     expect(h.log()).toContain(`Successfully updated to ${VERSION_B}`)
     expect(h.log()).not.toContain('waiting for the maintenance window')
   })
+
+  it('with the window closed but the running version yanked: moves at once (the yank is the safety valve)', { timeout: 90_000 }, async () => {
+    await fx.publish({ version: VERSION_B, yanked: [{ version: VERSION_A, reason: 'corrupts config' }] })
+    const window = dailyWindow(120, 180)
+    const h = await host(window)
+    expect((await h.cco(['daemon', 'start'])).code).toBe(0)
+    await h.waitForHealth({ version: VERSION_B, timeoutMs: 60_000 })
+    expect(h.log()).toContain(`Installing ${VERSION_B} outside the maintenance window ${window}: the running version was yanked`)
+    expect(h.log()).not.toContain('waiting for the maintenance window')
+    expect((await h.cco(['--version'])).stdout).toBe(`cco ${VERSION_B}\n`)
+  })
 })

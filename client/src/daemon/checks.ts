@@ -78,13 +78,19 @@ async function autoInstall(app: AppContext, config: Config, hostId: string, chec
 /**
  * With `updates.window` set, an automatic install happens only inside a window, at the host's
  * point in it (its rollout bucket for this version spread across the window, window.ts), so
- * that a fleet staggers; before that point the update waits and the daemon wakes for it.
+ * that a fleet staggers; before that point the update waits and the daemon wakes for it. A
+ * running version that was yanked is replaced at once.
  */
 function waitForWindow(app: AppContext, config: Config, hostId: string, check: CheckResult, d: InstallDecision): UnderLockStep<CheckOutcome> {
   const now = app.clock.now().getTime()
   const bucket = rolloutBucket(hostId, d.version)
   const slot = installSlot(windowsOf(config.updates.window), now, bucket)
   if (slot === null || slot.at <= now) return { install: d }
+  // A yank is the safety valve: a host running a withdrawn version moves at once, window or not.
+  if (d.why === 'yanked') {
+    app.logger.info(`Installing ${d.version} outside the maintenance window ${slot.occurrence.window.text}: the running version was yanked`)
+    return { install: d }
+  }
   const day = (ms: number) => formatDayTime(ms).slice(0, 14)
   const on = day(slot.at) === day(now) ? '' : ` on ${day(slot.at)}`
   app.logger.info(`Update ${d.version} waiting for the maintenance window ${slot.occurrence.window.text}, installing at ${formatClock(slot.at)}${on}`)
