@@ -4,6 +4,7 @@
 // audit log with the receiver's origin only, never its secret path.
 import { reset, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { postReport, report, uuid } from './fleet-helpers.ts'
 import { adminPost, auditLog, fakeNetwork, publish, stub } from './helpers.ts'
 import { notifyRetryDelayMs, parseNotifyUrls, redactedUrl } from '../../worker/policy/notify.ts'
 
@@ -94,6 +95,37 @@ describe('notifications', () => {
     const failed = (await auditLog()).filter((e) => e.action === 'notify.failed')
     expect(failed).toHaveLength(12)
     expect(failed.filter((e) => e.detail.retry === false)).toHaveLength(2)
+  })
+})
+
+describe('rollout complete', () => {
+  const settleNow = () =>
+    runInDurableObject(stub(), (_i, state) => {
+      state.storage.sql.exec('UPDATE channels SET settle_at = ? WHERE settle_at IS NOT NULL', Date.now() - 1)
+    })
+  const at = () => new Date().toISOString()
+
+  it('is announced once a rollout has been at 100 % for the settle time with no failure', async () => {
+    fakeNetwork({})
+    await publish('2026.11.3')
+    const settle = await runInDurableObject(stub(), (_i, state) => state.storage.sql.exec<{ settle_at: number | null }>("SELECT settle_at FROM channels WHERE name = 'beta'").one().settle_at)
+    expect(settle! - Date.now()).toBeGreaterThan(3590_000)
+    await postReport(report(uuid(), { channel: 'beta', version: '2026.11.3', events: [{ kind: 'install', outcome: 'installed', from: '2026.11.2', to: '2026.11.3', at: at() }] }))
+    await settleNow()
+    await runDurableObjectAlarm(stub())
+    const complete = (await auditLog()).filter((e) => e.action === 'channel.rollout_complete')
+    expect(complete).toEqual([expect.objectContaining({ actor: 'scheduler', target: 'beta', detail: { version: '2026.11.3', percent: 100, settle_s: 3600, attempted: 1, failures: 0 } })])
+    const sent = (await auditLog()).filter((e) => e.action === 'notify.failed').map((e) => e.detail.event)
+    expect(sent).toContain('rollout_complete')
+  })
+
+  it('is not announced when a host failed the version', async () => {
+    fakeNetwork({})
+    await publish('2026.11.3')
+    await postReport(report(uuid(), { channel: 'beta', version: '2026.11.2', events: [{ kind: 'install', outcome: 'failed', from: '2026.11.2', to: '2026.11.3', at: at() }] }))
+    await settleNow()
+    await runDurableObjectAlarm(stub())
+    expect((await auditLog()).filter((e) => e.action === 'channel.rollout_complete')).toEqual([])
   })
 })
 

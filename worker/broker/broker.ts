@@ -57,6 +57,8 @@ const RECONCILE_ETAG_KEY = 'reconcile_etag'
 const DELIVERY_RETENTION_MS = 90 * 24 * 3600 * 1000
 
 const DAY_MS = 24 * 3600 * 1000
+/** A rollout at 100 % with no failure reported this long after it got there is announced as complete. */
+export const ROLLOUT_SETTLE_MS = 3600 * 1000
 
 interface ChannelRow extends ChannelPointer {
   seq: number
@@ -94,6 +96,8 @@ interface Change {
   guard?: { channel: Channel; guard: Guard }
   /** A channel's scheduled ramp as it is to be stored (null: none). */
   ramps?: Partial<Record<Channel, Ramp | null>>
+  /** A channel whose settle check is done (its `settle_at` is cleared). */
+  settled?: Channel
 }
 
 /** Who applies a release's GitHub state: a webhook delivery or reconciliation. */
@@ -207,6 +211,7 @@ export class Broker extends DurableObject<Env> {
       await this.#deleteFromMirror(unused)
     }
     await this.#runRamps(dueBy)
+    await this.#settleRollouts(dueBy)
     await this.#sendNotifications(dueBy)
     await this.#scheduleAlarm()
     await this.#flushKv()
@@ -237,6 +242,38 @@ export class Broker extends DurableObject<Env> {
         if (!(err instanceof Refused)) throw err
         console.error(`ramp of ${channel}: ${err.refusal.message}`)
       }
+    }
+  }
+
+  /**
+   * Announces each rollout that has been at 100 % (running) for ROLLOUT_SETTLE_MS with no
+   * failure reported since its guard epoch (`channel.rollout_complete`, notified). One with
+   * failures is not announced. Without fleet reports the failures are unknown: it is announced
+   * with `failures: null`.
+   */
+  async #settleRollouts(dueBy: number): Promise<void> {
+    for (const channel of CHANNELS) {
+      const row = this.#sql.exec<{ settle_at: number | null }>('SELECT settle_at FROM channels WHERE name = ?', channel).one()
+      if (row.settle_at === null || row.settle_at > dueBy) continue
+      const r = this.#channelRows()[channel]
+      let counts: GuardCounts | null = null
+      if (r.version !== null && this.env.FLEET_TOKEN_HASHES) {
+        try {
+          counts = await this.#guardCounts(channel, r.version, r.guardEpoch)
+        } catch (err) {
+          console.error(`settle check of ${channel}: the fleet's counts failed: ${(err as Error).message}`)
+          continue
+        }
+      }
+      await this.#writes.run(async () => {
+        const now = this.#channelRows()[channel]
+        const same = now.version !== null && r.version !== null && versionIdentity(now.version) === versionIdentity(r.version) && now.percent === 100 && !now.halted
+        const audit: AuditInput[] =
+          same && (counts === null || counts.failed === 0)
+            ? [{ action: 'channel.rollout_complete', target: channel, detail: { version: now.version, percent: 100, settle_s: ROLLOUT_SETTLE_MS / 1000, attempted: counts?.attempted ?? null, failures: counts?.failed ?? null } }]
+            : []
+        await this.#commit({ actor: 'scheduler', settled: channel, audit })
+      })
     }
   }
 
@@ -345,7 +382,8 @@ export class Broker extends DurableObject<Env> {
         `SELECT MIN(at) AS at FROM (SELECT fetch_next_at AS at FROM releases WHERE fetch_next_at IS NOT NULL
            UNION ALL SELECT mirror_next_at FROM releases WHERE mirror_next_at IS NOT NULL
            UNION ALL SELECT ramp_next_at FROM channels WHERE ramp_next_at IS NOT NULL
-           UNION ALL SELECT next_at FROM notifications)`,
+           UNION ALL SELECT next_at FROM notifications
+           UNION ALL SELECT settle_at FROM channels WHERE settle_at IS NOT NULL)`,
       )
       .one().at
     if (next === null) return
@@ -843,6 +881,12 @@ export class Broker extends DurableObject<Env> {
           'UPDATE channels SET version = ?, percent = ?, halted = ?, halt_reason = ?, guard_epoch = ?, halted_by = ? WHERE name = ?',
           p.version, p.percent, p.halted ? 1 : 0, p.haltReason, epoch, haltedBy, channel,
         )
+        // A rollout that just reached 100 % (running) is checked for failures after a settle
+        // time, then announced as complete; one that leaves that state is not.
+        const full = p.version !== null && p.percent === 100 && !p.halted
+        const wasFull = was.version !== null && was.percent === 100 && !was.halted && !moved
+        if (!full) this.#sql.exec('UPDATE channels SET settle_at = NULL WHERE name = ?', channel)
+        else if (!wasFull || moved) this.#sql.exec('UPDATE channels SET settle_at = ? WHERE name = ?', now + ROLLOUT_SETTLE_MS, channel)
       }
       for (const channel of CHANNELS) {
         const was = stored[channel]
@@ -856,6 +900,7 @@ export class Broker extends DurableObject<Env> {
         }
         this.#sql.exec('UPDATE channels SET ramp = ?, ramp_next_at = ? WHERE name = ?', ramp === null ? null : JSON.stringify(ramp), ramp === null ? null : ramp.nextAt, channel)
       }
+      if (change.settled) this.#sql.exec('UPDATE channels SET settle_at = NULL WHERE name = ?', change.settled)
       if (change.guard) {
         const g = change.guard
         this.#sql.exec('UPDATE channels SET guard_min_failures = ?, guard_min_failure_percent = ? WHERE name = ?', g.guard.minFailures, g.guard.minFailurePercent, g.channel)
@@ -896,8 +941,8 @@ export class Broker extends DurableObject<Env> {
       }
     })
     for (const s of signed) this.#kvDirty.add(s.channel)
-    // Sent by the alarm, never on the change's path.
-    if (queued > 0) await this.#scheduleAlarm()
+    // Notifications and settle checks are the alarm's, never on the change's path.
+    if (queued > 0 || signed.length > 0) await this.#scheduleAlarm()
     return Object.fromEntries(signed.map((s) => [s.channel, s.seq]))
   }
 

@@ -139,6 +139,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE channels ADD COLUMN halted_by TEXT`,
     `ALTER TABLE channels ADD COLUMN ramp TEXT`,
     `ALTER TABLE channels ADD COLUMN ramp_next_at INTEGER`,
+    // When a rollout that reached 100 % is checked for failures, to be announced as complete.
+    `ALTER TABLE channels ADD COLUMN settle_at INTEGER`,
     // The outbox of outgoing notifications (worker/policy/notify.ts): one row per message and
     // receiver, written in the same transaction as the change, sent by the alarm.
     `CREATE TABLE notifications (

@@ -1,11 +1,11 @@
 // Outgoing notifications of rollout events, decided from plain data: which audit entries are
-// announced (promote, ramp step, halt and auto-halt, resume, yank), the message each one sends
+// announced (promote, ramp step, halt and auto-halt, resume, yank, rollout complete), the message each one sends
 // (a Slack-compatible `text` plus structured fields), NOTIFY_URLS under the broker's one URL
 // rule, the retry schedule, and how a receiver's URL is shown (its origin only: webhook URLs
 // often carry their secret in the path).
 import { checkUrl } from './url-policy.ts'
 
-export type NotifyEvent = 'promote' | 'ramp_step' | 'halt' | 'auto_halt' | 'resume' | 'yank'
+export type NotifyEvent = 'promote' | 'ramp_step' | 'halt' | 'auto_halt' | 'resume' | 'yank' | 'rollout_complete'
 
 export interface NotifyMessage {
   /** Slack's incoming webhooks show this; other receivers read the fields. */
@@ -79,6 +79,8 @@ export function notificationOf(entry: { action: string; target: string | null; d
         : { ...base, event: 'halt', channel: ch, version, text: `${product}: ${ch} rollout of ${version} halted by ${actor}: ${reason}` }
     case 'channel.resumed':
       return { ...base, event: 'resume', channel: ch, version, text: `${product}: ${ch} rollout of ${version} resumed by ${actor}` }
+    case 'channel.rollout_complete':
+      return { ...base, event: 'rollout_complete', channel: ch, version, text: `${product}: ${ch} rollout of ${version} is complete: 100 % and no failures after ${d.settle_s} s` }
     case 'release.yanked':
       return { ...base, event: 'yank', channel: null, version: ch, text: `${product}: ${ch} yanked by ${actor}: ${reason}` }
     default:
