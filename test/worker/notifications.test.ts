@@ -98,6 +98,29 @@ describe('notifications', () => {
   })
 })
 
+describe('auto-halt', () => {
+  it('is announced with the guard\'s reason', async () => {
+    fakeNetwork({})
+    await publish('2026.11.3')
+    for (let i = 0; i < 3; i++) {
+      const r = report(uuid(), { channel: 'beta', version: '2026.11.2', events: [{ kind: 'install', outcome: 'failed', from: '2026.11.2', to: '2026.11.3', at: new Date().toISOString() }] })
+      expect((await postReport(r)).status).toBe(202)
+    }
+    // Joins the evaluation the third report started, if it still runs.
+    await stub().evaluateGuard('beta')
+    expect((await stub().channelStates()).find((c) => c.channel === 'beta')?.rollout.halted_by).toBe('auto-halt')
+    const queued = await runInDurableObject(stub(), (_i, state) => state.storage.sql.exec<{ event: string; body: string }>("SELECT event, body FROM notifications WHERE event = 'auto_halt'").toArray())
+    expect(queued).toHaveLength(2)
+    expect(JSON.parse(queued[0]!.body)).toMatchObject({
+      event: 'auto_halt',
+      actor: 'auto-halt',
+      channel: 'beta',
+      version: '2026.11.3',
+      text: ':rotating_light: cco: beta rollout of 2026.11.3 halted itself: auto-halt: 3 of 3 hosts (100 %) failed 2026.11.3',
+    })
+  })
+})
+
 describe('rollout complete', () => {
   const settleNow = () =>
     runInDurableObject(stub(), (_i, state) => {
