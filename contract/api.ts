@@ -107,7 +107,7 @@ function answerSchemas<R extends Reading>(reading: R) {
       halted: z.boolean(),
       /** Why it is halted; null while it is not. */
       reason: spare(z.nullable(z.string())),
-      /** Who halted it: `auto-halt` (the failure guard) or the admin's actor; null while it runs. */
+      /** Who halted it: `auto-halt` (the failure guard) or `admin` (the actor is in the audit log); null while it runs. */
       halted_by: spare(z.nullable(z.string())),
     }),
     /** The failure guard: the rollout halts itself when at least `min_failures` hosts and `min_failure_percent` % of those that attempted the version failed it. */

@@ -93,7 +93,7 @@ describe('cco release against wrangler dev', () => {
     const halt = await cco(['release', 'halt', '--reason', 'error rate up'])
     expect(halt.stdout, show(halt)).toContain(`→ stable: ${B}, rollout 50%, halted (error rate up), seq ${before.seq + 3}`)
     const status = await cco(['release', 'status'], {})
-    expect(status.stdout).toMatch(new RegExp(`^stable\\s+${B.replace(/\./g, '\\.')}\\s+${before.seq + 3}\\s+50%\\s+.*yes \\(by token:e2e\\): error rate up$`, 'm'))
+    expect(status.stdout).toMatch(new RegExp(`^stable\\s+${B.replace(/\./g, '\\.')}\\s+${before.seq + 3}\\s+50%\\s+.*yes \\(by admin\\): error rate up$`, 'm'))
 
     // Asking again for what is already so changes nothing, and says so.
     const again = await cco(['release', 'halt', '--reason', 'still bad'])

@@ -125,10 +125,10 @@ describe('auto-halt', () => {
     expect((await auditLog()).filter((e) => e.action === 'channel.halted' && e.actor === 'auto-halt')).toHaveLength(2)
   })
 
-  it('leaves a manual halt alone and records who halted', async () => {
+  it('leaves a manual halt alone, and tells the public only that an admin halted it', async () => {
     await publish(V)
     const halted = await adminPost('/v1/channels/beta/halt', { reason: 'crash reports' })
-    expect(halted.body.rollout).toEqual({ percent: 100, halted: true, reason: 'crash reports', halted_by: 'token:release-bot' })
+    expect(halted.body.rollout).toEqual({ percent: 100, halted: true, reason: 'crash reports', halted_by: 'admin' })
     await post([failed(), failed(), failed()])
     expect(await settle()).toMatchObject({ outcome: 'hold', why: 'the rollout is already halted' })
     expect((await channelState('beta')).rollout.reason).toBe('crash reports')

@@ -741,7 +741,9 @@ export class Broker extends DurableObject<Env> {
         channel,
         version: r.version,
         seq: r.seq,
-        rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason, halted_by: r.haltedBy },
+        // Public (GET /v1/channels, the status page): who halted is told as `auto-halt` or `admin`;
+        // the admin's name (a token's, an OIDC identity) is only in the audit log, behind a token.
+        rollout: { percent: r.percent, halted: r.halted, reason: r.haltReason, halted_by: r.haltedBy === null ? null : r.haltedBy === 'auto-halt' ? 'auto-halt' : 'admin' },
         guard: { min_failures: r.guard.minFailures, min_failure_percent: r.guard.minFailurePercent },
         ramp: r.ramp && {
           version: r.ramp.version,

@@ -199,11 +199,25 @@ const Channels: FC<{ channels: Section<ChannelSummary[]> }> = ({ channels }) => 
                 {ch.rollout.halted ? (
                   <>
                     <span class="halted">Halted</span>
+                    {ch.rollout.halted_by ? <span class="halted-by muted"> by {ch.rollout.halted_by}</span> : null}
                     <span class="reason">{ch.rollout.reason ?? ''}</span>
                   </>
                 ) : (
                   <span class="running">{ch.version === null ? 'idle' : 'rolling out'}</span>
                 )}
+              </dd>
+              {ch.ramp ? (
+                <>
+                  <dt>Ramp</dt>
+                  <dd class="ramp">
+                    {ch.ramp.steps.join(' → ')} %, next {ch.ramp.next_percent} %{' '}
+                    {ch.ramp.waiting ? <span class="waiting">waiting: {ch.ramp.waiting}</span> : <>at <Time iso={ch.ramp.next_at} /></>}
+                  </dd>
+                </>
+              ) : null}
+              <dt>Guard</dt>
+              <dd class="guard muted">
+                halts at ≥ {ch.guard.min_failures} failed hosts and ≥ {ch.guard.min_failure_percent} %
               </dd>
               <dt>Signed</dt>
               <dd class="muted">{ch.issued_at ? <Time iso={ch.issued_at} /> : 'not yet'}</dd>
