@@ -2,13 +2,16 @@
 // version halt its rollout on their own once both thresholds are reached, with a new signed
 // manifest that says `halted`, an audit entry with actor `auto-halt` and its evidence; a resume
 // makes the guard count afresh; the thresholds are set per channel through the admin API.
-import { reset } from 'cloudflare:test'
-import { afterEach, describe, expect, it } from 'vitest'
+import { createScheduledController, reset } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import worker from '../../worker/index.ts'
 import { Served } from '../../contract/api.ts'
 import { postReport, report, uuid } from './fleet-helpers.ts'
-import { adminCall, adminPost, auditLog, channelState, getManifest, publish, stub } from './helpers.ts'
+import { adminCall, adminPost, auditLog, channelState, fakeNetwork, getManifest, publish, stub } from './helpers.ts'
 
 afterEach(async () => {
+  vi.restoreAllMocks()
   await reset()
 })
 
@@ -132,6 +135,21 @@ describe('auto-halt', () => {
     await post([failed(), failed(), failed()])
     expect(await settle()).toMatchObject({ outcome: 'hold', why: 'the rollout is already halted' })
     expect((await channelState('beta')).rollout.reason).toBe('crash reports')
+  })
+})
+
+describe('the cron as a safety net', () => {
+  it('halts a channel whose failures reach the guard even when no report evaluation did', async () => {
+    await publish(V)
+    await post([...Array.from({ length: 10 }, installed), failed(), failed()])
+    expect(await settle()).toMatchObject({ outcome: 'hold' })
+    // Lowering the guard evaluates nothing by itself; the next scheduled run does.
+    expect((await adminPost('/v1/channels/beta/guard', { min_failures: 2 })).status).toBe(200)
+    expect((await channelState('beta')).rollout.halted).toBe(false)
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    fakeNetwork({})
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '*/30 * * * *' }), env)
+    expect((await channelState('beta')).rollout).toMatchObject({ halted: true, halted_by: 'auto-halt', reason: `auto-halt: 2 of 12 hosts (16.7 %) failed ${V}` })
   })
 })
 
