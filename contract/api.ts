@@ -7,6 +7,7 @@ import * as z from 'zod/mini'
 import { CHANNELS } from './manifest.ts'
 import { PLATFORMS } from './platform.ts'
 import { isVersion } from './version.ts'
+import { readingOf, type Reading } from './readings.ts'
 
 const Percent = z.int().check(z.minimum(0, 'percent must be 0–100'), z.maximum(100, 'percent must be 0–100'))
 // A reason is one line of text: it is signed into every manifest (yanks), shown by `cco` on
@@ -70,28 +71,9 @@ export type YankRequest = z.infer<typeof YankRequestSchema>
 
 // ─── Answers ───────────────────────────────────────────────────────────────────────────────
 
-/**
- * The two readings of an answer (contract/README.md, "The admin API's answers"):
- * - `served`: exactly what this broker sends. Every field, nothing else (strict objects),
- *   exact values (channel and platform keys). The Worker's routes build answers that satisfy
- *   these types, and its tests parse what it serves with these schemas.
- * - `accepted`: what a client takes from any broker that speaks this API. Unknown fields are
- *   kept (loose objects), a field a client can do without may be missing, and an open value
- *   (a channel or platform name, an audit entry's detail) may take a form this client does not
- *   know. A newer broker that adds fields, channels or platforms does not break an older client.
- */
-type Reading = 'served' | 'accepted'
-type When<R extends Reading, Served, Accepted> = R extends 'served' ? Served : Accepted
-
+/** Every answer, written once and read two ways (readings.ts). */
 function answerSchemas<R extends Reading>(reading: R) {
-  const served = reading === 'served'
-  /** An object: strict when served, loose (unknown fields kept) when accepted. */
-  const object = <S extends z.core.$ZodLooseShape>(shape: S) =>
-    (served ? z.strictObject(shape) : z.looseObject(shape)) as unknown as When<R, z.ZodMiniObject<S, z.core.$strict>, z.ZodMiniObject<S, z.core.$loose>>
-  /** A field the broker always sends and a client can do without: it may be missing when accepted. */
-  const spare = <T extends z.ZodMiniType>(t: T) => (served ? t : z.optional(t)) as unknown as When<R, T, z.ZodMiniOptional<T>>
-  /** A value that is `exact` when served and may be anything `wider` allows when accepted. */
-  const open = <S extends z.ZodMiniType, A extends z.ZodMiniType>(exact: S, wider: A) => (served ? exact : wider) as unknown as When<R, S, A>
+  const { served, object, spare, open } = readingOf(reading)
 
   /** Every error response: `{"error":{"code":"…","message":"…"}}`. */
   const ErrorBody = object({ error: object({ code: z.string(), message: z.string() }) })

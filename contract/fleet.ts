@@ -10,6 +10,7 @@ import * as z from 'zod/mini'
 import { CHANNELS } from './manifest.ts'
 import { PLATFORMS } from './platform.ts'
 import { isVersion } from './version.ts'
+import { readingOf, type Reading } from './readings.ts'
 
 /** The report body's version; a change a broker cannot read gets a new number. */
 export const FLEET_REPORT_SCHEMA_VERSION = 1
@@ -119,19 +120,9 @@ export function parseLabelFilter(text: string): { key: string; value: string } |
 
 // ─── Answers ───────────────────────────────────────────────────────────────────────────────
 
-/**
- * Read two ways, as the admin answers (contract/README.md, "The admin API's answers"):
- * `served` is exactly what this broker sends (strict objects, exact values) and `accepted` what
- * a client takes from any broker that speaks `/v1/` (unknown fields kept, open values widened).
- */
-type Reading = 'served' | 'accepted'
-type When<R extends Reading, Served, Accepted> = R extends 'served' ? Served : Accepted
-
+/** The fleet views' answers, read two ways like the admin answers (readings.ts). */
 function fleetAnswerSchemas<R extends Reading>(reading: R) {
-  const served = reading === 'served'
-  const object = <S extends z.core.$ZodLooseShape>(shape: S) =>
-    (served ? z.strictObject(shape) : z.looseObject(shape)) as unknown as When<R, z.ZodMiniObject<S, z.core.$strict>, z.ZodMiniObject<S, z.core.$loose>>
-  const open = <S extends z.ZodMiniType, A extends z.ZodMiniType>(exact: S, wider: A) => (served ? exact : wider) as unknown as When<R, S, A>
+  const { object, open } = readingOf(reading)
   const count = z.int().check(z.minimum(0))
   const channel = open(z.enum(CHANNELS), z.string())
   const platform = open(z.nullable(z.enum(PLATFORMS)), z.nullable(z.string()))
