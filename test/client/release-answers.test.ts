@@ -4,22 +4,13 @@
 // and only an answer that lacks what the client shows, or has it of the wrong type, is refused.
 import { describe, expect, it } from 'vitest'
 import { Accepted, Served } from '../../contract/api.ts'
-import { releaseCli } from '../support/release-admin-fake.ts'
+import { releaseCli, servedChannel } from '../support/release-admin-fake.ts'
 
 const t = releaseCli('cco-release-answers-', 'cco-test-token')
 const cco = (args: string[]) => t.cco(args)
 
 /** A channel exactly as this broker serves it. */
-const channel = {
-  channel: 'stable',
-  version: '2026.11.3',
-  seq: 13,
-  rollout: { percent: 10, halted: false, reason: null, halted_by: null },
-  guard: { min_failures: 3, min_failure_percent: 5 },
-  ramp: null,
-  issued_at: '2026-11-26T20:00:00Z',
-  expires_at: '2026-12-03T20:00:00Z',
-}
+const channel = servedChannel()
 /** A release exactly as this broker lists it. */
 const release = {
   version: '2026.11.3',

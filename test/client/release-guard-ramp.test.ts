@@ -2,7 +2,7 @@
 // status` shows of the failure guard, a ramp and an auto-halt, in process against a scripted
 // stand-in for the broker's admin API.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { releaseCli } from '../support/release-admin-fake.ts'
+import { releaseCli, servedChannel } from '../support/release-admin-fake.ts'
 
 const TOKEN = 'cco-test-admin-token-7a1d3e'
 
@@ -10,17 +10,7 @@ const t = releaseCli('cco-release-guard-', TOKEN)
 const cco = t.cco
 
 const RAMP = { version: '2026.11.3', steps: [1, 10, 50, 100], every_s: 21600, step: 1, next_percent: 50, next_at: '2026-11-27T02:00:00Z', waiting: null }
-const channel = (over: Record<string, unknown> = {}) => ({
-  channel: 'stable',
-  version: '2026.11.3',
-  seq: 13,
-  rollout: { percent: 10, halted: false, reason: null, halted_by: null },
-  guard: { min_failures: 3, min_failure_percent: 5 },
-  ramp: null,
-  issued_at: '2026-11-26T20:00:00Z',
-  expires_at: '2026-12-03T20:00:00Z',
-  ...over,
-})
+const channel = servedChannel
 
 describe('cco release status', () => {
   beforeEach(() => {

@@ -97,3 +97,18 @@ export function releaseCli(homePrefix: string, token: string) {
     },
   }
 }
+
+/** A channel exactly as this broker serves it (`GET /v1/channels`), with `over` replacing fields. */
+export function servedChannel(over: Record<string, unknown> = {}) {
+  return {
+    channel: 'stable',
+    version: '2026.11.3',
+    seq: 13,
+    rollout: { percent: 10, halted: false, reason: null, halted_by: null },
+    guard: { min_failures: 3, min_failure_percent: 5 },
+    ramp: null,
+    issued_at: '2026-11-26T20:00:00Z',
+    expires_at: '2026-12-03T20:00:00Z',
+    ...over,
+  }
+}
