@@ -1,6 +1,6 @@
 // Maps argv to a command, prints its result (human or --json) and returns the exit code
 // (client/README.md, "Exit codes") to cli.ts, which is the only place that ends the process.
-import { Command, CommanderError, Option } from 'commander'
+import { Argument, Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { VERSION } from './build-info.ts'
 import { registerDaemonCommands } from './cli-daemon.ts'
@@ -16,6 +16,7 @@ import { updateCommand, type UpdateEvent } from './commands/update.ts'
 import { versionCommand } from './commands/version.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf } from './errors.ts'
+import { completionScript, SHELLS, type Shell } from './output/completion.ts'
 import { formatConfig, formatFleetReport, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
 import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
@@ -26,7 +27,7 @@ import { askYesNo } from './system/prompt.ts'
 import { recoverInterruptedInstall } from './update/recover.ts'
 
 
-function buildProgram(app: AppContext, select: (s: CommandSelection) => void): Command {
+export function buildProgram(app: AppContext, select: (s: CommandSelection) => void): Command {
   const pick = selector(select)
   const program = new Command('cco')
     .description('cco: command-line tool and daemon that updates itself from signed release channels')
@@ -151,6 +152,13 @@ function buildProgram(app: AppContext, select: (s: CommandSelection) => void): C
         return { json, lines: formatFleetReport(r) }
       }),
     )
+
+  program
+    .command('completion')
+    .description('print a completion script for bash, zsh or fish (generated from these commands)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices([...SHELLS]))
+    // Generated when it runs, from the program it is part of: nothing to keep in step by hand.
+    .action((shell: Shell) => pick({}, async () => ({ json: null, lines: completionScript(program, shell) })))
 
   registerDaemonCommands(program, select)
   registerReleaseCommands(program, select)
