@@ -1,10 +1,11 @@
 // The only file that touches the manifest signing keys: parses MANIFEST_SIGNING_KEY (one
-// private Ed25519 JWK or a JSON array of them during rotation), signs manifests with every key
-// and publishes the public halves as a JWKS. Key material never leaves this module, and no
+// private Ed25519 JWK or a JSON array of them during rotation), signs manifests (and release
+// statements, under their own `typ`) with every key and publishes the public halves as a JWKS. Key material never leaves this module, and no
 // error message ever contains the secret's value.
 import { GeneralSign, flattenedVerify, importJWK } from 'jose'
 import * as z from 'zod/mini'
-import { JWS_ALG, JWS_TYP, type ManifestProtectedHeader } from '../contract/manifest.ts'
+import { JWS_ALG, JWS_TYP } from '../contract/manifest.ts'
+import type { RELEASE_JWS_TYP } from '../contract/release-manifest.ts'
 import { ConfigError } from './errors.ts'
 
 const B64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/
@@ -31,9 +32,16 @@ export interface SigningKeys {
   /** The key ids in configuration order; the scheduled re-sign compares them with a manifest's. */
   readonly kids: readonly string[]
   readonly publicJwks: readonly PublicJwk[]
-  /** Signs payload bytes with every key; returns the JWS in General JSON Serialization. */
-  sign(payload: Uint8Array): Promise<string>
+  /**
+   * Signs payload bytes with every key; returns the JWS in General JSON Serialization. `typ`
+   * names the document (a channel manifest unless told otherwise), so that a client can tell a
+   * release statement from a channel manifest signed by the same keys.
+   */
+  sign(payload: Uint8Array, typ?: SignedTyp): Promise<string>
 }
+
+/** The documents these keys sign: the channel manifest and the release statement. */
+export type SignedTyp = typeof JWS_TYP | typeof RELEASE_JWS_TYP
 
 const NAME = 'MANIFEST_SIGNING_KEY'
 
@@ -90,10 +98,10 @@ async function parseSigningKeys(raw: string | undefined): Promise<SigningKeys> {
   return {
     kids: keys.map((k) => k.kid),
     publicJwks: keys.map((k) => k.publicJwk),
-    async sign(payload) {
+    async sign(payload, typ = JWS_TYP) {
       const jws = new GeneralSign(payload)
       for (const k of keys) {
-        const header: ManifestProtectedHeader = { alg: JWS_ALG, kid: k.kid, typ: JWS_TYP }
+        const header: { alg: typeof JWS_ALG; kid: string; typ: SignedTyp } = { alg: JWS_ALG, kid: k.kid, typ }
         jws.addSignature(k.key).setProtectedHeader({ ...header })
       }
       return JSON.stringify(await jws.sign())

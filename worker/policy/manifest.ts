@@ -13,6 +13,12 @@ import {
   type Yanked,
 } from '../../contract/manifest.ts'
 import type { Platform } from '../../contract/platform.ts'
+import {
+  RELEASE_MANIFEST_SCHEMA_VERSION,
+  RELEASE_STATUS_LIVE,
+  ReleaseManifestPayloadSchema,
+  type ReleaseManifestPayload,
+} from '../../contract/release-manifest.ts'
 import { compareVersions } from '../../contract/version.ts'
 import type { ReleaseContent } from './assess-release.ts'
 import type { ChannelPointer } from './channels.ts'
@@ -120,4 +126,42 @@ export function shrinkYankReasons(payload: ManifestPayload, signedBytes: number,
   if (longest === 0) return null
   const target = Math.floor(longest * Math.min(0.9, (maxBytes / signedBytes) * 0.9))
   return { ...payload, yanked: payload.yanked.map((y) => ({ version: y.version, reason: truncateUtf8(y.reason, target) })) }
+}
+
+/** What a release statement is built from: a live release as the broker recorded it. */
+export interface StatementRelease {
+  version: string
+  tag: string
+  published_at: string
+  notes_url: string | null
+  assets: Partial<Record<Platform, { name: string; size: number; sha256: string }>>
+}
+
+/**
+ * A live release → the payload of its signed statement (`GET /v1/releases/{version}/manifest`,
+ * contract/release-manifest.ts): the same asset entries, with the same content-addressed
+ * URLs, as a channel manifest naming this release would carry. Only live releases that are
+ * not yanked get one (the route answers the others with an error), so `status` is `live`.
+ * Throws when it does not satisfy the contract.
+ */
+export function releaseManifestPayload(r: StatementRelease, o: { product: string; publicUrl: string; issuedAt: string; expiresAt: string }): ReleaseManifestPayload {
+  const assets: ReleaseManifestPayload['assets'] = {}
+  for (const [platform, a] of Object.entries(r.assets)) {
+    if (a) assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, r.version, a.sha256, a.name), size: a.size, sha256: a.sha256 }
+  }
+  const payload: ReleaseManifestPayload = {
+    schema: RELEASE_MANIFEST_SCHEMA_VERSION,
+    product: o.product,
+    version: r.version,
+    tag: r.tag,
+    published_at: r.published_at,
+    status: RELEASE_STATUS_LIVE,
+    issued_at: o.issuedAt,
+    expires_at: o.expiresAt,
+    notes_url: r.notes_url,
+    assets,
+  }
+  const checked = ReleaseManifestPayloadSchema.safeParse(payload)
+  if (!checked.success) throw new Error(`release statement violates the contract at ${firstIssue(checked.error)}`)
+  return payload
 }
