@@ -21,7 +21,7 @@ export interface AppContext {
   stdout: OutStream
   stderr: OutStream
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
-  /** Progress bars and colours: only on a terminal and never with NO_COLOR. */
+  /** Colours: only on a terminal and never with NO_COLOR (the progress bar's rule is in system/progress.ts). */
   fancy: boolean
 }
 

@@ -14,6 +14,7 @@ import { fleetReportCommand } from './commands/fleet-report.ts'
 import { rollbackCommand } from './commands/rollback.ts'
 import { updateCommand, type UpdateEvent } from './commands/update.ts'
 import { versionCommand } from './commands/version.ts'
+import { reportUnknownConfigKeysTo } from './config/unknown-keys.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf } from './errors.ts'
 import { completionScript, SHELLS, type Shell } from './output/completion.ts'
@@ -22,7 +23,7 @@ import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
 import { createConsoleLogger } from './system/logger.ts'
 import { resolvePaths } from './system/paths.ts'
-import { terminalProgress } from './system/progress.ts'
+import { terminalProgress, wantsProgressBar } from './system/progress.ts'
 import { askYesNo } from './system/prompt.ts'
 import { recoverInterruptedInstall } from './update/recover.ts'
 
@@ -103,9 +104,10 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--check', 'only check; never install')
     .option('-y, --yes', 'do not ask before installing')
     .option('--prompt', 'ask before installing even without a terminal (end of input means no)')
+    .option('-q, --quiet', 'no progress bar (results, prompts and errors still print)')
     .addOption(new Option('--channel <channel>', 'use this channel for this run').choices([...CHANNELS]))
     .option('--json', 'print one JSON object')
-    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; channel?: Channel; json?: boolean }) =>
+    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; quiet?: boolean; channel?: Channel; json?: boolean }) =>
       pick(o, async (a) => {
         const json = !!o.json
         const print = (e: UpdateEvent) => {
@@ -118,7 +120,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
             event: print,
             confirm: (q) => askYesNo(q, a.stdin, a.stderr),
             interactive: a.stdin.isTTY === true && a.stderr.isTTY === true,
-            progress: a.fancy && !json ? terminalProgress(a.stderr) : undefined,
+            progress: !json && wantsProgressBar(a.env, a.stderr, { quiet: o.quiet }) ? terminalProgress(a.stderr) : undefined,
           },
         )
         // The lines were printed as the update went.
@@ -167,6 +169,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
 }
 
 export async function main(argv: string[], app: AppContext = appFromProcess()): Promise<number> {
+  reportUnknownConfigKeysTo(app.logger)
   let selected: CommandSelection | undefined
   const program = buildProgram(app, (s) => (selected = s))
   try {

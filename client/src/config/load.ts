@@ -1,11 +1,13 @@
 // Reads config.toml: a missing file means defaults, a malformed one is a usage error (exit 2),
-// and so is a file that sets what cco trusts while someone else can change it.
+// and so is a file that sets what cco trusts while someone else can change it. Unknown keys
+// are kept and warned about (unknown-keys.ts).
 import { readFileSync } from 'node:fs'
 import { parse } from '@decimalturn/toml-patch'
 import { errnoCode, messageOf, UsageError } from '../errors.ts'
 import { requireTrustedFile } from '../system/file-trust.ts'
 import { redactCredentials } from '../system/url-policy.ts'
 import { ConfigSchema, describeIssues, type Config } from './schema.ts'
+import { warnUnknownConfigKeys } from './unknown-keys.ts'
 
 export interface LoadedConfig {
   path: string
@@ -82,6 +84,8 @@ export function loadConfig(path: string): LoadedConfig {
     text = null
   }
   const raw = text === null ? {} : parseToml(text, path)
+  // A typo'd key is not an error (a newer cco may have written it), but it must not pass unseen.
+  warnUnknownConfigKeys(raw, path)
   const config = validateConfig(raw, path)
   checkConfigTrust(raw, config, path)
   return { path, text, raw, config }
