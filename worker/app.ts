@@ -11,7 +11,9 @@ import { ApiError } from './errors.ts'
 import { admin } from './routes/admin.ts'
 import { assets } from './routes/assets.ts'
 import { channels } from './routes/channels.ts'
+import { download } from './routes/download.ts'
 import { fleet } from './routes/fleet.ts'
+import { installScript } from './routes/install-script.ts'
 import { releases } from './routes/releases.ts'
 import { status } from './routes/status.tsx'
 import { webhooks } from './routes/webhooks.ts'
@@ -40,6 +42,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', wellKnown)
   app.route('/webhooks', webhooks)
   app.route('/v1/channels', channels)
+  app.route('/v1/channels', download)
+  app.route('/', installScript)
   app.route('/v1/releases', releases)
   app.route('/v1/assets', assets)
   // Admin routes (POSTs under /v1/channels and /v1/releases, GET /v1/audit); each carries
