@@ -1,4 +1,5 @@
-// `npm run build:client -- --version V [--out F] [--server URL] [--trust-key kid:x]… [--release]`
+// `npm run build:client -- --version V [--out F] [--server URL] [--trust-key kid:x]… [--release]
+// [--managed-by CMD]`
 import { parseArgs } from 'node:util'
 import { bundleClient } from './lib/bundle-client.ts'
 
@@ -9,13 +10,14 @@ const { values } = parseArgs({
     server: { type: 'string' },
     'trust-key': { type: 'string', multiple: true },
     release: { type: 'boolean', default: false },
+    'managed-by': { type: 'string' },
     minify: { type: 'boolean', default: false },
   },
   strict: true,
 })
 
 if (!values.version) {
-  console.error('usage: npm run build:client -- --version V [--out FILE] [--server URL] [--trust-key kid:x]... [--release] [--minify]')
+  console.error('usage: npm run build:client -- --version V [--out FILE] [--server URL] [--trust-key kid:x]... [--release] [--minify] [--managed-by CMD]')
   process.exit(2)
 }
 
@@ -35,6 +37,7 @@ const result = await bundleClient({
   trustKeys,
   build: values.release ? 'release' : 'dev',
   minify: values.minify,
+  managedBy: values['managed-by'],
 })
 for (const w of result.warnings) console.error(`warning: ${w}`)
 console.log(`${result.outfile} (${(result.bytes / 1024).toFixed(0)} KiB, cco ${values.version})`)

@@ -1,9 +1,11 @@
 // `npm run build:release -- --version V [--platforms a,b] [--out DIR] [--server URL]
-// [--trust-key kid:x]… [--cache-dir DIR] [--concurrency N]`: single executables for every
-// platform, their archives and checksums.txt (default into release/V/). Progress on stderr,
-// the summary on stdout.
+// [--trust-key kid:x]… [--cache-dir DIR] [--concurrency N] [--managed-by CMD]`: single executables
+// for every platform, their archives and checksums.txt (default into release/V/). Progress on
+// stderr, the summary on stdout. `--managed-by "brew upgrade cco"` makes binaries for a package
+// manager: they never replace themselves and name that command instead (client/src/update/managed.ts).
 import { parseArgs } from 'node:util'
 import { serverProblem } from '../client/src/config/schema.ts'
+import { managedByProblem } from '../client/src/update/managed.ts'
 import { PublicKeySchema } from '../contract/manifest.ts'
 import { isPlatform, PLATFORMS, type Platform } from '../contract/platform.ts'
 import { buildRelease, mib } from './lib/release-build.ts'
@@ -12,7 +14,7 @@ import { defaultCacheDir } from './lib/sea.ts'
 const USAGE =
   'usage: npm run build:release -- --version V [--platforms ' +
   PLATFORMS.join(',') +
-  '] [--out DIR] [--server URL] [--trust-key kid:x]... [--cache-dir DIR] [--concurrency N]'
+  '] [--out DIR] [--server URL] [--trust-key kid:x]... [--cache-dir DIR] [--concurrency N] [--managed-by CMD]'
 
 function fail(message: string, code = 2): never {
   console.error(message)
@@ -30,6 +32,7 @@ try {
       'trust-key': { type: 'string', multiple: true },
       'cache-dir': { type: 'string' },
       concurrency: { type: 'string' },
+      'managed-by': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -63,6 +66,10 @@ if (values.server !== undefined) {
   if (problem) fail(`invalid --server ${JSON.stringify(values.server)}: ${problem}`)
 }
 
+const managedBy = values['managed-by']
+const managedProblem = managedBy === undefined ? null : managedByProblem(managedBy)
+if (managedProblem) fail(`invalid --managed-by ${JSON.stringify(managedBy)}: ${managedProblem}`)
+
 const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
 if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) fail('--concurrency must be a whole number of at least 1')
 
@@ -75,6 +82,7 @@ try {
     outDir: values.out,
     server: values.server,
     trustKeys,
+    managedBy,
     cacheDir,
     concurrency,
     log: (line) => console.error(`  ${line}`),

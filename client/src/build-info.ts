@@ -7,6 +7,7 @@ declare const __CCO_VERSION__: string | undefined
 declare const __CCO_DEFAULT_SERVER__: string | undefined
 declare const __CCO_TRUST_KEYS__: unknown
 declare const __CCO_BUILD__: string | undefined
+declare const __CCO_MANAGED_BY__: string | undefined
 
 export type BuildKind = 'dev' | 'release'
 
@@ -25,3 +26,10 @@ export const BUILD: BuildKind =
  * are trusted in addition to the `[[trust.keys]]` of the config.
  */
 export const BUILTIN_TRUST_KEYS_RAW: unknown = typeof __CCO_TRUST_KEYS__ === 'undefined' ? [] : __CCO_TRUST_KEYS__
+
+/**
+ * The command that upgrades this binary when a package manager installed it (`--managed-by` at
+ * build time, e.g. `brew upgrade cco`), else null. cco never replaces such a file itself
+ * (update/managed.ts).
+ */
+export const MANAGED_BY: string | null = typeof __CCO_MANAGED_BY__ === 'undefined' || __CCO_MANAGED_BY__ === '' ? null : __CCO_MANAGED_BY__

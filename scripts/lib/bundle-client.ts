@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { PublicKeySchema, type PublicKey } from '../../contract/manifest.ts'
 import { isVersion } from '../../contract/version.ts'
+import { managedByProblem } from '../../client/src/update/managed.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 export const CLIENT_ENTRY = resolve(ROOT, 'client/src/cli.ts')
@@ -17,6 +18,8 @@ export interface BundleClientOptions {
   /** Manifest keys built into the binary, trusted besides `[[trust.keys]]`. */
   trustKeys?: PublicKey[]
   build?: 'dev' | 'release'
+  /** A package-managed build: the command that upgrades it (`brew upgrade cco`); cco then never replaces itself. */
+  managedBy?: string
   minify?: boolean
 }
 
@@ -30,6 +33,8 @@ export async function bundleClient(options: BundleClientOptions): Promise<Bundle
   if (!isVersion(options.version)) throw new Error(`bundleClient: not a version: ${options.version}`)
   const trustKeys = (options.trustKeys ?? []).map((k) => PublicKeySchema.parse(k))
   if (options.defaultServer !== undefined) new URL(options.defaultServer)
+  const managedProblem = options.managedBy === undefined ? null : managedByProblem(options.managedBy)
+  if (managedProblem) throw new Error(`bundleClient: invalid managedBy ${JSON.stringify(options.managedBy)}: ${managedProblem}`)
   const outfile = resolve(options.outfile)
   mkdirSync(dirname(outfile), { recursive: true })
 
@@ -43,6 +48,7 @@ export async function bundleClient(options: BundleClientOptions): Promise<Bundle
     'import.meta.filename': '__filename',
   }
   if (options.defaultServer !== undefined) define.__CCO_DEFAULT_SERVER__ = JSON.stringify(options.defaultServer)
+  if (options.managedBy !== undefined) define.__CCO_MANAGED_BY__ = JSON.stringify(options.managedBy)
 
   const result = await build({
     entryPoints: [CLIENT_ENTRY],

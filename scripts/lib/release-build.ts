@@ -20,6 +20,8 @@ export interface ReleaseBuildOptions {
   server?: string
   /** Manifest keys built in (trusted besides `[[trust.keys]]`). */
   trustKeys?: PublicKey[]
+  /** A package-managed build: the command that upgrades it (bundle-client.ts). */
+  managedBy?: string
   /** Where other platforms' Node binaries are kept between builds. */
   cacheDir: string
   /** Parallel injections (each reads and writes a ~120 MB binary); default: CPU count, at most 3. */
@@ -101,6 +103,7 @@ export async function buildRelease(options: ReleaseBuildOptions): Promise<Releas
       build: 'release',
       defaultServer: options.server,
       trustKeys: options.trustKeys,
+      managedBy: options.managedBy,
       // Minified: a smaller script parses faster, which matters most where there is no code cache.
       minify: true,
     })

@@ -16,6 +16,7 @@ import { createUpdateContext, type UpdateContext } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
 import type { Decision } from '../update/decide.ts'
 import { updateUnderLock, type InstallDecision, type InstallResult, type UnderLockStep, type UpdateRun } from '../update/install.ts'
+import { managedUpgradeCommand, refuseManagedInstall } from '../update/managed.ts'
 
 export interface UpdateOptions {
   check: boolean
@@ -165,6 +166,9 @@ function afterInstallHooks(app: AppContext, fleet: FleetReporter, progress: Prog
 }
 
 export async function updateCommand(app: AppContext, options: UpdateOptions, ui: UpdateUi): Promise<UpdateOutcome> {
+  // A package-managed build checks like --check, and names the package manager's upgrade instead of installing.
+  const managed = managedUpgradeCommand()
+  if (managed !== null && !options.check) return refuseManagedInstall(managed, await updateCommand(app, { ...options, check: true }, ui))
   const { config, path } = loadConfig(app.paths.configFile)
   const progress: Progress = { check: null, install: null, reported: false }
   const fleet = fleetReporter(app, config, { channel: options.channel })

@@ -4,6 +4,7 @@ import { BUILD } from '../build-info.ts'
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { messageOf } from '../errors.ts'
+import { managedUpgradeCommand } from '../update/managed.ts'
 
 export interface VersionInfo {
   version: string
@@ -12,6 +13,8 @@ export interface VersionInfo {
   platform: string
   build: string
   install_path: string
+  /** The package manager's upgrade command of a package-managed build (which never replaces itself), else null. */
+  managed_by: string | null
   config_error: string | null
 }
 
@@ -33,6 +36,7 @@ export function versionCommand(app: AppContext): VersionInfo {
     platform: app.platform ?? `${process.platform}-${process.arch} (unsupported)`,
     build: BUILD,
     install_path: app.paths.installPath,
+    managed_by: managedUpgradeCommand(),
     config_error: configError,
   }
 }

@@ -17,6 +17,7 @@ import type { ProgressBar } from '../system/progress.ts'
 import { createUpdateContext } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
 import { updateUnderLock, type InstallDecision, type UnderLockStep } from '../update/install.ts'
+import { managedUpgradeCommand, notInstallingLine } from '../update/managed.ts'
 import { probeBinary } from '../update/probe.ts'
 import { rolloutBucket } from '../update/rollout.ts'
 import { readHandover } from './handover-state.ts'
@@ -129,12 +130,13 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
   })
   log.info('Starting update check')
   try {
-    if (!config.updates.auto_install) {
+    // A package-managed build only checks: its package manager installs (update/managed.ts).
+    if (!config.updates.auto_install || managedUpgradeCommand() !== null) {
       const check = (seen.check = await checkForUpdate(ctx))
       await fleet.record(checkEvent(check.decision), check.current)
       const found = report(log, check)
       if ('stop' in found) return found.stop
-      log.info('updates.auto_install is false: install it with `cco update`')
+      log.info(notInstallingLine())
       return { kind: 'checked', latest: check.latest, updateAvailable: true }
     }
     const run = await updateUnderLock(ctx, async (check) => {

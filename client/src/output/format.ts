@@ -20,6 +20,7 @@ export function formatVersion(v: VersionInfo): string[] {
     `Platform: ${v.platform}`,
     `Build: ${v.build}`,
     `Install path: ${v.install_path}`,
+    ...(v.managed_by === null ? [] : [`Updates: managed by a package manager; upgrade with: ${v.managed_by}`]),
   ]
 }
 
