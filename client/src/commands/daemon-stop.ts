@@ -5,6 +5,7 @@
 // one naming a process that cannot be confirmed is refused (exit 1) and left as it is.
 import type { AppContext } from '../context.ts'
 import { CliError, ExitCode } from '../errors.ts'
+import { sweepStaleCopies } from '../daemon/private-copy.ts'
 import { terminate } from '../system/daemon-launch.ts'
 import { findConfirmedDaemon, removePidFileIfOwned } from '../system/pid-file.ts'
 import { SYSTEMD_UNIT_NAME, LAUNCHD_LABEL } from '../system/service-units.ts'
@@ -27,10 +28,15 @@ export async function daemonStopCommand(app: AppContext, o: { graceMs?: number }
   if (found.unsure) {
     throw new CliError(`not stopping pid ${found.unsure.pid}: ${found.unsure.why}; nothing was signalled and ${app.paths.daemonPid} was left as it is`, ExitCode.failure)
   }
-  if (!found.running) return { was_running: false, pid: null, how: null, cleaned: found.cleaned, supervisor: null, hint: null }
+  if (!found.running) {
+    sweepStaleCopies(app.paths)
+    return { was_running: false, pid: null, how: null, cleaned: found.cleaned, supervisor: null, hint: null }
+  }
   const { pid, supervisor, start_ticks } = found.record
   const how = await terminate(pid, o.graceMs ?? STOP_GRACE_MS, { startTicks: start_ticks })
   removePidFileIfOwned(app.paths.daemonPid, pid)
+  // A daemon removes its private copy as it exits; one that needed SIGKILL cannot.
+  sweepStaleCopies(app.paths)
   const hint =
     supervisor === 'systemd'
       ? `it runs under systemd, which starts it again: use \`systemctl --user stop ${SYSTEMD_UNIT_NAME}\``

@@ -15,6 +15,7 @@ import { probeVersion } from '../system/probe-version.ts'
 import { isLoopbackHost } from '../system/url-policy.ts'
 import { scheduledCheck } from './checks.ts'
 import { FleetSender } from './fleet-sender.ts'
+import { runsFromPrivateCopy } from './private-copy.ts'
 import { DEFAULT_HANDOVER_TIMEOUT_MS, handOver, type Endpoint, type HandoverResult } from './handover.ts'
 import { createHealthServer, type HealthServer } from './health-server.ts'
 import { HANDOVER_FROM_ENV, openDaemonLog, supervisorOf, type DaemonLog } from './log-sink.ts'
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   debug: boolean
   /** [0, 1) like Math.random: the jitter source. */
   random?: () => number
+  /** Why a single executable runs from the install path instead of its private copy (logged). */
+  inPlace?: string | null
 }
 
 export interface ServiceResult {
@@ -123,6 +126,8 @@ async function startService(base: AppContext, options: ServiceOptions): Promise<
   log.info(`cco daemon ${app.version} listening on ${host}:${port} (pid ${process.pid})`)
   log.debug(`binary ${program.binary}, install path ${app.paths.installPath}, log ${daemonLog.target}${supervisor ? `, supervised by ${supervisor}` : ''}`)
   log.info(describeSchedule(state.config))
+  if (runsFromPrivateCopy(app.paths)) log.info(`Running from a private copy of ${app.paths.installPath} (${program.binary}), so that the installed file can be replaced while the daemon runs`)
+  if (options.inPlace) log.warn(`Running from ${program.binary} itself (${options.inPlace}): while this daemon runs, that file cannot be overwritten in place (cp fails with "Text file busy"); cco update and cco rollback still work`)
 
   const endpoint: Endpoint = { host, port, portOverride: options.port, debug: options.debug }
   return { app, log, daemonLog, server, state, signals: new ServiceSignals(), endpoint, supervisor, fleet: new FleetSender(app), writeOwnPidFile }
