@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { getCACertificates } from 'node:tls'
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici'
 import { CliError, messageOf, NetworkError, RefusedError, UsageError } from '../errors.ts'
-import { envAny, type Env } from './env.ts'
+import { envAny, envValue, type Env } from './env.ts'
 import { redactUrl, transportProblem } from './url-policy.ts'
 
 export interface HttpClientOptions {
@@ -60,8 +60,53 @@ export const DEFAULT_BODY_TIMEOUT_MS = 30_000
 export const MAX_REDIRECTS = 5
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
+/** The proxy variables cco reads, each in both spellings (undici reads the same ones). */
+export const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'] as const
+
+/** `http://***@proxy:3128`: whatever comes before the last `@` may be a password, also in a malformed value. */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@')
+}
+
+/** Why a proxy variable's value is not a proxy URL undici can use, or null when it is. */
+export function proxyVariableProblem(value: string): string | null {
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(value)) return 'it contains spaces or control characters'
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return 'it has no scheme (write it as http://host:port)'
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return 'it is not a URL'
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `the scheme ${url.protocol}// is not supported (only http:// and https://)`
+  if (!url.hostname) return 'it has no host'
+  return null
+}
+
+/**
+ * A malformed proxy variable is a usage error (exit 2) before any request: undici would
+ * otherwise fail each request with a message that names neither the variable nor its value,
+ * or (a value it cannot read) quietly connect directly. Every set spelling is checked, also
+ * the one undici would not pick, since both are meant to say the same thing. `NO_PROXY` is a
+ * list of patterns that cannot be malformed in a way that sends traffic anywhere else, so it
+ * stays lenient. Not checked when `network.proxy` overrides the variables.
+ */
+export function checkProxyVariables(env: Env): void {
+  for (const name of PROXY_VARIABLES) {
+    const value = envValue(env, name)
+    if (value === undefined) continue
+    const problem = proxyVariableProblem(value)
+    if (problem) {
+      throw new UsageError(
+        `invalid proxy variable ${name}=${JSON.stringify(withoutCredentials(value))}: ${problem}; expected a proxy URL such as http://proxy.example.com:3128, or unset it`,
+      )
+    }
+  }
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { env } = options
+  if (options.proxy === undefined) checkProxyVariables(env)
   const httpProxy = options.proxy ?? envAny(env, 'http_proxy', 'HTTP_PROXY')
   const httpsProxy = options.proxy ?? envAny(env, 'https_proxy', 'HTTPS_PROXY') ?? httpProxy
   const noProxy = options.noProxy ?? envAny(env, 'no_proxy', 'NO_PROXY') ?? ''
