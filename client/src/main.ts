@@ -2,6 +2,7 @@
 // (client/README.md, "Exit codes") to cli.ts, which is the only place that ends the process.
 import { Argument, Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
+import { isVersion } from '../../contract/version.ts'
 import { VERSION } from './build-info.ts'
 import { registerDaemonCommands } from './cli-daemon.ts'
 import { registerReleaseCommands } from './cli-release.ts'
@@ -16,7 +17,7 @@ import { updateCommand, type UpdateEvent } from './commands/update.ts'
 import { versionCommand } from './commands/version.ts'
 import { reportUnknownConfigKeysTo } from './config/unknown-keys.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
-import { CliError, ExitCode, messageOf } from './errors.ts'
+import { CliError, ExitCode, messageOf, UsageError } from './errors.ts'
 import { completionScript, SHELLS, type Shell } from './output/completion.ts'
 import { formatConfig, formatFleetReport, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
 import { printJson, printLines, printText } from './output/terminal-text.ts'
@@ -106,16 +107,21 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--prompt', 'ask before installing even without a terminal (end of input means no)')
     .option('-q, --quiet', 'no progress bar (results, prompts and errors still print)')
     .addOption(new Option('--channel <channel>', 'use this channel for this run').choices([...CHANNELS]))
+    // The command's own --version (positional options): `cco --version` stays the self-test.
+    .option('--version <version>', 'install exactly this version (a live release that is not yanked)')
+    .option('--allow-downgrade', 'with --version: install it even when it is older than the running version')
     .option('--json', 'print one JSON object')
-    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; quiet?: boolean; channel?: Channel; json?: boolean }) =>
+    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; quiet?: boolean; channel?: Channel; version?: string; allowDowngrade?: boolean; json?: boolean }) =>
       pick(o, async (a) => {
+        if (o.version !== undefined && !isVersion(o.version)) throw new UsageError(`--version ${JSON.stringify(o.version)} is not a version (e.g. 2026.11.3 or v2026.11.3)`)
+        if (o.allowDowngrade && o.version === undefined) throw new UsageError('--allow-downgrade only goes with --version X')
         const json = !!o.json
         const print = (e: UpdateEvent) => {
           if (!json) printLines(a.stdout, formatUpdateEvent(e))
         }
         const result = await updateCommand(
           a,
-          { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel },
+          { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel, version: o.version, allowDowngrade: !!o.allowDowngrade },
           {
             event: print,
             confirm: (q) => askYesNo(q, a.stdin, a.stderr),

@@ -1,5 +1,7 @@
-// `cco update [--check] [--yes] [--prompt] [--channel C]`: check, ask, install. Emits events
-// as it goes (the printer turns them into the familiar `→ …` lines) and returns the outcome.
+// `cco update [--check] [--yes] [--prompt] [--channel C] [--version X [--allow-downgrade]]`:
+// check, ask, install. Emits events as it goes (the printer turns them into the familiar
+// `→ …` lines) and returns the outcome. `--version X` installs exactly X from its signed
+// release statement (client/README.md, "Pinning a version").
 import type { Channel } from '../../../contract/manifest.ts'
 import { sameVersion } from '../../../contract/version.ts'
 import { loadConfig } from '../config/load.ts'
@@ -16,6 +18,9 @@ import { createUpdateContext, type UpdateContext } from '../update/context.ts'
 import type { UpdateHooks } from '../update/hooks.ts'
 import type { Decision } from '../update/decide.ts'
 import { updateUnderLock, type InstallDecision, type InstallResult, type UnderLockStep, type UpdateRun } from '../update/install.ts'
+import { fetchReleaseManifest } from '../update/fetch-release.ts'
+import { decidePin, nextAfterPin, type PinDecision } from '../update/pin.ts'
+import { verifyReleaseManifest } from '../update/verify-release.ts'
 import { managedUpgradeCommand, refuseManagedInstall } from '../update/managed.ts'
 
 export interface UpdateOptions {
@@ -23,6 +28,10 @@ export interface UpdateOptions {
   yes: boolean
   prompt: boolean
   channel?: Channel
+  /** `--version X`: install exactly X (a live release that is not yanked). */
+  version?: string
+  /** `--allow-downgrade`: with --version, X may be older than the running version. */
+  allowDowngrade?: boolean
 }
 
 export type UpdateEvent =
@@ -42,6 +51,12 @@ export type UpdateEvent =
    * when it opens next; before a manual install outside it, that it is not waited for. Times in ms.
    */
   | { type: 'window'; installing: boolean; openUntil: number | null; nextOpening: number; window: string }
+  /** --version X: the release statement was fetched and verified. */
+  | { type: 'pin-versions'; current: string; requested: string; direction: 'upgrade' | 'downgrade' | 'same' }
+  | { type: 'pin-same'; version: string }
+  | { type: 'pin-available'; version: string }
+  /** After a pin: what the daemon does next (the version it would move to, whether it installs on its own). */
+  | { type: 'pin-after'; version: string; next: string | null; autoInstall: boolean; channel: string }
 
 export interface UpdateUi {
   event(e: UpdateEvent): void
@@ -55,6 +70,8 @@ export interface UpdateUi {
 export type UpdateStatus = 'up-to-date' | 'available' | 'no-asset' | 'declined' | 'changed' | 'updated'
 
 export interface UpdateOutcome {
+  /** The JSON answer's own version (additive fields keep it). */
+  schema: 1
   status: UpdateStatus
   channel: string
   server: string
@@ -67,6 +84,21 @@ export interface UpdateOutcome {
   installed: InstallResult | null
   /** With `updates.window` set: the windows, whether one is open now (until when) and the next opening (RFC 3339). */
   maintenance_window: MaintenanceWindowView | null
+  /** `--version X`: what was asked for and what its statement said; null for a channel update. */
+  pin: PinView | null
+}
+
+export interface PinView {
+  requested_version: string
+  /** The version as its signed statement names it. */
+  version: string
+  direction: 'upgrade' | 'downgrade' | 'same'
+  /** The pinned key that signed the statement, and until when it is valid. */
+  signed_by: string
+  expires_at: string
+  /** The channel's release the daemon would move to at its next check (null: none for this host). */
+  daemon_next_version: string | null
+  auto_install: boolean
 }
 
 export interface MaintenanceWindowView {
@@ -79,6 +111,7 @@ export const UPDATE_QUESTION = 'Update now? [Y/n]: '
 
 function outcome(check: CheckResult, status: UpdateStatus, installed: InstallResult | null = null): UpdateOutcome {
   return {
+    schema: 1,
     status,
     channel: check.channel,
     server: check.server,
@@ -90,6 +123,7 @@ function outcome(check: CheckResult, status: UpdateStatus, installed: InstallRes
     notes_url: check.manifest.release?.notes_url ?? null,
     installed,
     maintenance_window: null,
+    pin: null,
   }
 }
 
@@ -175,7 +209,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
   const hooks = afterInstallHooks(app, fleet, progress)
   const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks })
   try {
-    const result = await runUpdate(ctx, options, ui, progress)
+    const result = options.version !== undefined ? await runPin(ctx, options, options.version, ui, progress) : await runUpdate(ctx, options, ui, progress)
     result.maintenance_window = windowView(ctx)
     await reportRun(fleet, ctx, progress, { outcome: result })
     return result
@@ -267,4 +301,95 @@ async function runUpdate(ctx: UpdateContext, options: UpdateOptions, ui: UpdateU
   if (run.kind === 'stopped') return run.value
   ui.event({ type: 'installed', result: run.result })
   return outcome(run.check, 'updated', run.result)
+}
+
+/**
+ * `cco update --version X`: the release statement of X (fetched and verified first, no lock
+ * needed), then the channel check under the update lock (whose verified manifest lists the
+ * yanks), the decision (update/pin.ts), and the same install as any update. A refusal ends
+ * with exit 1 and nothing changed; a statement that fails verification with exit 4.
+ */
+async function runPin(ctx: UpdateContext, options: UpdateOptions, requested: string, ui: UpdateUi, progress: Progress): Promise<UpdateOutcome> {
+  ui.event({ type: 'checking' })
+  const statement = await verifyReleaseManifest({
+    bytes: await fetchReleaseManifest(ctx.http, ctx.server, requested),
+    version: requested,
+    keys: ctx.trustKeys,
+    now: ctx.clock.now(),
+  })
+  const ask = !options.check && !options.yes && (options.prompt || ui.interactive)
+  const installedBefore = ask ? fileIdentity(ctx.paths.installPath) : null
+  // The last decision, for the outcome.
+  let decided: PinDecision | null = null
+  const decide = (check: CheckResult): PinDecision => {
+    progress.check = check
+    return (decided = decidePin({ statement: statement.payload, channel: check.manifest, running: check.current, platform: ctx.platform, allowDowngrade: !!options.allowDowngrade }))
+  }
+  const view = (check: CheckResult, d: PinDecision): PinView => ({
+    requested_version: requested,
+    version: statement.payload.version,
+    direction: d.kind === 'install' ? d.direction : 'same',
+    signed_by: statement.kid,
+    expires_at: statement.payload.expires_at,
+    daemon_next_version: nextAfterPin(check.manifest, statement.payload.version, ctx.hostId, ctx.platform),
+    auto_install: ctx.config.updates.enabled && ctx.config.updates.auto_install,
+  })
+  const pinOutcome = (check: CheckResult, d: PinDecision, status: UpdateStatus, installed: InstallResult | null = null): UpdateOutcome => ({
+    ...outcome(check, status, installed),
+    decision: { kind: d.kind === 'install' ? 'install' : 'none', detail: d.detail },
+    notes: null,
+    notes_url: statement.payload.notes_url,
+    pin: view(check, d),
+  })
+  // Shows the decision; stops, refuses (exit 1) or goes on to install.
+  const offer = (check: CheckResult, d: PinDecision, say: boolean): UnderLockStep<UpdateOutcome> => {
+    if (say) ui.event({ type: 'pin-versions', current: check.current, requested: statement.payload.version, direction: d.kind === 'install' ? d.direction : 'same' })
+    if (d.kind === 'refuse') throw new CliError(`Not installing ${d.version}: ${d.detail}`, ExitCode.failure, d.why === 'no-asset' ? { kind: 'no-asset' } : undefined)
+    if (d.kind === 'none') {
+      ui.event({ type: 'pin-same', version: check.current })
+      return { stop: pinOutcome(check, d, 'up-to-date') }
+    }
+    if (options.check) {
+      ui.event({ type: 'pin-available', version: d.version })
+      return { stop: pinOutcome(check, d, 'available') }
+    }
+    return { install: d }
+  }
+  const download = (d: InstallDecision): UnderLockStep<UpdateOutcome> => {
+    const w = windowEvent(ctx, true)
+    if (w && !ask) ui.event(w)
+    progress.install = { from: progress.check?.current ?? ctx.version, to: d.version }
+    ui.event({ type: 'downloading', name: d.asset.name, size: d.asset.size })
+    return { install: d }
+  }
+
+  let run: UpdateRun<UpdateOutcome>
+  if (options.check || ask) {
+    // As for a channel update: the question never holds the host's update lock.
+    const check = await checkForUpdate(ctx)
+    const offered = offer(check, decide(check), true)
+    if ('stop' in offered) return offered.stop
+    const w = windowEvent(ctx, true)
+    if (w) ui.event(w)
+    if (!(await ui.confirm(`Install ${statement.payload.version} now? [Y/n]: `))) {
+      ui.event({ type: 'declined' })
+      return pinOutcome(check, decided!, 'declined')
+    }
+    // Decided again under the lock: another updater may have installed X meanwhile, or the
+    // channel may have yanked it. The statement is the same, so an install is the confirmed one.
+    run = await updateUnderLock(ctx, (again) => {
+      const step = offer(again, decide(again), false)
+      return 'stop' in step ? step : download(step.install)
+    }, { installedBefore, verified: check.verified })
+  } else {
+    run = await updateUnderLock(ctx, (check) => {
+      const step = offer(check, decide(check), true)
+      return 'stop' in step ? step : download(step.install)
+    })
+  }
+  if (run.kind === 'stopped') return run.value
+  ui.event({ type: 'installed', result: run.result })
+  const result = pinOutcome(run.check, decided!, 'updated', run.result)
+  ui.event({ type: 'pin-after', version: run.result.version, next: result.pin!.daemon_next_version, autoInstall: result.pin!.auto_install, channel: run.check.channel })
+  return result
 }

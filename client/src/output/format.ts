@@ -107,6 +107,17 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
         `✅ Successfully updated to ${e.result.version}`,
         ...(e.result.backupPath ? [`→ Previous version kept as ${e.result.backupPath} (cco rollback restores it)`] : []),
       ]
+    case 'pin-versions':
+      return [`→ Current version: ${e.current}`, `→ Requested version: ${e.requested}${e.direction === 'downgrade' ? ' (older: a downgrade, as --allow-downgrade allows)' : ''}`]
+    case 'pin-same':
+      return [`✅ Already running ${e.version}`]
+    case 'pin-available':
+      return [`ℹ️  ${e.version} can be installed: cco update --version ${e.version}`]
+    case 'pin-after':
+      // A pin is an install, not a hold: say what the daemon will do with it.
+      if (e.next === null) return [`ℹ️  The daemon keeps ${e.version} until channel ${e.channel} offers this host a newer release`]
+      if (e.autoInstall) return [`ℹ️  The daemon will move this host to ${e.next} (channel ${e.channel}) at its next check; to stay on ${e.version}: cco config set updates.auto_install false`]
+      return [`ℹ️  Channel ${e.channel} offers ${e.next}; the daemon will not install it (updates.auto_install is off), cco update will`]
   }
 }
 

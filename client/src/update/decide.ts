@@ -13,6 +13,8 @@ export type Decision =
   /** The running version was withdrawn: `yanked` is its entry in the manifest (version, reason). */
   | { kind: 'install'; version: string; asset: Asset; why: 'yanked'; yanked: Yank; detail: string }
   | { kind: 'no-asset'; version: string; detail: string }
+  /** `cco update --version X`: the version a person asked for (update/pin.ts decides it, not this file). */
+  | { kind: 'install'; version: string; asset: Asset; why: 'pinned'; detail: string }
 
 /** The manifest's yank entry for the running version (any spelling that compares equal), or null. */
 export function yankOf(m: ManifestPayload, running: string): Yank | null {

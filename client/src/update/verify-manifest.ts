@@ -88,9 +88,26 @@ function importPinned(key: PublicKey): Promise<CryptoKey | KeyObject | Uint8Arra
   return k
 }
 
-export async function verifyManifest(input: VerifyManifestInput): Promise<VerifiedManifest> {
-  const { bytes, channel } = input
-  const product = input.product ?? PRODUCT
+/** What a signed document is: its `typ`, the word its refusals start with, its payload schema number. */
+export interface SignedDocumentKind {
+  typ: string
+  /** `Manifest`, `Release manifest`: refusals read `<label> refused (<rule>): …`. */
+  label: string
+  schemaVersion: number
+}
+
+const CHANNEL_MANIFEST: SignedDocumentKind = { typ: JWS_TYP, label: 'Manifest', schemaVersion: MANIFEST_SCHEMA_VERSION }
+
+/**
+ * Rules 1–4a, shared by the channel manifest and the release statement (update/verify-release.ts):
+ * size, envelope, a signature by a pinned key with this document's `typ`, a payload that is JSON
+ * with a schema number this client knows. Returns the parsed payload (shape not yet checked)
+ * and the kid whose signature was verified.
+ */
+export async function verifySignedDocument(bytes: Uint8Array, keys: readonly PublicKey[], kind: SignedDocumentKind): Promise<{ raw: unknown; kid: string }> {
+  const refuse = (rule: RefusalRule, message: string): never => {
+    throw new RefusedError(rule, `${kind.label} refused (${rule}): ${message}`)
+  }
 
   // 1. Size first: nothing larger than the cap is ever parsed (endless-data attack).
   if (bytes.length > MANIFEST_MAX_BYTES) refuse('size', `${bytes.length} bytes is more than the ${MANIFEST_MAX_BYTES}-byte limit`)
@@ -103,12 +120,13 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
     refuse('format', 'not a JSON document (truncated or garbage)')
   }
   const envelope = JwsGeneralSchema.safeParse(json)
-  if (!envelope.success) refuse('format', 'not a JWS in General JSON Serialization')
+  if (!envelope.success) return refuse('format', 'not a JWS in General JSON Serialization')
 
   // 3. Signatures. Only pinned kids are candidates; unknown kids are skipped (key rotation
   // adds signatures this client does not know). The protected header is integrity-protected,
-  // so typ/alg are checked on the header that was actually verified (below) as well.
-  const pinned = new Map(input.keys.map((k) => [k.kid, k]))
+  // so typ/alg are checked on the header that was actually verified (below) as well. The typ
+  // is what keeps a channel manifest and a release statement, signed by the same keys, apart.
+  const pinned = new Map(keys.map((k) => [k.kid, k]))
   if (pinned.size === 0) refuse('untrusted-key', 'no manifest signing key is pinned: add a [[trust.keys]] table (kid, x) to the config')
   const headers = envelope.data.signatures.map((s) => decodeHeader(s.protected))
   const candidates = headers.filter((h): h is JWSHeaderParameters => !!h && typeof h.kid === 'string' && pinned.has(h.kid))
@@ -117,28 +135,28 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
     const known = [...pinned.keys()].join(', ') || '(none)'
     refuse('untrusted-key', `not signed by a pinned key (signed by kid ${kids}; pinned: ${known})`)
   }
-  if (!candidates.some((h) => h.typ === JWS_TYP && h.alg === JWS_ALG)) {
+  if (!candidates.some((h) => h.typ === kind.typ && h.alg === JWS_ALG)) {
     const h = candidates[0]!
-    refuse('typ', `signature header has typ ${JSON.stringify(h.typ)} and alg ${JSON.stringify(h.alg)}; expected typ "${JWS_TYP}" and alg "${JWS_ALG}"`)
+    refuse('typ', `signature header has typ ${JSON.stringify(h.typ)} and alg ${JSON.stringify(h.alg)}; expected typ "${kind.typ}" and alg "${JWS_ALG}"`)
   }
   const resolveKey: GeneralVerifyGetKey = async (header) => {
     const key = header?.kid !== undefined ? pinned.get(header.kid) : undefined
     // Throwing skips this signature; jose then tries the next one.
-    if (!key || header?.typ !== JWS_TYP || header.alg !== JWS_ALG) throw new Error('not a pinned cco manifest key')
+    if (!key || header?.typ !== kind.typ || header.alg !== JWS_ALG) throw new Error(`not a pinned ${kind.typ} key`)
     return importPinned(key)
   }
   let verified: GeneralVerifyResult
   try {
     verified = await generalVerify(envelope.data, resolveKey, { algorithms: [JWS_ALG] })
   } catch {
-    refuse('signature', 'no valid signature by a pinned key (payload tampered with, or signed by a key that is not pinned)')
+    return refuse('signature', 'no valid signature by a pinned key (payload tampered with, or signed by a key that is not pinned)')
   }
   const header: JWSHeaderParameters = verified.protectedHeader ?? {}
-  if (header.typ !== JWS_TYP || header.alg !== JWS_ALG || typeof header.kid !== 'string' || !pinned.has(header.kid)) {
-    refuse('typ', 'the verified signature does not carry the cco manifest header')
+  if (header.typ !== kind.typ || header.alg !== JWS_ALG || typeof header.kid !== 'string' || !pinned.has(header.kid)) {
+    refuse('typ', `the verified signature does not carry the ${kind.typ} header`)
   }
 
-  // 4. The payload: a schema version this client knows, then its shape.
+  // 4a. The payload: JSON with a schema version this client knows (its shape is the caller's).
   let raw: unknown
   try {
     raw = JSON.parse(utf8.decode(verified.payload))
@@ -146,9 +164,18 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
     refuse('payload', 'payload is not JSON')
   }
   const schema = (raw as { schema?: unknown } | null)?.schema
-  if (typeof schema === 'number' && schema !== MANIFEST_SCHEMA_VERSION) {
-    refuse('schema', `manifest schema ${schema} is newer than this client understands; update manually`)
+  if (typeof schema === 'number' && schema !== kind.schemaVersion) {
+    refuse('schema', `${kind.label.toLowerCase()} schema ${schema} is newer than this client understands; update manually`)
   }
+  return { raw, kid: header.kid! }
+}
+
+export async function verifyManifest(input: VerifyManifestInput): Promise<VerifiedManifest> {
+  const { bytes, channel } = input
+  const product = input.product ?? PRODUCT
+  const { raw, kid } = await verifySignedDocument(bytes, input.keys, CHANNEL_MANIFEST)
+
+  // 4b. Its shape.
   const parsed = ManifestPayloadSchema.safeParse(raw)
   if (!parsed.success) refuse('payload', `payload does not match schema ${MANIFEST_SCHEMA_VERSION}: ${firstIssue(parsed.error)}`)
   const payload = parsed.data
@@ -157,7 +184,7 @@ export async function verifyManifest(input: VerifyManifestInput): Promise<Verifi
   if (payload.product !== product) refuse('product', `product is ${JSON.stringify(payload.product)}, expected ${JSON.stringify(product)}`)
   if (payload.channel !== channel) refuse('channel', `channel is ${JSON.stringify(payload.channel)}, expected ${JSON.stringify(channel)}`)
 
-  return checkFreshness({ payload, sha256: sha256Hex(bytes), kid: header.kid! }, input)
+  return checkFreshness({ payload, sha256: sha256Hex(bytes), kid }, input)
 }
 
 /**
