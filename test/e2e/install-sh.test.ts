@@ -28,6 +28,7 @@ const VERSION = '2026.11.27'
 const PLATFORM = 'linux-x86_64'
 const onLinuxX64 = currentPlatform() === PLATFORM
 const hasBusybox = spawnSync('busybox', ['true']).status === 0
+const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0
 const TEMPLATE = readFileSync(join(REPO_ROOT, 'worker/install/install.sh'), 'utf8')
 
 let work: string
@@ -132,6 +133,15 @@ function expectRefused(h: Host, run: CcoRun, reason: RegExp, dirBefore: string[]
   expect(existsSync(h.binDir) ? readdirSync(h.binDir) : []).toEqual(dirBefore)
   expect(readdirSync(h.tmp)).toEqual([])
 }
+
+describe('the script file', () => {
+  it.skipIf(!hasShellcheck)('passes shellcheck as POSIX sh and as dash', () => {
+    for (const shell of ['sh', 'dash']) {
+      const r = spawnSync('shellcheck', ['-s', shell, join(REPO_ROOT, 'worker/install/install.sh')], { encoding: 'utf8' })
+      expect(r.status, r.stdout + r.stderr).toBe(0)
+    }
+  })
+})
 
 describe.skipIf(!onLinuxX64)('curl -fsSL $BROKER/install.sh | sh', () => {
   it('under dash with curl installs a working cco that updates itself with no config file', { timeout: 120_000 }, async () => {
