@@ -14,9 +14,11 @@ import { healthCommand } from './commands/health.ts'
 import { runCommand } from './commands/run.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
-import { formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './output/daemon.ts'
+import { jsonDocument } from './output/json.ts'
+import { formatHealth, formatInstalled, formatStarted, formatStatus, formatStopped, formatUninstalled } from './output/daemon.ts'
 import { printLines, printText, safeJson } from './output/terminal-text.ts'
 import { abortOnSignals } from './system/interrupt.ts'
+import type { AppContext } from './context.ts'
 
 
 function portArg(text: string): number {
@@ -41,6 +43,11 @@ function positiveArg(text: string): number {
   return n
 }
 
+/** The app a foreground daemon or watchdog logs through: with `--json` its lines go to stderr. */
+function logsToStderr(app: AppContext, json: boolean | undefined): AppContext {
+  return json ? { ...app, stdout: app.stderr } : app
+}
+
 export function registerDaemonCommands(program: Command, select: (s: CommandSelection) => void): void {
   const pick = selector(select)
   program
@@ -50,7 +57,8 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--port <n>', 'listen on this port instead of daemon.port', portArg)
     .option('--json', 'print one JSON object when the daemon stops')
     .action((o: { debug?: boolean; port?: number; json?: boolean }) =>
-      pick(o, async (a) => ({ json: await runCommand(a, { port: o.port, debug: !!o.debug }), lines: [] })),
+      // With --json, stdout holds the one document: the foreground log lines go to stderr instead.
+      pick(o, async (a) => ({ json: await runCommand(logsToStderr(a, o.json), { port: o.port, debug: !!o.debug }), lines: [] })),
     )
 
   program
@@ -60,7 +68,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
         const r = await healthCommand(a)
-        return { json: r, lines: ['✅ healthy', r.raw] }
+        return { json: r, lines: formatHealth(r) }
       }),
     )
 
@@ -117,7 +125,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
         json: false,
         run: async (a) => {
           const s = await daemonStatusCommand(a)
-          const lines = o.json ? safeJson(s).split('\n') : formatStatus(s)
+          const lines = o.json ? safeJson(jsonDocument(s)).split('\n') : formatStatus(s)
           if (!s.running) {
             printLines(a.stdout, lines)
             const why = s.cleaned || s.unconfirmed ? ` (${s.cleaned ?? s.unconfirmed})` : ''
@@ -192,7 +200,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { expect: string; restore?: string; host: string; port: number; timeout: number; installPath?: string; guardPid?: number; json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await daemonWatchdogCommand(a, {
+        const r = await daemonWatchdogCommand(logsToStderr(a, o.json), {
           expect: o.expect,
           restore: o.restore,
           host: o.host,

@@ -15,9 +15,10 @@ export interface DaemonStatus {
   version: string | null
   started_at: string | null
   uptime_seconds: number | null
+  /** `/health` answered "ok" (false for "degraded", whose details are in `health`). */
   healthy: boolean | null
   health: HealthBody | null
-  /** Why `/health` did not answer ok, when it did not. */
+  /** Why `/health` did not answer, when it did not. */
   problem: string | null
   supervisor: string | null
   log: string
@@ -53,7 +54,7 @@ export async function daemonStatusCommand(app: AppContext): Promise<DaemonStatus
     version: answer.ok ? answer.body.version : r.version,
     started_at: r.started_at,
     uptime_seconds: uptime,
-    healthy: answer.ok,
+    healthy: answer.ok && answer.body.status === 'ok',
     health: answer.ok ? answer.body : null,
     problem: answer.ok ? null : answer.problem,
     supervisor: r.supervisor,

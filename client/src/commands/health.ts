@@ -1,5 +1,8 @@
 // `cco health`: asks the running daemon's `/health` (host and port from the pid file, else the
-// config). Not reachable or not ok is exit 3, like `cco daemon status`.
+// config). Not reachable or not answering is exit 3, like `cco daemon status`. A daemon that
+// answers "degraded" (its update checks keep failing) is running: exit 0, LSB's "running", and
+// the printer says what fails; a script that needs "ok" reads the status (the guide's
+// health-check.sh greps for "status":"ok").
 import { loadConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
 import { DaemonNotRunningError } from '../daemon/errors.ts'
@@ -7,7 +10,9 @@ import { healthUrl, probeHealth, type HealthBody } from '../system/health-probe.
 import { readPidFile } from '../system/pid-file.ts'
 
 export interface HealthResult {
-  healthy: true
+  /** `status` is "ok"; false when the daemon answers "degraded". */
+  healthy: boolean
+  status: string
   url: string
   health: HealthBody
   /** The compact JSON line exactly as the daemon sent it. */
@@ -28,5 +33,5 @@ export async function healthCommand(app: AppContext, o: { timeoutMs?: number } =
   }
   const answer = await probeHealth(host, port, o.timeoutMs ?? 3_000)
   if (!answer.ok) throw new DaemonNotRunningError(`❌ cco daemon is not healthy: ${answer.problem}`)
-  return { healthy: true, url: healthUrl(host, port), health: answer.body, raw: answer.raw }
+  return { healthy: answer.body.status === 'ok', status: answer.body.status, url: healthUrl(host, port), health: answer.body, raw: answer.raw }
 }

@@ -12,6 +12,15 @@ import { redactUrl } from '../system/url-policy.ts'
 import type { CheckOutcome } from './checks.ts'
 import { backoffMs, drawJitterMs, formatDuration, planNextCheck, tickMs, type Failure, type Plan } from './scheduler.ts'
 
+/**
+ * `/health` says "degraded" instead of "ok" once this many update checks in a row have failed
+ * (network, refused manifest, failed install), and "ok" again after the next check that
+ * completes. Counted in checks, not in time, because the interval ranges from seconds to a
+ * year: with the back-off (30 s, 1 min, …) three failures take about 1.5 minutes to show,
+ * and one blip never does.
+ */
+export const DEGRADED_AFTER_FAILED_CHECKS = 3
+
 /** A line for the daemon's log, written by the loop. */
 export interface LogNote {
   level: LogLevel
@@ -68,6 +77,8 @@ export class ServiceState {
   private waiting: { version: string; bucket: number } | null = null
   /** The check time last announced in the log, so that it is announced once. */
   private lastPlanned: number | null = null
+  /** Update checks that failed in a row: since when, how many, the last error. */
+  private failing: { since: number; count: number; lastError: string } | null = null
 
   private readonly o: ServiceStateOptions
 
@@ -92,8 +103,9 @@ export class ServiceState {
   health(now: number): HealthBody {
     const lc = this.lastCheck()
     const installAt = this.installAt(now)
+    const degraded = this.failing !== null && this.failing.count >= DEGRADED_AFTER_FAILED_CHECKS ? this.failing : null
     return {
-      status: 'ok',
+      status: degraded ? 'degraded' : 'ok',
       version: this.o.version,
       uptime_seconds: Math.floor((now - this.o.startedAt) / 1000),
       channel: this.config.updates.channel,
@@ -102,7 +114,23 @@ export class ServiceState {
       latest_version: this.latestVersion,
       pid: this.o.pid,
       ...(installAt === null ? {} : { next_install_at: toRfc3339(new Date(installAt)) }),
+      ...(degraded === null ? {} : { failed_checks: degraded.count, failing_since: toRfc3339(new Date(degraded.since)), last_error: degraded.lastError }),
     }
+  }
+
+  /** A check failed at `now` with `message`: one more in the row that makes `/health` degraded. */
+  private checkFailed(now: number, message: string): LogNote[] {
+    const was = this.failing?.count ?? 0
+    this.failing = { since: this.failing?.since ?? now, count: was + 1, lastError: message }
+    if (was + 1 !== DEGRADED_AFTER_FAILED_CHECKS) return []
+    return [{ level: 'error', message: `Health is now degraded: ${was + 1} update checks in a row failed since ${toRfc3339(new Date(this.failing.since))}` }]
+  }
+
+  /** A check completed: the row of failures, if any, ends. */
+  private checkCompleted(): LogNote[] {
+    const was = this.failing
+    this.failing = null
+    return was !== null && was.count >= DEGRADED_AFTER_FAILED_CHECKS ? [{ level: 'info', message: `Health is ok again: an update check completed after ${was.count} failed ones` }] : []
   }
 
   /**
@@ -173,31 +201,31 @@ export class ServiceState {
         this.waiting = null
         this.updateAvailable = o.updateAvailable
         this.latestVersion = o.latest
-        return { restartInto: null, notes: [] }
+        return { restartInto: null, notes: this.checkCompleted() }
       case 'waiting':
         this.ownLastCheck = now
         this.failure = null
         this.waiting = { version: o.version, bucket: o.bucket }
         this.updateAvailable = true
         this.latestVersion = o.latest
-        return { restartInto: null, notes: [] }
+        return { restartInto: null, notes: this.checkCompleted() }
       case 'installed':
         this.ownLastCheck = now
         this.failure = null
         this.waiting = null
         this.updateAvailable = false
         this.latestVersion = o.latest
-        return { restartInto: o.version, notes: [] }
+        return { restartInto: o.version, notes: this.checkCompleted() }
       case 'network-error': {
         const attempts = this.failure?.kind === 'network' ? this.failure.attempts + 1 : 1
         this.failure = { kind: 'network', at: now, attempts }
         const retry = intervalMs === null ? '' : `; retrying in ${formatDuration(backoffMs(attempts, intervalMs))}`
-        return { restartInto: null, notes: [{ level: 'warn', message: `Update check failed: ${o.message}${retry}` }] }
+        return { restartInto: null, notes: [{ level: 'warn', message: `Update check failed: ${o.message}${retry}` }, ...this.checkFailed(now, o.message)] }
       }
       case 'failed':
         this.failure = { kind: 'other', at: now }
         this.waiting = null
-        return { restartInto: null, notes: [{ level: 'error', message: `${o.exitCode === ExitCode.refused ? 'Update refused' : 'Update failed'}: ${o.message}` }] }
+        return { restartInto: null, notes: [{ level: 'error', message: `${o.exitCode === ExitCode.refused ? 'Update refused' : 'Update failed'}: ${o.message}` }, ...this.checkFailed(now, o.message)] }
     }
   }
 }

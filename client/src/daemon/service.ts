@@ -4,11 +4,12 @@
 // service-state.ts, the signals in service-signals.ts, the restart itself in handover.ts.
 import { loadConfig, type LoadedConfig } from '../config/load.ts'
 import type { AppContext } from '../context.ts'
-import { CliError, ExitCode, messageOf, UsageError } from '../errors.ts'
+import { CliError, errnoCode, ExitCode, messageOf, UsageError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { currentProgram } from '../system/daemon-launch.ts'
 import { envValue } from '../system/env.ts'
 import type { Logger } from '../system/logger.ts'
+import { probeHealth } from '../system/health-probe.ts'
 import { findRunningDaemon, removePidFileIfOwned, writePidFile } from '../system/pid-file.ts'
 import { processStartTicks } from '../system/process-info.ts'
 import { probeVersion } from '../system/probe-version.ts'
@@ -77,6 +78,24 @@ function logNotes(log: Logger, notes: readonly LogNote[]): void {
   for (const n of notes) log[n.level](n.message)
 }
 
+/**
+ * A port in use that a cco daemon answers on, though our pid file does not name it (another
+ * user's, or one with another state dir): say which pid and version hold it, and the ways out.
+ * Anything else holding the port keeps health-server.ts's message.
+ */
+async function explainBusyPort(err: unknown, host: string, port: number): Promise<unknown> {
+  if (!(err instanceof CliError) || errnoCode(err.cause) !== 'EADDRINUSE') return err
+  const answer = await probeHealth(host, port, 1_000)
+  if (!answer.ok) return err
+  const who = `${typeof answer.body.pid === 'number' ? `pid ${answer.body.pid}, ` : ''}version ${answer.body.version}`
+  return new CliError(
+    `port ${port} on ${host} is held by another cco daemon (${who}) that your pid file does not name (another user's, or one with another state directory): ` +
+      `stop that one first, or choose another port with \`cco config set daemon.port N\` or \`cco run --port N\``,
+    ExitCode.failure,
+    { cause: err },
+  )
+}
+
 /** Refuses to start beside another daemon, listens, opens the log, writes the pid file. */
 async function startService(base: AppContext, options: ServiceOptions): Promise<Running> {
   const loaded: LoadedConfig = loadConfig(base.paths.configFile)
@@ -87,7 +106,11 @@ async function startService(base: AppContext, options: ServiceOptions): Promise<
 
   const other = findRunningDaemon(base.paths.daemonPid)
   if (other.running && other.record.pid !== process.pid && String(other.record.pid) !== envValue(base.env, HANDOVER_FROM_ENV)) {
-    throw new CliError(`cco daemon is already running (pid ${other.record.pid}, port ${other.record.port})`, ExitCode.failure)
+    // One daemon per user (one pid file, one schedule), whatever port this one would use.
+    throw new CliError(
+      `cco daemon is already running (pid ${other.record.pid}, port ${other.record.port}); stop it first with \`cco daemon stop\` (one daemon runs per user; \`cco daemon logs --follow\` shows what it does)`,
+      ExitCode.failure,
+    )
   }
 
   const startedAt = base.clock.now().getTime()
@@ -105,7 +128,9 @@ async function startService(base: AppContext, options: ServiceOptions): Promise<
   const server = createHealthServer(() => state.health(base.clock.now().getTime()))
   // Listen before opening the log: a refused port is reported on stderr (which `cco daemon
   // start` sends to daemon.log too) and leaves no trace of a service that never ran.
-  await server.listen(host, port)
+  await server.listen(host, port).catch(async (err: unknown) => {
+    throw await explainBusyPort(err, host, port)
+  })
 
   const daemonLog = openDaemonLog(base, { debug: options.debug })
   const log = daemonLog.logger

@@ -13,7 +13,18 @@ export interface HealthBody {
   pid?: number
   /** Only while an update waits for a maintenance window: when this host installs it (RFC 3339). */
   next_install_at?: string
+  /** Only while `status` is "degraded": the update checks that failed in a row, since when (RFC 3339), the last error. */
+  failed_checks?: number
+  failing_since?: string
+  last_error?: string
 }
+
+/**
+ * The statuses of a daemon that runs and answers: "ok", or "degraded" when its update checks
+ * keep failing (daemon/service-state.ts). Both are a working daemon to a restart's health gate;
+ * what a person is told about "degraded" is up to the command that asked.
+ */
+export const ANSWERING_STATUSES: readonly string[] = ['ok', 'degraded']
 
 export type HealthAnswer =
   | { ok: true; statusCode: number; body: HealthBody; raw: string }
@@ -47,7 +58,7 @@ export function probeHealth(host: string, port: number, timeoutMs = 2_000): Prom
           if (!b || typeof b !== 'object' || typeof b.status !== 'string' || typeof b.version !== 'string') {
             return resolve({ ok: false, statusCode, raw, problem: `HTTP ${statusCode} without a health report` })
           }
-          if (statusCode !== 200 || b.status !== 'ok') {
+          if (statusCode !== 200 || !ANSWERING_STATUSES.includes(b.status)) {
             return resolve({ ok: false, statusCode, raw, problem: `HTTP ${statusCode}, status "${b.status}" (version ${b.version})` })
           }
           resolve({ ok: true, statusCode, body: b as HealthBody, raw: raw.trim() })
