@@ -14,6 +14,7 @@ import { runCco, show } from '../../support/cco-process.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
 import { serveBytes, startReleaseServer, type Handler, type ReleaseServer } from '../../support/release-server.ts'
 import { createSigner, signManifest, type Signer } from '../../support/signed-manifest.ts'
+import { decidePin, nextAfterPin, type PinInput } from '../../client/src/update/pin.ts'
 import { PLATFORM, tempDirs } from '../support/update-fixture.ts'
 
 const A = '2026.5.1'
@@ -173,6 +174,28 @@ describe('against the broker', () => {
     expect(await running(h)).toBe(`cco ${A}`)
   })
 
+  it('asks before installing with --prompt ("n" is no), and --check only says it can be installed', { timeout: 60_000 }, async () => {
+    const h = host(A)
+    const no = await runCco(h.installPath, ['update', '--version', B, '--prompt'], { home: h.home, input: 'n\n' })
+    expect(no.code, show(no)).toBe(0)
+    expect(no.stderr).toContain(`Install ${B} now? [Y/n]: `)
+    expect(no.stdout).toContain('→ Update cancelled\n')
+    const check = await cco(h, ['update', '--version', B, '--check', '--json'])
+    expect(check.code, show(check)).toBe(0)
+    expect(JSON.parse(check.stdout)).toMatchObject({ status: 'available', installed: null, pin: { version: B, direction: 'upgrade' } })
+    expect(await running(h)).toBe(`cco ${A}`)
+    const yes = await runCco(h.installPath, ['update', '--version', B, '--prompt'], { home: h.home, input: 'y\n' })
+    expect(yes.code, show(yes)).toBe(0)
+    expect(yes.stdout).toContain(`✅ Successfully updated to ${B}\n`)
+    expect(await running(h)).toBe(`cco ${B}`)
+  })
+
+  it('refuses --allow-downgrade without --version (exit 2)', async () => {
+    const r = await cco(host(A), ['update', '--allow-downgrade', '--yes'])
+    expect(r.code, show(r)).toBe(2)
+    expect(r.stderr).toContain('--allow-downgrade only goes with --version X')
+  })
+
   it('leaves `cco --version` the self-test', async () => {
     const r = await cco(host(A), ['--version'])
     expect(r.stdout).toBe(`cco ${A}\n`)
@@ -245,7 +268,38 @@ describe('statements the broker would not serve, from a stand-in', () => {
   })
 })
 
-// The platform this test runs on must have an archive in every release.
-it('runs on a platform with archives', () => {
-  expect(PLATFORM).toBeTruthy()
+describe('the decision, as plain data (update/pin.ts)', () => {
+  const asset = { name: 'cco.tar.gz', url: 'https://broker.test/a', size: 1, sha256: 'a'.repeat(64) }
+  const statement = (version: string, status = 'live') => ({
+    schema: 1 as const, product: 'cco', version, tag: `v${version}`, published_at: '2026-11-01T00:00:00Z', status,
+    issued_at: '2026-11-01T00:00:00Z', expires_at: '2026-11-01T01:00:00Z', notes_url: null, assets: { [PLATFORM]: asset },
+  })
+  const channel = (release: string, yanked: { version: string; reason: string }[] = []) => ({
+    schema: 1 as const, product: 'cco', channel: 'stable', seq: 1, issued_at: '2026-11-01T00:00:00Z', expires_at: '2026-11-08T00:00:00Z',
+    release: { version: release, tag: `v${release}`, published_at: '2026-11-01T00:00:00Z', notes: '', notes_url: null, assets: { [PLATFORM]: asset } },
+    rollout: { percent: 100, halted: false }, yanked,
+  })
+  const pin = (o: Partial<PinInput>) => decidePin({ statement: statement(B), channel: channel(C), running: A, platform: PLATFORM, allowDowngrade: false, ...o })
+
+  it('installs a newer or (allowed) older live version, refuses the rest', () => {
+    expect(pin({})).toMatchObject({ kind: 'install', why: 'pinned', direction: 'upgrade', version: B, asset })
+    expect(pin({ running: C })).toMatchObject({ kind: 'refuse', why: 'downgrade' })
+    expect(pin({ running: C, allowDowngrade: true })).toMatchObject({ kind: 'install', direction: 'downgrade' })
+    expect(pin({ running: `v${B}.0` })).toMatchObject({ kind: 'none', why: 'same' })
+    expect(pin({ statement: statement(B, 'withdrawn') })).toMatchObject({ kind: 'refuse', why: 'not-live' })
+    expect(pin({ platform: null })).toMatchObject({ kind: 'refuse', why: 'no-asset' })
+    // A running build that is not a version is neither older nor newer.
+    expect(pin({ running: 'dev' })).toMatchObject({ kind: 'install', direction: 'upgrade' })
+  })
+
+  it('refuses a version the channel lists as yanked, even the running one, whatever the statement says', () => {
+    const yanked = channel(C, [{ version: `${B}.0`, reason: 'bad' }])
+    expect(pin({ channel: yanked })).toEqual({ kind: 'refuse', why: 'yanked', version: B, detail: `${B} was yanked: bad` })
+    expect(pin({ channel: yanked, running: B })).toMatchObject({ kind: 'refuse', why: 'yanked' })
+  })
+
+  it('names what the daemon would move to next: the channel\'s newer release, or nothing', () => {
+    expect(nextAfterPin(channel(C), B, '00000000-0000-4000-8000-000000000000', PLATFORM)).toBe(C)
+    expect(nextAfterPin(channel(A), B, '00000000-0000-4000-8000-000000000000', PLATFORM)).toBeNull()
+  })
 })
