@@ -19,6 +19,7 @@ import { reportUnknownConfigKeysTo } from './config/unknown-keys.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf, UsageError } from './errors.ts'
 import { completionScript, SHELLS, type Shell } from './output/completion.ts'
+import { jsonDocument, swapJson, updateJson } from './output/json.ts'
 import { formatConfig, formatFleetReport, formatRollback, formatUpdateEvent, formatVersion } from './output/format.ts'
 import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
@@ -130,7 +131,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
           },
         )
         // The lines were printed as the update went.
-        return { json: result, lines: [] }
+        return { json: updateJson(result), lines: [] }
       }),
     )
 
@@ -141,7 +142,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
         const r = await rollbackCommand(a)
-        return { json: r, lines: formatRollback(r) }
+        return { json: swapJson(r), lines: formatRollback(r) }
       }),
     )
 
@@ -207,7 +208,7 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
     await recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`warning: could not check for an interrupted install: ${messageOf(err)}`))
     const { json: data, lines } = await selected.run(app)
     // Every byte of a result goes through terminal-text.ts: escaped lines, or escaped JSON.
-    if (json) printJson(app.stdout, data)
+    if (json) printJson(app.stdout, jsonDocument(data))
     else printLines(app.stdout, lines)
     return ExitCode.ok
   } catch (err) {
@@ -215,7 +216,7 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
     const message = err instanceof CliError ? err.message : `unexpected error: ${messageOf(err)}`
     printLines(app.stderr, err instanceof CliError ? err.lines : [message])
     if (!(err instanceof CliError) && app.env.CCO_DEBUG && err instanceof Error && err.stack) printText(app.stderr, `${err.stack}\n`)
-    if (json) printJson(app.stdout, { error: { message, exit_code: code } })
+    if (json) printJson(app.stdout, jsonDocument({ error: { message, exit_code: code } }))
     return code
   }
 }

@@ -204,12 +204,12 @@ describe('changes: what is sent and shown', () => {
     )
   })
 
-  it("prints the broker's answer as is with --json", async () => {
+  it("prints the broker's answer as is with --json, beside the document's schema number", async () => {
     const answer = { ...channel(), changed: true, extra_field: 'kept' }
     t.fake.answer('POST /v1/channels/stable/rollout', { body: answer })
     const r = await cco(['release', 'rollout', '10', '--json'])
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual(answer)
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 1, ...answer })
   })
 })
 
@@ -306,6 +306,6 @@ describe("refusals show the broker's message with an exit code by kind", () => {
     refuse(409, 'conflict', 'already yanked')
     const r = await cco(['release', 'promote', '2026.11.3', '--json'])
     expect(r.code).toBe(1)
-    expect(JSON.parse(r.stdout)).toEqual({ error: { message: expect.stringContaining('already yanked'), exit_code: 1 } })
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 1, error: { message: expect.stringContaining('already yanked'), exit_code: 1 } })
   })
 })

@@ -123,7 +123,7 @@ describe('cco release fleet (the summary)', () => {
     t.fake.answer('GET /v1/fleet/hosts', { body: { hosts: [host(7, { stale: true })], next_cursor: null } })
     const r = await cco(['release', 'fleet', '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({ server: t.fake.url, ...view({ future_field: 1 }), stale_hosts: [host(7, { stale: true })] })
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 1, server: t.fake.url, ...view({ future_field: 1 }), stale_hosts: [host(7, { stale: true })] })
   })
 
   it('says so when no host has reported yet', async () => {
@@ -197,7 +197,7 @@ describe('cco release fleet hosts', () => {
     expect(t.fake.requests.map((q) => params(q).limit)).toEqual(['5', '2'])
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('(first 5 hosts shown; --limit N for more)')
     const j = await cco(['release', 'fleet', 'hosts', '--limit', '5', '--json'])
-    expect(JSON.parse(j.stdout)).toEqual({ hosts: all.slice(0, 5), next_cursor: id(5) })
+    expect(JSON.parse(j.stdout)).toEqual({ schema: 1, hosts: all.slice(0, 5), next_cursor: id(5) })
   })
 
   it("shows a host's failed install, rollback and staleness", async () => {
@@ -286,7 +286,7 @@ describe('cco release fleet events', () => {
       return { body: { events: [event(n, { newer_field: 'kept' })], next_cursor: `c${n}` } }
     })
     const r = await cco(['release', 'fleet', 'events', '--limit', '2', '--json'])
-    expect(JSON.parse(r.stdout)).toEqual({ events: [event(1, { newer_field: 'kept' }), event(2, { newer_field: 'kept' })], next_cursor: 'c2' })
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 1, events: [event(1, { newer_field: 'kept' }), event(2, { newer_field: 'kept' })], next_cursor: 'c2' })
     expect(t.fake.requests.map((q) => params(q).cursor)).toEqual([undefined, 'c1'])
   })
 

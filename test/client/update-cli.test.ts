@@ -208,9 +208,9 @@ describe('cco update', () => {
     const h = fx.host()
     const r = await fx.run(h, ['update', '--yes', '--json'])
     expect(r.code, show(r)).toBe(0)
-    const j = JSON.parse(r.stdout) as { status: string; installed: { version: string; backupPath: string } }
+    const j = JSON.parse(r.stdout) as { status: string; installed: { version: string; backup_path: string } }
     expect(j.status).toBe('updated')
-    expect(j.installed).toMatchObject({ version: VERSION_B, backupPath: h.backupPath })
+    expect(j.installed).toMatchObject({ version: VERSION_B, backup_path: h.backupPath })
   })
 })
 
