@@ -80,8 +80,12 @@ describe('deploy.yml', () => {
     expect(w.on).toMatchObject({ push: { branches: ['main'] } })
     const steps = runs(w, 'deploy')
     const test = steps.findIndex((r) => r === 'npm test')
-    const deploy = steps.findIndex((r) => r === 'npx wrangler deploy')
-    expect(test).toBeGreaterThan(steps.findIndex((r) => r.startsWith('npm ci')))
+    // `npm run deploy`: the deploy preflight, then `wrangler deploy --env production`; the
+    // preflight also runs before the tests, to fail fast on a placeholder in wrangler.toml.
+    const deploy = steps.findIndex((r) => r === 'npm run deploy')
+    const preflight = steps.findIndex((r) => r === 'npx node scripts/deploy-preflight.ts')
+    expect(preflight).toBeGreaterThan(steps.findIndex((r) => r.startsWith('npm ci')))
+    expect(test).toBeGreaterThan(preflight)
     expect(deploy).toBeGreaterThan(test)
     expect(w.jobs.deploy!.steps[deploy]!.env).toMatchObject({ CLOUDFLARE_API_TOKEN: '${{ secrets.CLOUDFLARE_API_TOKEN }}' })
   })
