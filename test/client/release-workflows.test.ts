@@ -1,7 +1,12 @@
 // The GitHub workflows parse, run what the release process needs in the right order, keep
 // untrusted values out of shell scripts, and their shell steps behave when run here.
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isVersion } from '../../contract/version.ts'
+import { REPO_ROOT } from '../../support/cco-process.ts'
 import { findStep, loadWorkflow, runStep, workflowText, type Workflow } from '../support/release-workflows.ts'
 
 const FILES = ['release.yml', 'deploy.yml', 'promote.yml']
@@ -71,6 +76,75 @@ describe('release.yml', () => {
     expect(r.code).not.toBe(0)
     expect(r.stdout).toContain('is not a version tag')
     expect(isVersion(tag.replace(/^v/, ''))).toBe(false)
+  })
+})
+
+describe('release.yml: the container image', () => {
+  const w = loadWorkflow('release.yml')
+  const image = w.jobs.image!
+  const uses = (prefix: string) => image.steps.findIndex((s) => s.uses?.startsWith(prefix))
+
+  it('is pushed once the release is published, to ghcr.io with the job token, which may write packages', () => {
+    expect(image.needs).toEqual(['build', 'publish'])
+    expect(image.permissions).toEqual({ contents: 'read', packages: 'write' })
+    const download = image.steps[uses('actions/download-artifact@')]
+    expect(download?.with).toEqual({ name: 'release', path: 'release' })
+    const login = image.steps[uses('docker/login-action@')]
+    expect(login?.with).toEqual({ registry: 'ghcr.io', username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}' })
+    const order = [uses('actions/checkout@'), uses('actions/download-artifact@'), image.steps.findIndex((s) => s.name === 'Prepare the build context'), uses('docker/login-action@'), uses('docker/build-push-action@')]
+    expect(order.every((i) => i >= 0)).toBe(true)
+    expect(order).toEqual([...order].sort((a, b) => a - b))
+  })
+
+  it('builds packaging/container with the release version and tags the image with that version and beta', () => {
+    const push = image.steps[uses('docker/build-push-action@')]!.with!
+    expect(push).toMatchObject({ context: 'packaging/container', push: true, platforms: 'linux/amd64' })
+    // The same version as the archives: the build job's output, read from the tag.
+    expect(push['build-args']).toBe('VERSION=${{ needs.build.outputs.version }}')
+    expect(findStep(w, 'image', 'Prepare the build context').env).toMatchObject({ VERSION: '${{ needs.build.outputs.version }}' })
+    expect(w.jobs.build!.outputs!.version).toBe('${{ steps.version.outputs.version }}')
+    expect(String(push.tags).trim().split('\n')).toEqual(['${{ steps.image.outputs.name }}:${{ steps.image.outputs.tag }}', '${{ steps.image.outputs.name }}:beta'])
+    // The Dockerfile takes that archive from its context.
+    const dockerfile = readFileSync(join(REPO_ROOT, 'packaging/container/Dockerfile'), 'utf8')
+    expect(dockerfile).toMatch(/^ARG VERSION$/m)
+    expect(dockerfile).toMatch(/^ARG PLATFORM=linux-x86_64$/m)
+    expect(dockerfile).toContain('ADD cco-${VERSION}-${PLATFORM}.tar.gz /usr/local/bin/')
+  })
+
+  async function prepare(version: string, o: { owner?: string; corrupt?: boolean } = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'cco-image-step-'))
+    try {
+      mkdirSync(join(dir, 'release'))
+      mkdirSync(join(dir, 'packaging/container'), { recursive: true })
+      const archive = `cco-${version}-linux-x86_64.tar.gz`
+      writeFileSync(join(dir, 'release', archive), 'the archive')
+      const sum = createHash('sha256').update('the archive').digest('hex')
+      writeFileSync(join(dir, 'release/checksums.txt'), `${sum}  ${archive}\n`)
+      if (o.corrupt) writeFileSync(join(dir, 'release', archive), 'another archive')
+      const r = await runStep(findStep(w, 'image', 'Prepare the build context'), { VERSION: version, OWNER: o.owner ?? 'acme' }, { cwd: dir })
+      return { ...r, copied: existsSync(join(dir, 'packaging/container', archive)) }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  it.each([
+    ['2026.11.3', 'Acme-Corp', 'ghcr.io/acme-corp/cco', '2026.11.3'],
+    ['2026.11.3-beta.1', 'acme', 'ghcr.io/acme/cco', '2026.11.3-beta.1'],
+    // A tag may not hold `+`: the build suffix is kept with `_`.
+    ['2025.11.2+ac4de7d', 'acme', 'ghcr.io/acme/cco', '2025.11.2_ac4de7d'],
+  ])('tags release %s of owner %s as %s:%s, from the checked archive', async (version, owner, name, tag) => {
+    const r = await prepare(version, { owner })
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.githubOutput).toEqual({ name, tag })
+    expect(r.copied).toBe(true)
+  })
+
+  it('refuses an archive that does not match checksums.txt', async () => {
+    const r = await prepare('2026.11.3', { corrupt: true })
+    expect(r.code).not.toBe(0)
+    expect(r.stdout + r.stderr).toContain('FAILED')
+    expect(r.copied).toBe(false)
   })
 })
 

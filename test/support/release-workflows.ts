@@ -56,8 +56,11 @@ const parseKv = (text: string) =>
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   )
 
-/** Runs a step's script with `env` (the step's own `env:` values must be given resolved). */
-export async function runStep(step: WorkflowStep, env: Record<string, string>): Promise<StepRun> {
+/**
+ * Runs a step's script with `env` (the step's own `env:` values must be given resolved), in
+ * `cwd` (the checkout; default the current directory) when the step works on files.
+ */
+export async function runStep(step: WorkflowStep, env: Record<string, string>, options: { cwd?: string } = {}): Promise<StepRun> {
   const dir = mkdtempSync(join(tmpdir(), 'cco-step-'))
   try {
     const script = join(dir, 'step.sh')
@@ -69,6 +72,7 @@ export async function runStep(step: WorkflowStep, env: Record<string, string>): 
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GITHUB_ENV: githubEnv, GITHUB_OUTPUT: githubOutput, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: options.cwd,
     })
     let stdout = ''
     let stderr = ''
