@@ -126,10 +126,12 @@ describe('against the real broker', () => {
   })
 
   it('fleet report --dry-run and a real send', async () => {
+    // A check whose report the broker refuses (wrong token) stays queued: the dry run shows its body.
+    expect((await cco(['update', '--check'], { CCO_FLEET_TOKEN: 'cco_fleet_wrong_0000000000' })).code).toBe(0)
     const dry = expectDocument('fleet report', await cco(['fleet', 'report', '--dry-run', '--json']))
-    expect(dry.dry_run).toBe(true)
+    expect(dry).toMatchObject({ dry_run: true, reports: [{ name: 'json-1', labels: { env: 'Prod' }, events: [{ kind: 'check' }] }] })
     const sent = expectDocument('fleet report', await cco(['fleet', 'report', '--json']))
-    expect(sent).toMatchObject({ dry_run: false, server: broker.url })
+    expect(sent).toMatchObject({ dry_run: false, server: broker.url, sent: 1, pending: 0 })
   })
 
   it('release status, rollout, halt, resume, guard, yank, unyank and audit', async () => {
