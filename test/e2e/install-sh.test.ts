@@ -242,7 +242,8 @@ describe.skipIf(!onLinuxX64)('refusals', () => {
 
   it('refuses a manifest tampered with on the way, through a proxy that passes everything else', { timeout: 120_000 }, async () => {
     let tamper = false
-    const proxy = await startTamperingProxy(broker.url, () => tamper)
+    const otherDigests: Rewrite = (p) => p.replace(/"sha256":"[0-9a-f]{64}"/g, `"sha256":"${'0'.repeat(64)}"`)
+    const proxy = await startTamperingProxy(broker.url, () => (tamper ? otherDigests : null))
     try {
       const script = scriptWith({ brokerUrl: proxy.url })
       // Passed through untouched, the proxy changes nothing: the script installs.
@@ -254,6 +255,62 @@ describe.skipIf(!onLinuxX64)('refusals', () => {
       const run = await onHost(h, `dash "${script}"`)
       expectRefused(h, run, /the manifest's signature does not verify with the broker's keys/)
       expect(proxy.tampered()).toBeGreaterThan(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('reads a hostile payload (TLS alone, no openssl) as JSON, never by pattern, and uses only values of the expected shape', { timeout: 120_000 }, async () => {
+    const path = pathWithout(['openssl'])
+    let rewrite: Rewrite | null = null
+    const proxy = await startTamperingProxy(broker.url, () => rewrite)
+    /** The payload with the platform's asset changed by `edit` (re-serialized as the broker does). */
+    const withAsset = (edit: (a: Record<string, unknown>) => void): Rewrite => (p) => {
+      const doc = JSON.parse(p) as { release: { assets: Record<string, Record<string, unknown>> } }
+      edit(doc.release.assets[PLATFORM]!)
+      return JSON.stringify(doc)
+    }
+    try {
+      const script = scriptWith({ brokerUrl: proxy.url })
+      const install = async (r: Rewrite) => {
+        rewrite = r
+        const h = newHost()
+        return { h, run: await onHost(h, `dash "${script}"`, { path }) }
+      }
+
+      // Notes that look like fields to a pattern match (`"url":"…"` inside a string) change nothing.
+      const decoy = `","url":"http://127.0.0.1:9/evil.tar.gz","size":1,"sha256":"${'0'.repeat(64)}`
+      const notes = await install((p) => {
+        const doc = JSON.parse(p) as { release: { notes: string } }
+        doc.release.notes = `${decoy}\n${decoy.replace(/"/g, '\\"')}`
+        return JSON.stringify(doc)
+      })
+      expectInstalled(notes.h, notes.run)
+      expect(notes.run.stderr).toContain('relies on TLS alone')
+
+      const refusals: [string, Rewrite, RegExp][] = [
+        ['a second sha256 key', (p) => p.replace(/"sha256":"([0-9a-f]{64})"/, `"sha256":"$1","sha256":"${'0'.repeat(64)}"`), /the manifest gives no sha256 for linux-x86_64: refusing it/],
+        ['a URL with shell syntax', withAsset((a) => (a.url = `${String(a.url)}$(touch${' '}pwned)`)), /the manifest's download URL has unexpected characters: refusing it/],
+        ['a URL with a quote', withAsset((a) => (a.url = `${String(a.url)}'x`)), /the manifest's download URL has unexpected characters: refusing it/],
+        ['a non-http URL', withAsset((a) => (a.url = 'file:///etc/passwd')), /the manifest's download URL is not http\(s\): refusing it/],
+        ['a size that is not a number', withAsset((a) => (a.size = '1;id')), /the manifest's size is not a positive integer: refusing it/],
+        ['a sha256 in capitals', withAsset((a) => (a.sha256 = String(a.sha256).toUpperCase())), /the manifest's sha256 is not lowercase hex: refusing it/],
+        ['an escaped character in the version', (p) => p.replace(`"version":"${VERSION}"`, `"version":"${VERSION}\\u0027"`), /the manifest's version has unexpected characters: refusing it/],
+        ['another channel', (p) => p.replace('"channel":"stable"', '"channel":"beta"'), /the manifest is not for channel stable: refusing it/],
+        ['another product', (p) => p.replace('"product":"cco"', '"product":"ccx"'), /the manifest is not for cco: refusing it/],
+        ['an expired manifest', (p) => p.replace(/"expires_at":"[^"]*"/, '"expires_at":"2020-01-01T00:00:00Z"'), /the manifest expired at 2020-01-01T00:00:00 UTC/],
+        ['malformed JSON', (p) => p.slice(0, -1), /the manifest's payload is malformed JSON: refusing it/],
+        ['a raw control character', (p) => p.replace('"product":"cco"', '"product":"cco","x":"a\tb"'), /the manifest's payload is malformed JSON: refusing it/],
+      ]
+      for (const [what, r, reason] of refusals) {
+        const { h, run } = await install(r)
+        try {
+          expectRefused(h, run, reason)
+        } catch (err) {
+          throw new Error(`${what}: ${(err as Error).message}`)
+        }
+      }
+      expect(readdirSync(work, { recursive: true }).some((n) => String(n).endsWith('pwned'))).toBe(false)
     } finally {
       await proxy.close()
     }
@@ -277,6 +334,34 @@ describe.skipIf(!onLinuxX64)('refusals', () => {
     }
   })
 
+  it("refuses while the daemon runs from its private copy for this install path", { timeout: 60_000 }, async () => {
+    const h = newHost()
+    mkdirSync(h.binDir, { recursive: true })
+    const target = join(h.binDir, 'cco')
+    copyFileSync('/bin/sleep', target)
+    // What `cco run` does (client/src/daemon/private-copy.ts): it runs from
+    // <state dir>/run/cco-<version>-<pid> and carries the install path it stands for.
+    const runDir = join(h.home, '.local/state/cco/run')
+    mkdirSync(runDir, { recursive: true })
+    const copy = join(runDir, `cco-${VERSION}-1`)
+    copyFileSync('/bin/sleep', copy)
+    chmodSync(copy, 0o755)
+    const daemon = spawnCco(copy, ['60'], { home: h.home, env: { CCO_DAEMON_INSTALL_PATH: target } })
+    // The same kind of copy for another install path does not count.
+    const elsewhere = spawnCco(copy, ['60'], { home: h.home, env: { CCO_DAEMON_INSTALL_PATH: join(h.home, 'other/cco') } })
+    try {
+      const run = await onHost(h, 'curl -fsSL "$BROKER/install.sh" | dash -s -- --force')
+      expectRefused(h, run, /cco is running from .*\/\.local\/bin\/cco \(the daemon\?\)/, ['cco'])
+      daemon.kill('SIGKILL')
+      await new Promise((r) => daemon.once('exit', r))
+      const after = await onHost(h, 'curl -fsSL "$BROKER/install.sh" | dash -s -- --force')
+      expectInstalled(h, after)
+    } finally {
+      daemon.kill('SIGKILL')
+      elsewhere.kill('SIGKILL')
+    }
+  })
+
   it('keeps a hostile broker address inside its quoting: the script prints it and runs nothing of it', async () => {
     const h = newHost()
     const hostile = `http://127.0.0.1:9/a'$(touch "${h.home}/pwned")\`touch ${h.home}/pwned2\`;touch ${h.home}/pwned3'`
@@ -287,20 +372,22 @@ describe.skipIf(!onLinuxX64)('refusals', () => {
   })
 })
 
+/** Rewrites a manifest's payload text (and leaves its signatures as they were). */
+type Rewrite = (payload: string) => string
+
 /**
- * A stand-in for a network between the host and the broker: passes every request through,
- * and while `tamper()` says so, rewrites the manifest's payload (another sha256 for every
- * archive) and leaves its signatures as they were.
+ * A stand-in for a network between the host and the broker: passes every request through and,
+ * while `rewrite()` gives a function, rewrites the manifest's payload with it.
  */
-async function startTamperingProxy(upstream: string, tamper: () => boolean): Promise<{ url: string; tampered(): number; close(): Promise<void> }> {
+async function startTamperingProxy(upstream: string, rewrite: () => Rewrite | null): Promise<{ url: string; tampered(): number; close(): Promise<void> }> {
   let count = 0
   const server: Server = createServer(async (req, res) => {
     const answer = await fetch(`${upstream}${req.url}`, { redirect: 'manual' })
     let body = Buffer.from(await answer.arrayBuffer())
-    if (tamper() && req.url?.endsWith('/manifest') && answer.status === 200) {
+    const change = rewrite()
+    if (change && req.url?.endsWith('/manifest') && answer.status === 200) {
       const jws = JSON.parse(body.toString('utf8')) as { payload: string }
-      const payload = Buffer.from(jws.payload, 'base64url').toString('utf8').replace(/"sha256":"[0-9a-f]{64}"/g, `"sha256":"${'0'.repeat(64)}"`)
-      jws.payload = Buffer.from(payload).toString('base64url')
+      jws.payload = Buffer.from(change(Buffer.from(jws.payload, 'base64url').toString('utf8'))).toString('base64url')
       body = Buffer.from(JSON.stringify(jws))
       count++
     }

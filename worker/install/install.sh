@@ -384,11 +384,18 @@ download_archive() {
   if [ ! -f "$work/x/cco" ] || [ -h "$work/x/cco" ]; then die "cco in the archive is not a regular file: refusing it"; fi
 }
 
-# Whether a process runs the file at $target (Linux: /proc; elsewhere: ps).
+# Whether a process runs the file at $target (Linux: /proc; elsewhere: ps). The daemon runs
+# from a private copy in its state dir (`…/run/cco-<version>-<pid>`) and carries the install
+# path it stands for in CCO_DAEMON_INSTALL_PATH, so that copy counts too.
 target_in_use() {
   if [ -d /proc/self ]; then
     for exe in /proc/[0-9]*/exe; do
-      [ "$(readlink "$exe" 2>/dev/null)" = "$target" ] && return 0
+      running=$(readlink "$exe" 2>/dev/null) || continue
+      [ "$running" = "$target" ] && return 0
+      case $running in
+        */run/cco-*)
+          tr '\000' '\n' <"${exe%/exe}/environ" 2>/dev/null | grep -Fqx -- "CCO_DAEMON_INSTALL_PATH=$target" && return 0 ;;
+      esac
     done
     return 1
   fi
