@@ -246,7 +246,10 @@ describe.skipIf(skip !== null)('the container image', () => {
       const body = JSON.parse(health!.stdout.split('\n')[1]!) as { status: string; version: string; pid: number }
       expect(body).toMatchObject({ status: 'ok', version: VERSION })
       pid = body.pid
-      expect(log).toContain('Scheduled update checks are off (updates.enabled = false)')
+      // The health checks above ran synchronously: let the daemon's output in before reading it.
+      const off = 'Scheduled update checks are off (updates.enabled = false)'
+      for (let i = 0; i < 100 && running && !log.includes(off); i++) await new Promise((r) => setTimeout(r, 100))
+      expect(log).toContain(off)
       expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\s+65532\s/m)
       process.kill(pid, 'SIGTERM')
       expect(await exited).toBe(0)
