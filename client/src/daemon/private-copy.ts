@@ -16,6 +16,7 @@ import { dirname, isAbsolute, join } from 'node:path'
 import { isSea } from 'node:sea'
 import type { AppContext } from '../context.ts'
 import { messageOf } from '../errors.ts'
+import { isCcoProgramPath } from '../system/daemon-identity.ts'
 import { envValue } from '../system/env.ts'
 import { fsyncDir } from '../system/fs-atomic.ts'
 import { backupPathFor, type Paths } from '../system/paths.ts'
@@ -63,7 +64,7 @@ export function removeOwnCopy(paths: Pick<Paths, 'stateDir'>): void {
 
 /**
  * Removes the copies in the run directory whose daemon is gone: the pid is dead, or it now runs
- * another program (a reused pid). `except` (this process's pid) is kept. Where the kernel cannot
+ * a program that is not cco (a reused pid). `except` (this process's pid) is kept. Where the kernel cannot
  * say which program a live pid runs (no /proc), its copy is kept. Returns the removed paths.
  */
 export function sweepStaleCopies(paths: Pick<Paths, 'stateDir'>, o: { except?: number } = {}): string[] {
@@ -83,8 +84,10 @@ export function sweepStaleCopies(paths: Pick<Paths, 'stateDir'>, o: { except?: n
     if (pid === o.except) continue
     let stale = !isPidAlive(pid)
     if (!stale) {
+      // A live pid keeps its copy while it runs it, or runs cco at all: a daemon still making
+      // its copy runs from the install path until its execve.
       const exe = processExe(pid)
-      stale = exe.kind === 'exe' && exe.path !== file
+      stale = exe.kind === 'exe' && exe.path !== file && !isCcoProgramPath(exe.path)
     }
     if (!stale) continue
     try {
