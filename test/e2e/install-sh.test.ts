@@ -29,6 +29,7 @@ const PLATFORM = 'linux-x86_64'
 const onLinuxX64 = currentPlatform() === PLATFORM
 const hasBusybox = spawnSync('busybox', ['true']).status === 0
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0
+const hasWget = spawnSync('wget', ['--version']).status === 0
 const TEMPLATE = readFileSync(join(REPO_ROOT, 'worker/install/install.sh'), 'utf8')
 
 let work: string
@@ -173,7 +174,7 @@ describe.skipIf(!onLinuxX64)('curl -fsSL $BROKER/install.sh | sh', () => {
     expect(forced.stdout).not.toContain('is not on your PATH')
   })
 
-  it('works with wget alone (no curl on PATH), the channel and install dir from the environment', { timeout: 120_000 }, async () => {
+  it.skipIf(!hasWget)('works with wget alone (no curl on PATH), the channel and install dir from the environment', { timeout: 120_000 }, async () => {
     const h = newHost()
     const dir = join(h.home, 'opt', 'bin')
     const path = pathWithout(['curl'])
