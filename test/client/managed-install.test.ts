@@ -3,8 +3,10 @@
 // upgrade instead; `--check` still reports a newer version; `cco version` says so; the daemon
 // with auto_install on checks and does not install. A build without the flag still updates.
 import { existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { show } from '../../support/cco-process.ts'
+import { REPO_ROOT, runCco, show } from '../../support/cco-process.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
 import { daemonHost, type DaemonHost } from '../support/daemon-host.ts'
 import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
@@ -91,6 +93,22 @@ describe('a package-managed build', () => {
     expect(health.body.update_available).toBe(true)
     expect(readFileSync(d.installPath).equals(managedA)).toBe(true)
     expect(existsSync(d.backupPath)).toBe(false)
+  })
+})
+
+describe('the --managed-by build option', () => {
+  it.each([
+    ['an empty value', '', 'it is empty'],
+    ['a second line', 'brew upgrade cco\nrm -rf ~', 'printable ASCII'],
+    ['201 characters', 'x'.repeat(201), 'longer than 200 characters'],
+  ])('build:release refuses %s before building anything (exit 2)', async (_label, value, why) => {
+    const r = await runCco(process.execPath, [join(REPO_ROOT, 'scripts/build-release.ts'), '--version', VERSION_A, '--platforms', 'linux-x86_64', '--out', join(tmpdir(), 'cco-never-built'), '--managed-by', value], {
+      home: tmpdir(),
+    })
+    expect(r.code, show(r)).toBe(2)
+    expect(r.stderr).toContain('invalid --managed-by')
+    expect(r.stderr).toContain(why)
+    expect(r.stderr).not.toContain('Building cco')
   })
 })
 
