@@ -4,14 +4,14 @@
 // ~/.local/bin/cco.backup ~/.local/bin/cco` works while it runs (a file the kernel executes
 // refuses writers with ETXTBSY, "Text file busy"; a bundle run by `node` never is, which is why
 // this needs a single executable), and so does the guide's rolling-update.sh rollback branch.
-// The copy is recognised as the daemon by status, stop, restart and the SIGUSR2 after a
-// rollback; it is removed when the daemon exits, and a killed daemon's copy by the next start.
+// The copy is recognised as the daemon by status, stop, restart, the watchdog and the SIGUSR2
+// after a rollback; it is removed when the daemon exits, and a killed daemon's copy by the next start.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hostPlatform, injectBlob, makeBlob } from '../../scripts/lib/sea.ts'
-import { childEnv, REPO_ROOT, show } from '../../support/cco-process.ts'
+import { childEnv, REPO_ROOT, runCco, show } from '../../support/cco-process.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
 import { freePort } from '../../support/ports.ts'
 import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
@@ -147,6 +147,24 @@ describe.runIf(canBuild).concurrent('the daemon runs from a private copy, never 
     expect(exeOf(next)).toBe(join(runDir(h), `cco-${A}-${next}`))
     expect(copies(h)).toEqual([`cco-${A}-${next}`])
     expect((await h.cco(['daemon', 'stop'])).code).toBe(0)
+    expect(copies(h)).toEqual([])
+  })
+
+  it('is confirmed as the daemon and stopped by the watchdog when the version it waits for never comes', async () => {
+    const h = await seaHost()
+    expect((await h.cco(['daemon', 'start'])).code).toBe(0)
+    const pid = h.pidRecord()!.pid
+    h.track(pid)
+    // As after an update under a service manager: the watchdog runs from cco.backup, waits for a
+    // version that does not come, restores the backup and stops the daemon the pid file names.
+    const args = ['daemon', 'watchdog', '--expect', '2026.3.9', '--restore', B, '--port', String(h.port), '--timeout', '1', '--install-path', h.installPath]
+    const r = await runCco(h.backupPath, args, { home: h.home, timeoutMs: 60_000 })
+    expect(r.code, show(r)).toBe(0)
+    // Started by hand here, the watchdog logs to its stdout (under a daemon, to daemon.log).
+    expect(r.stdout).toContain(`New daemon did not become healthy within 1 s; rolled back to ${B} (stopped pid ${pid})`)
+    expect(h.log()).toContain(`Received SIGTERM; cco daemon ${A} (pid ${pid}) stopped`)
+    expect(isAlive(pid)).toBe(false)
+    expect(readFileSync(h.installPath).equals(readFileSync(bundleB))).toBe(true)
     expect(copies(h)).toEqual([])
   })
 
