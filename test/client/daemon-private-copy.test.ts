@@ -7,7 +7,7 @@
 // The copy is recognised as the daemon by status, stop, restart, the watchdog and the SIGUSR2
 // after a rollback; it is removed when the daemon exits, and a killed daemon's copy by the next start.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hostPlatform, injectBlob, makeBlob } from '../../scripts/lib/sea.ts'
@@ -166,6 +166,22 @@ describe.runIf(canBuild).concurrent('the daemon runs from a private copy, never 
     expect(isAlive(pid)).toBe(false)
     expect(readFileSync(h.installPath).equals(readFileSync(bundleB))).toBe(true)
     expect(copies(h)).toEqual([])
+  })
+
+  it('runs in place and says why when no private copy can be made (a run directory planted as a link)', async () => {
+    const h = await seaHost()
+    const elsewhere = join(h.home, 'elsewhere')
+    mkdirSync(elsewhere)
+    mkdirSync(h.stateDir, { recursive: true })
+    symlinkSync(elsewhere, runDir(h))
+    const start = await h.cco(['daemon', 'start'])
+    expect(start.code, show(start)).toBe(0)
+    const pid = h.pidRecord()!.pid
+    h.track(pid)
+    expect(exeOf(pid)).toBe(h.installPath)
+    expect(readdirSync(elsewhere)).toEqual([])
+    expect(h.log()).toMatch(/\[WARN\] Running from .*\/\.local\/bin\/cco itself \(could not copy the program to .*\/run: .*is not a directory\): while this daemon runs, that file cannot be overwritten in place/)
+    expect((await h.cco(['daemon', 'stop'])).code).toBe(0)
   })
 
   it('is restarted into the install path by the SIGUSR2 after cco rollback, which finds it by its copy', async () => {

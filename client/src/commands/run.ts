@@ -13,7 +13,7 @@ export interface RunOptions {
 
 export async function runCommand(base: AppContext, o: RunOptions): Promise<ServiceResult> {
   // Returns only when the daemon runs where it is: a bundle, already the copy, or no copy possible.
-  const copy = execFromPrivateCopy(base)
+  const copy = await execFromPrivateCopy(base)
   const app = asInstalledDaemon(base)
   try {
     return await runService(app, { port: o.port, debug: o.debug, inPlace: copy.kind === 'in-place' ? copy.why : null })

@@ -4,9 +4,10 @@
 // for writing, which fails with ETXTBSY while the daemon executes it. So `cco run`, started as a
 // single executable from anywhere but the private directory, copies the program it runs
 // (/proc/self/exe: exactly these bytes, even if the install path was replaced meanwhile) to
-// `<state dir>/run/cco-<version>-<pid>` (directory 0700), fsyncs and verifies it, and
-// replaces itself with that copy (execve: the same pid, so `cco daemon start`, a restart into a
-// new binary and systemd/launchd all keep the pid they started). The copy is told the install
+// `<state dir>/run/cco-<version>-<pid>` (directory 0700), fsyncs it, verifies it (the bytes
+// read back, and its `--version`), and replaces itself with that copy (execve: the same pid, so
+// `cco daemon start`, a restart into a new binary and systemd/launchd all keep the pid they
+// started). The copy is told the install
 // path it stands for (INSTALL_PATH_ENV), removes itself when it exits, and copies left by
 // daemons that were killed are removed by the next start and by `cco daemon stop`.
 // A bundle run by Node (`node cco.cjs run`) is only read at start and never busy: it runs in place.
@@ -21,6 +22,7 @@ import { envValue } from '../system/env.ts'
 import { fsyncDir } from '../system/fs-atomic.ts'
 import { backupPathFor, type Paths } from '../system/paths.ts'
 import { isPidAlive, processExe } from '../system/process-info.ts'
+import { probeVersion } from '../system/probe-version.ts'
 
 /** Set by the daemon for its private copy: the install path the copy stands for. */
 export const INSTALL_PATH_ENV = 'CCO_DAEMON_INSTALL_PATH'
@@ -126,6 +128,8 @@ function copyOut(src: string, dest: string): { sha256: string; bytes: number } {
   try {
     const to = openSync(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o700)
     try {
+      // Executable whatever the umask (a umask of 0177 would leave it 0600).
+      fchmodSync(to, 0o700)
       for (;;) {
         const n = readSync(from, buf, 0, CHUNK, null)
         if (n === 0) break
@@ -192,9 +196,10 @@ export type PrivateCopyOutcome = { kind: 'not-needed' } | { kind: 'in-place'; wh
  * Before `cco run` starts serving: a single executable outside its private directory replaces
  * itself with a private copy (this call then never returns). Returns when the daemon runs in
  * place: a bundle (never busy), already the copy, or a system without execve (Windows), or the
- * copy could not be made (`why`, for the log: the daemon matters more than the manual `cp`).
+ * copy could not be made or does not run (`why`, for the log: the daemon matters more than the
+ * manual `cp`).
  */
-export function execFromPrivateCopy(app: AppContext, o: { sea?: boolean } = {}): PrivateCopyOutcome {
+export async function execFromPrivateCopy(app: AppContext, o: { sea?: boolean } = {}): Promise<PrivateCopyOutcome> {
   if (!(o.sea ?? isSea()) || runsFromPrivateCopy(app.paths)) return { kind: 'not-needed' }
   const execve = (process as unknown as { execve?: Execve }).execve
   if (typeof execve !== 'function' || process.platform === 'win32') return { kind: 'in-place', why: 'this system cannot replace a running process (no execve)' }
@@ -203,6 +208,14 @@ export function execFromPrivateCopy(app: AppContext, o: { sea?: boolean } = {}):
     copy = makePrivateCopy(app.paths, app.version)
   } catch (err) {
     return { kind: 'in-place', why: `could not copy the program to ${runDir(app.paths)}: ${messageOf(err)}` }
+  }
+  // The self-test every binary cco is about to rely on passes (update/prepare.ts): a failed
+  // execve cannot be caught (Node aborts the process), so a copy that does not start — a
+  // state dir mounted noexec, say — must be found out here, while running in place still works.
+  const probe = await probeVersion(copy, app.env)
+  if (!probe.ok || probe.version !== app.version) {
+    rmSync(copy, { force: true })
+    return { kind: 'in-place', why: `the copy ${copy} does not run as cco ${app.version}: ${probe.ok ? `it reports ${probe.version}` : probe.problem}` }
   }
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
