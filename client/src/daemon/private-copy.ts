@@ -4,14 +4,13 @@
 // for writing, which fails with ETXTBSY while the daemon executes it. So `cco run`, started as a
 // single executable from anywhere but the private directory, copies the program it runs
 // (/proc/self/exe: exactly these bytes, even if the install path was replaced meanwhile) to
-// `<state dir>/run/cco-<version>-<pid>` (directory 0700), fsyncs it, verifies it (the bytes
-// read back, and its `--version`), and replaces itself with that copy (execve: the same pid, so
-// `cco daemon start`, a restart into a new binary and systemd/launchd all keep the pid they
-// started). The copy is told the install
-// path it stands for (INSTALL_PATH_ENV), removes itself when it exits, and copies left by
-// daemons that were killed are removed by the next start and by `cco daemon stop`.
-// A bundle run by Node (`node cco.cjs run`) is only read at start and never busy: it runs in place.
-import { createHash } from 'node:crypto'
+// `<state dir>/run/cco-<version>-<pid>` (directory 0700), fsyncs it, checks that all of it
+// arrived and that it answers `--version` as this version, and replaces itself with that copy
+// (execve: the same pid, so `cco daemon start`, a restart into a new binary and systemd/launchd
+// all keep the pid they started). The copy is told the install path it stands for
+// (INSTALL_PATH_ENV), removes itself when it exits, and copies left by daemons that were killed
+// are removed by the next start and by `cco daemon stop`. A bundle run by Node (`node cco.cjs
+// run`) is only read at start and never busy: it runs in place.
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs'
 import { dirname, isAbsolute, join } from 'node:path'
 import { isSea } from 'node:sea'
@@ -119,13 +118,16 @@ function ensureRunDir(dir: string): void {
   }
 }
 
-/** Copies `src` to the new file `dest` (O_EXCL, no links followed), fsynced; the sha256 of what was read. */
-function copyOut(src: string, dest: string): { sha256: string; bytes: number } {
-  const hash = createHash('sha256')
+/**
+ * Copies `src` to the new file `dest` (O_EXCL, no links followed), fsynced, and checks that the
+ * whole of what was opened arrived (a short copy would be a truncated program).
+ */
+function copyOut(src: string, dest: string): void {
   const buf = Buffer.allocUnsafe(CHUNK)
   let bytes = 0
   const from = openSync(src, constants.O_RDONLY)
   try {
+    const size = fstatSync(from).size
     const to = openSync(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o700)
     try {
       // Executable whatever the umask (a umask of 0177 would leave it 0600).
@@ -133,41 +135,24 @@ function copyOut(src: string, dest: string): { sha256: string; bytes: number } {
       for (;;) {
         const n = readSync(from, buf, 0, CHUNK, null)
         if (n === 0) break
-        hash.update(buf.subarray(0, n))
         let off = 0
         while (off < n) off += writeSync(to, buf, off, n - off)
         bytes += n
       }
       // Before anyone executes it: the copy must be on disk as a whole.
       fsyncSync(to)
+      if (bytes !== size || fstatSync(to).size !== size) throw new Error(`copied ${bytes} of ${size} bytes`)
     } finally {
       closeSync(to)
     }
   } finally {
     closeSync(from)
   }
-  return { sha256: hash.digest('hex'), bytes }
-}
-
-function sha256Of(path: string): string {
-  const hash = createHash('sha256')
-  const buf = Buffer.allocUnsafe(CHUNK)
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null)
-      if (n === 0) break
-      hash.update(buf.subarray(0, n))
-    }
-  } finally {
-    closeSync(fd)
-  }
-  return hash.digest('hex')
 }
 
 /**
  * Makes this process's private copy (replacing a leftover of the same name) and returns its
- * path, verified: the bytes on disk hash to what was read from the running program.
+ * path: the whole program, fsynced. Whether it runs is checked by the caller (`--version`).
  */
 export function makePrivateCopy(paths: Pick<Paths, 'stateDir'>, version: string): string {
   const dir = runDir(paths)
@@ -176,10 +161,11 @@ export function makePrivateCopy(paths: Pick<Paths, 'stateDir'>, version: string)
   const copy = join(dir, `cco-${version.replace(/[^0-9A-Za-z.+_-]/g, '_')}-${process.pid}`)
   // A copy of this pid can only be a leftover of an earlier process given the same pid.
   rmSync(copy, { force: true })
+  // On Linux the kernel's handle on the running program: exactly these bytes, even when the
+  // install path was replaced since this process started.
   const source = process.platform === 'linux' ? '/proc/self/exe' : process.execPath
   try {
-    const { sha256 } = copyOut(source, copy)
-    if (sha256Of(copy) !== sha256) throw new Error(`the copy ${copy} does not read back as written`)
+    copyOut(source, copy)
     fsyncDir(dir)
   } catch (err) {
     rmSync(copy, { force: true })
