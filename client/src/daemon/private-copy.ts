@@ -65,8 +65,9 @@ export function removeOwnCopy(paths: Pick<Paths, 'stateDir'>): void {
 
 /**
  * Removes the copies in the run directory whose daemon is gone: the pid is dead, or it now runs
- * a program that is not cco (a reused pid). `except` (this process's pid) is kept. Where the kernel cannot
- * say which program a live pid runs (no /proc), its copy is kept. Returns the removed paths.
+ * a program that is not cco (a reused pid). `except` (this process's pid) is kept. Where the
+ * kernel cannot say which program a live pid runs (no /proc), its copy is kept. Returns the
+ * removed paths.
  */
 export function sweepStaleCopies(paths: Pick<Paths, 'stateDir'>, o: { except?: number } = {}): string[] {
   const dir = runDir(paths)
