@@ -8,6 +8,8 @@ import { editDistance, nearestKnown, unknownConfigKeys } from '../../client/src/
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
 import { runCco, show } from '../../support/cco-process.ts'
+import { freePort } from '../../support/ports.ts'
+import { daemonHost, waitFor, type DaemonHost } from '../support/daemon-host.ts'
 import { startUpdateFixture, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 const TYPO = `# hand-written
@@ -142,4 +144,27 @@ describe('a process that reads the config more than once', () => {
     // last_check was written, and the unknown key is still in the file.
     expect(readFileSync(h.configFile, 'utf8')).toMatch(/last_check = .*[\s\S]*prot = 4000/)
   })
+})
+
+describe('a daemon whose config gains an unknown key while it runs', () => {
+  let h: DaemonHost | null = null
+  afterAll(async () => {
+    await h?.teardown()
+  }, 60_000)
+
+  it('warns once, in daemon.log as a log line of its own (time and level), on the re-read that finds it', async () => {
+    const bin = await clientBundle({ version: '2026.4.2' })
+    // Checks every 2 s (against a closed port): each tick re-reads the file.
+    h = await daemonHost({ installed: bin, config: { server: `http://127.0.0.1:${await freePort()}`, interval: '2s' } })
+    expect((await h.cco(['daemon', 'start'])).code).toBe(0)
+    await h.waitForLog(/Update check failed/, 30_000)
+    writeFileSync(h.configFile, `${readFileSync(h.configFile, 'utf8')}\n[telemetry]\nendpint = "x"\n`)
+    await h.waitForLog(/unknown key telemetry/, 30_000)
+    // Two more ticks: still one warning.
+    const after = h.log().length
+    await waitFor('two more checks', () => (h!.log().slice(after).match(/Starting update check/g) ?? []).length >= 2, 30_000)
+    const warnings = h.log().split('\n').filter((l) => l.includes('unknown key telemetry'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\] \\[WARN\\] warning: unknown key telemetry in ${h.configFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(not a key this cco knows\\); it is ignored and kept$`))
+  }, 90_000)
 })

@@ -8,7 +8,7 @@
 // Slow by nature (each injection rewrites a ~120 MB binary): everything is built once in
 // beforeAll. The other platforms' Node binaries come from the npm registry on the first run
 // and from ~/.cache/cco-build afterwards.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,9 +19,10 @@ import { binaryName, canonicalAssetName, PLATFORMS, type Platform } from '../../
 import { generateDevSecrets } from '../../scripts/lib/dev-secrets.ts'
 import { startBroker, type DevBroker } from '../../support/broker.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
-import { REPO_ROOT, runCco, show } from '../../support/cco-process.ts'
+import { runCco, show } from '../../support/cco-process.ts'
 import { releasePayload } from '../../support/github.ts'
 import { freePort } from '../../support/ports.ts'
+import { mustSucceed, runReleaseBuild } from '../../support/release-build.ts'
 import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
 
 const A = '2026.11.25'
@@ -35,34 +36,6 @@ let broker: DevBroker
 let downloads: ReleaseServer
 const homes: CcoHome[] = []
 
-interface BuildRun {
-  code: number | null
-  stdout: string
-  stderr: string
-  seconds: number
-}
-
-function buildRelease(args: string[]): Promise<BuildRun> {
-  const started = performance.now()
-  return new Promise((resolve, reject) => {
-    // What `npm run build:release --` runs after its Node version guard.
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/build-release.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }))
-  })
-}
-
-function mustSucceed(what: string, r: BuildRun): void {
-  if (r.code !== 0) {
-    // Most likely the npm registry is unreachable on a first run (no cached Node binaries).
-    throw new Error(`${what} failed (exit ${r.code}) after ${r.seconds.toFixed(0)} s:\n${r.stderr}\n${r.stdout}`)
-  }
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cco-release-build-'))
   outA = join(work, 'out-a')
@@ -73,12 +46,12 @@ beforeAll(async () => {
   const brokerStarting = startBroker({ port, secrets, vars: { ASSET_HOSTS: '127.0.0.1' } })
   brokerStarting.catch(() => {})
   try {
-    const b = await buildRelease(['--version', B, '--out', outB, ...common])
+    const b = await runReleaseBuild(['--version', B, '--out', outB, ...common])
     mustSucceed(`build:release --version ${B} (all platforms)`, b)
     process.stderr.write(`release build of ${B}, five platforms: ${b.seconds.toFixed(1)} s\n${b.stdout}`)
     const host = currentPlatform()
     if (host) {
-      const a = await buildRelease(['--version', A, '--platforms', host, '--out', outA, ...common])
+      const a = await runReleaseBuild(['--version', A, '--platforms', host, '--out', outA, ...common])
       mustSucceed(`build:release --version ${A} (${host})`, a)
     }
   } finally {

@@ -3,6 +3,7 @@
 // stop signal or a handover to a new binary, then cleans up. What the loop knows lives in
 // service-state.ts, the signals in service-signals.ts, the restart itself in handover.ts.
 import { loadConfig, type LoadedConfig } from '../config/load.ts'
+import { reportUnknownConfigKeysTo } from '../config/unknown-keys.ts'
 import type { AppContext } from '../context.ts'
 import { CliError, errnoCode, ExitCode, messageOf, UsageError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
@@ -135,6 +136,8 @@ async function startService(base: AppContext, options: ServiceOptions): Promise<
   const daemonLog = openDaemonLog(base, { debug: options.debug })
   const log = daemonLog.logger
   const app: AppContext = { ...base, logger: log }
+  // A key added to config.toml while the daemon runs is warned about in daemon.log's own format.
+  reportUnknownConfigKeysTo(log)
   const writeOwnPidFile = () =>
     writePidFile(app.paths.daemonPid, {
       pid: process.pid,
