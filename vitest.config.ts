@@ -71,7 +71,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['test/contract/**/*.test.ts', 'test/client/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/contract/**/*.test.ts', 'test/client/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/bench/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

@@ -1,15 +1,19 @@
 // `npm run bench`: every figure next to a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Not part of `npm test`: numbers are measured here,
 // never asserted in tests.
-//   npm run bench [-- --quick] [--only manifest,update,startup,daemon,fleet] [--bundle | --binary PATH] [--readme]
-// --readme replaces the table between the bench markers in README.md with this run's.
+//   npm run bench [-- --quick] [--only manifest,update,startup,daemon,fleet] [--bundle | --binary PATH] [--readme] [--compare OLD.json]
+// --readme replaces the table between the bench markers in README.md with this run's;
+// --compare prints this run next to an earlier results file (scripts/bench/compare.ts).
+// Figures with a target (issue 14's table, or set by their module) show met / NOT met, and the
+// run ends with how many were met and which were not.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { clientBundle } from '../support/client-bundles.ts'
-import { table, ratio, type Figure } from './bench/figures.ts'
+import { compareResults, loadResults, parseResults } from './bench/compare.ts'
+import { ratio, table, targetMet, targetSummary, withTargets, type Figure } from './bench/figures.ts'
 import { benchManifest } from './bench/manifest.ts'
 import { benchFleet } from './bench/fleet.ts'
 import { benchDaemonIdle, benchStartup } from './bench/processes.ts'
@@ -26,8 +30,11 @@ const { values } = parseArgs({
     bundle: { type: 'boolean', default: false },
     readme: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
+    compare: { type: 'string' },
   },
 })
+// Read the old results first: a wrong path should not cost a whole run.
+const previous = values.compare ? loadResults(resolve(values.compare)) : undefined
 const quick = values.quick
 const only = new Set((values.only ?? 'manifest,update,startup,daemon,fleet').split(','))
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
@@ -68,17 +75,19 @@ if (only.has('startup')) figures.push(...benchStartup({ binary, label, runs: qui
 if (only.has('daemon')) figures.push(...(await benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log)))
 if (only.has('fleet')) figures.push(...(await benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log)))
 
+const measured = withTargets(figures)
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`
 const results = {
   at: new Date().toISOString(),
   machine,
   quick,
   seconds: Math.round((Date.now() - started) / 1000),
-  figures: figures.map((f) => ({ ...f, ratio: ratio(f) })),
+  figures: measured.map((f) => ({ ...f, ratio: ratio(f), targetMet: targetMet(f) })),
 }
 mkdirSync(resolve(values.out, '..'), { recursive: true })
 writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n')
-process.stdout.write(`\nMachine: ${machine}${quick ? ' (quick run)' : ''}\n\n${table(figures)}\n\nWritten to ${values.out}\n`)
+process.stdout.write(`\nMachine: ${machine}${quick ? ' (quick run)' : ''}\n\n${table(measured)}\n\nWritten to ${values.out}\n`)
+if (previous) process.stdout.write(`\nCompared with ${values.compare}:\n${compareResults(previous, parseResults(JSON.stringify(results), values.out))}\n`)
 if (values.readme) {
   const readme = join(ROOT, 'README.md')
   const text = readFileSync(readme, 'utf8')
@@ -86,7 +95,8 @@ if (values.readme) {
   const end = text.indexOf('<!-- bench:end -->')
   if (start < 0 || end < start) throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> markers')
   const when = results.at.slice(0, 10)
-  const block = `<!-- bench:start -->\nMeasured ${when} on ${machine}${quick ? ' (quick run)' : ''}:\n\n${table(figures)}\n`
+  const block = `<!-- bench:start -->\nMeasured ${when} on ${machine}${quick ? ' (quick run)' : ''}:\n\n${table(measured)}\n\n${targetSummary(measured).split('\n')[0]}.\n`
   writeFileSync(readme, text.slice(0, start) + block + text.slice(end))
   process.stdout.write('README.md updated\n')
 }
+process.stdout.write(`\n${targetSummary(measured)}\n`)
