@@ -52,7 +52,8 @@ async function drive(count: number, concurrency: number, request: (i: number) =>
   return count / seconds
 }
 
-async function latency(samples: number, request: () => Promise<Response>): Promise<number> {
+/** Each request's latency in ms, in order (the figure is their median; results.json keeps them all). */
+async function latency(samples: number, request: () => Promise<Response>): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < samples; i++) {
     const t = performance.now()
@@ -61,7 +62,7 @@ async function latency(samples: number, request: () => Promise<Response>): Promi
     if (!res.ok) throw new Error(`HTTP ${res.status}`)
     times.push(performance.now() - t)
   }
-  return median(times)
+  return times
 }
 
 export async function benchFleet(o: FleetBenchOptions, log: (line: string) => void): Promise<Figure[]> {
@@ -91,7 +92,7 @@ export async function benchFleet(o: FleetBenchOptions, log: (line: string) => vo
     const note = `${o.hosts} hosts, ${o.concurrency} in flight, wrangler dev`
     return [
       { name: 'fleet reports accepted', value: reportRps, unit: 'req/s', baseline: { name: 'manifest GET, same client', value: manifestRps }, better: 'higher', note },
-      { name: `GET /v1/fleet at ${o.hosts} hosts, median`, value: viewMs, unit: 'ms', baseline: { name: 'GET /v1/channels', value: channelsMs }, better: 'lower', note: `${o.viewSamples} samples` },
+      { name: `GET /v1/fleet at ${o.hosts} hosts, median`, value: median(viewMs), samples: viewMs, unit: 'ms', baseline: { name: 'GET /v1/channels', value: median(channelsMs), samples: channelsMs }, better: 'lower', note: `${o.viewSamples} samples` },
     ]
   } finally {
     await broker.stop()
