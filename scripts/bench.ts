@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { safeText } from '../client/src/system/terminal-text.ts'
 import { clientBundle } from '../support/client-bundles.ts'
 import { compareResults, loadResults, parseResults } from './bench/compare.ts'
 import { ratio, table, targetMet, targetSummary, withTargets, type Figure } from './bench/figures.ts'
@@ -69,11 +70,25 @@ if (values.binary) {
     { name: `release build, one platform (bundle + blob + inject + pack)`, value: build.seconds.total, unit: 's', baseline: { name: 'its injection step', value: artifact.injectSeconds }, better: 'lower' },
   )
 }
-if (only.has('manifest')) figures.push(...(await benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10 }, log)))
-if (only.has('update')) figures.push(...(await benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log)))
-if (only.has('startup')) figures.push(...benchStartup({ binary, label, runs: quick ? 5 : 20 }))
-if (only.has('daemon')) figures.push(...(await benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log)))
-if (only.has('fleet')) figures.push(...(await benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log)))
+// One part that throws (a load run above its error threshold, a server that would not start)
+// costs its own figures only: the others are still printed and written, the failure is named
+// at the end and in results.json, and the run exits 1 (and leaves the README table alone).
+const failures: { part: string; error: string }[] = []
+async function part(name: string, measure: () => Figure[] | Promise<Figure[]>): Promise<void> {
+  if (!only.has(name)) return
+  try {
+    figures.push(...(await measure()))
+  } catch (e) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e)
+    log(`${name} failed, its figures are missing: ${safeText(error)}`)
+    failures.push({ part: name, error: e instanceof Error ? e.message : String(e) })
+  }
+}
+await part('manifest', () => benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10 }, log))
+await part('update', () => benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log))
+await part('startup', () => benchStartup({ binary, label, runs: quick ? 5 : 20 }))
+await part('daemon', () => benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log))
+await part('fleet', () => benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log))
 
 const measured = withTargets(figures)
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`
@@ -83,12 +98,15 @@ const results = {
   quick,
   seconds: Math.round((Date.now() - started) / 1000),
   figures: measured.map((f) => ({ ...f, ratio: ratio(f), targetMet: targetMet(f) })),
+  failed: failures,
 }
 mkdirSync(resolve(values.out, '..'), { recursive: true })
 writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n')
 process.stdout.write(`\nMachine: ${machine}${quick ? ' (quick run)' : ''}\n\n${table(measured)}\n\nWritten to ${values.out}\n`)
 if (previous) process.stdout.write(`\nCompared with ${values.compare}:\n${compareResults(previous, parseResults(JSON.stringify(results), values.out))}\n`)
-if (values.readme) {
+if (values.readme && failures.length > 0) {
+  process.stdout.write(`README.md not updated: ${failures.map((f) => f.part).join(', ')} failed, the table would be partial\n`)
+} else if (values.readme) {
   const readme = join(ROOT, 'README.md')
   const text = readFileSync(readme, 'utf8')
   const start = text.indexOf('<!-- bench:start -->')
@@ -100,3 +118,5 @@ if (values.readme) {
   process.stdout.write('README.md updated\n')
 }
 process.stdout.write(`\n${targetSummary(measured)}\n`)
+for (const f of failures) process.stdout.write(`FAILED: ${f.part}: ${safeText(f.error)}\n`)
+if (failures.length > 0) process.exitCode = 1
