@@ -76,6 +76,7 @@ export function compareResults(old: Results, now: Results): string {
   return [
     `old: ${safeText(old.at)}${old.quick ? ' (quick run)' : ''}${old.machine ? ` on ${safeText(old.machine)}` : ''}`,
     `new: ${safeText(now.at)}${now.quick ? ' (quick run)' : ''}${now.machine ? ` on ${safeText(now.machine)}` : ''}`,
+    ...(old.machine && now.machine && old.machine !== now.machine ? ['different machines: the ratios to each baseline compare better than the raw values'] : []),
     '',
     ...rows.map((r, i) => `| ${(i < 2 ? r : r.map(cell)).join(' | ')} |`),
     '',

@@ -82,6 +82,7 @@ export function table(figures: readonly Figure[]): string {
 export function targetSummary(figures: readonly Figure[]): string {
   const targeted = figures.filter((f) => f.target)
   const missed = targeted.filter((f) => !targetMet(f))
+  if (targeted.length === 0) return 'no figure in this run has a target'
   const lines = [`${targeted.length - missed.length} of ${targeted.length} targets met`]
   for (const f of missed) {
     const got = f.target && 'max' in f.target ? `${fmt(f.value)} ${f.unit}` : `${fmt(ratio(f))}× ${f.baseline.name}`

@@ -79,6 +79,7 @@ describe('targets', () => {
       '  NOT met: slow: 1.50× node -e 0, target ≤ 1.15×',
       '  NOT met: bytes: 442 bytes, target ≤ 400 bytes',
     ])
+    expect(targetSummary([fig({ name: 'untargeted', value: 1 })])).toBe('no figure in this run has a target')
   })
 })
 
@@ -111,6 +112,7 @@ describe('npm run bench:compare', () => {
     expect(lines).toContain('| manifest GET, edge-cache hit: throughput | wrangler dev, same bytes from memory | 326 req/s | 489 req/s | 1.50× | better |')
     expect(stdout).toContain('2 figures in both runs; 1 only in the old one, 1 only in the new one')
     expect(stdout).toContain('new: 2026-12-01T00:00:00Z (quick run) on m1')
+    expect(stdout).not.toContain('different machines')
   })
 
   it('a slower run is marked worse, and hostile names are escaped', async () => {
@@ -119,6 +121,14 @@ describe('npm run bench:compare', () => {
     const { stdout } = await run(process.execPath, [COMPARE, o, n])
     expect(stdout).toContain('| start\\x1b[2J\\|x | node -e 0 | 66.9 ms | 100 ms | 1.50× | worse |')
     expect(stdout).not.toContain('\x1b')
+    expect(stdout).not.toContain('different machines')
+  })
+
+  it('says so when the two runs come from different machines', async () => {
+    const [o, n] = files({ at: 'a', machine: 'm1', figures: [start] }, { at: 'b', machine: 'm2', figures: [start] })
+    const { stdout } = await run(process.execPath, [COMPARE, o, n])
+    expect(stdout).toContain('different machines')
+    expect(stdout).toContain('| 66.9 ms | 66.9 ms | 1.00× |  |')
   })
 
   it('refuses a file that is not a results file, naming it', async () => {
