@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { safeText } from '../client/src/system/terminal-text.ts'
 import { clientBundle } from '../support/client-bundles.ts'
 import { compareResults, loadResults, parseResults } from './bench/compare.ts'
-import { ratio, table, targetMet, targetSummary, withTargets, type Figure } from './bench/figures.ts'
+import { ratio, readmeWithTable, table, targetMet, targetSummary, withTargets, type Figure } from './bench/figures.ts'
 import { benchManifest } from './bench/manifest.ts'
 import { benchFleet } from './bench/fleet.ts'
 import { benchDaemonIdle, benchStartup } from './bench/processes.ts'
@@ -108,13 +108,8 @@ if (values.readme && failures.length > 0) {
   process.stdout.write(`README.md not updated: ${failures.map((f) => f.part).join(', ')} failed, the table would be partial\n`)
 } else if (values.readme) {
   const readme = join(ROOT, 'README.md')
-  const text = readFileSync(readme, 'utf8')
-  const start = text.indexOf('<!-- bench:start -->')
-  const end = text.indexOf('<!-- bench:end -->')
-  if (start < 0 || end < start) throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> markers')
-  const when = results.at.slice(0, 10)
-  const block = `<!-- bench:start -->\nMeasured ${when} on ${machine}${quick ? ' (quick run)' : ''}:\n\n${table(measured)}\n\n${targetSummary(measured).split('\n')[0]}.\n`
-  writeFileSync(readme, text.slice(0, start) + block + text.slice(end))
+  const heading = `Measured ${results.at.slice(0, 10)} on ${machine}${quick ? ' (quick run)' : ''}:`
+  writeFileSync(readme, readmeWithTable(readFileSync(readme, 'utf8'), heading, measured))
   process.stdout.write('README.md updated\n')
 }
 process.stdout.write(`\n${targetSummary(measured)}\n`)

@@ -120,3 +120,15 @@ export function withTargets(figures: readonly Figure[]): Figure[] {
     return rule ? { ...f, target: rule.target } : f
   })
 }
+
+/**
+ * README.md with the text between `<!-- bench:start -->` and `<!-- bench:end -->` replaced by
+ * `heading`, this run's table and its target count; everything outside the markers is kept.
+ */
+export function readmeWithTable(readme: string, heading: string, figures: readonly Figure[]): string {
+  const start = readme.indexOf('<!-- bench:start -->')
+  const end = readme.indexOf('<!-- bench:end -->')
+  if (start < 0 || end < start) throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> markers')
+  const block = `<!-- bench:start -->\n${heading}\n\n${table(figures)}\n\n${targetSummary(figures).split('\n')[0]}.\n`
+  return readme.slice(0, start) + block + readme.slice(end)
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { table, targetMet, targetSummary, withTargets, type Figure } from '../../scripts/bench/figures.ts'
+import { readmeWithTable, table, targetMet, targetSummary, withTargets, type Figure } from '../../scripts/bench/figures.ts'
 
 const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -80,6 +80,17 @@ describe('targets', () => {
       '  NOT met: bytes: 442 bytes, target ≤ 400 bytes',
     ])
     expect(targetSummary([fig({ name: 'untargeted', value: 1 })])).toBe('no figure in this run has a target')
+  })
+})
+
+describe('--readme', () => {
+  it('replaces only the text between the markers with the table and the target count', () => {
+    const readme = '# cco\n\n## Benchmarks\n\n<!-- bench:start -->\nold table\n<!-- bench:end -->\n\nReading it: …\n'
+    const figures = [fig({ name: 'one 304 exchange', value: 442, unit: 'bytes', target: { max: 400 } })]
+    expect(readmeWithTable(readme, 'Measured today:', figures)).toBe(
+      '# cco\n\n## Benchmarks\n\n<!-- bench:start -->\nMeasured today:\n\n' + table(figures) + '\n\n0 of 1 targets met.\n<!-- bench:end -->\n\nReading it: …\n',
+    )
+    expect(() => readmeWithTable('# cco\n<!-- bench:end -->\n<!-- bench:start -->\n', 'x', figures)).toThrow(/markers/)
   })
 })
 
