@@ -54,7 +54,7 @@ http {
   default_type ${mediaType};
   server {
     listen 127.0.0.1:${port};
-    location / { root ${root}; add_header Cache-Control "public, max-age=60, stale-if-error=86400"; }
+    location / { root ${root}; add_header Cache-Control "max-age=60, stale-if-error=86400"; }
   }
 }
 `,
@@ -94,7 +94,7 @@ async function startNode(path: string, body: Buffer, mediaType: string): Promise
       res.writeHead(404).end()
       return
     }
-    const headers = { etag, 'cache-control': 'public, max-age=60, stale-if-error=86400' }
+    const headers = { etag, 'cache-control': 'max-age=60, stale-if-error=86400' }
     if (req.headers['if-none-match'] === etag) {
       res.writeHead(304, headers).end()
       return

@@ -1,13 +1,17 @@
 // `GET /v1/channels` (informational) and `GET /v1/channels/{channel}/manifest`, the hot path
 // every host polls: served from the colo's edge cache, else KV, else the Durable Object, with
 // a strong ETag and `304 Not Modified`. `x-cco-source` says which tier answered (`cache`, `kv`,
-// `do`, or `do-coalesced` / `memo` for a read of the object shared with other requests).
+// `do`, or `do-coalesced` / `memo` for a read of the object shared with other requests) on a
+// 200; a 304 carries only what RFC 9110 §15.4.5 asks for here (ETag, Cache-Control), since
+// every byte of it is paid on each host's poll. A cache hit is also answered before the Hono
+// app runs (index.ts, `cachedManifestAnswer`).
 import { Hono } from 'hono'
 import type { ChannelList } from '../../contract/api.ts'
-import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel } from '../../contract/manifest.ts'
+import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel, type Channel } from '../../contract/manifest.ts'
 import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
-import { cacheManifest, cachedManifest, kvKey, type ServedManifest } from '../edge-cache.ts'
+import type { BrokerConfig } from '../config.ts'
+import { cacheManifest, cachedManifestStream, kvKey, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
 import { keepAlive, readThrough, type OriginSource } from '../origin-reads.ts'
 import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
@@ -32,13 +36,16 @@ channels.get('/:channel/manifest', async (c) => {
   // shared read (origin-reads.ts): at most one read of the object in flight per channel, and
   // one that started under ORIGIN_MEMO_MS ago answers for it.
   const fresh = wantsFresh(c.req.header('cache-control'), c.req.header('pragma'))
-  let source: 'cache' | 'kv' | OriginSource = 'cache'
-  let m: ServedManifest | null = fresh ? null : await cachedManifest(config, channel)
+  if (!fresh) {
+    const hit = await cachedManifestAnswer(config, channel, c.req.header('if-none-match'))
+    if (hit) return hit
+  }
+  let source: 'kv' | OriginSource = 'kv'
+  let m: ServedManifest | null = null
   // What this request saw in KV, for the Durable Object to decide whether KV needs its copy;
   // undefined when KV was not read (a no-cache request), which never causes a KV write.
   let seenInKv: { seq: number | null } | undefined
-  if (!m && !fresh) {
-    source = 'kv'
+  if (!fresh) {
     const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), { type: 'text', cacheTtl: KV_CACHE_TTL_SECONDS })
     if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
     else seenInKv = { seq: null }
@@ -60,8 +67,25 @@ channels.get('/:channel/manifest', async (c) => {
   // request that shared another's read leaves it to that one.
   if (source === 'kv' || source === 'do') await cacheManifest(config, channel, m)
 
-  const headers = new Headers({ etag: m.etag, 'cache-control': MANIFEST_CACHE_CONTROL, 'x-cco-source': source, 'x-cco-seq': String(m.seq) })
-  if (ifNoneMatchMatches(c.req.header('if-none-match'), m.etag)) return new Response(null, { status: 304, headers })
-  headers.set('content-type', MANIFEST_MEDIA_TYPE)
-  return new Response(m.body, { status: 200, headers })
+  return manifestAnswer(m.body, m.etag, m.seq, source, c.req.header('if-none-match'))
 })
+
+/**
+ * The answer from this colo's edge cache, or null on a miss. The cached body is streamed on
+ * as it is; a 304 drops it unread.
+ */
+export async function cachedManifestAnswer(config: BrokerConfig, channel: Channel, ifNoneMatch: string | null | undefined): Promise<Response | null> {
+  const hit = await cachedManifestStream(config, channel)
+  if (!hit) return null
+  const answer = manifestAnswer(hit.body, hit.etag, hit.seq, 'cache', ifNoneMatch)
+  if (answer.status === 304) await hit.body?.cancel()
+  return answer
+}
+
+function manifestAnswer(body: BodyInit | null, etag: string, seq: number, source: 'cache' | 'kv' | OriginSource, ifNoneMatch: string | null | undefined): Response {
+  if (ifNoneMatchMatches(ifNoneMatch, etag)) return new Response(null, { status: 304, headers: { etag, 'cache-control': MANIFEST_CACHE_CONTROL } })
+  return new Response(body, {
+    status: 200,
+    headers: { etag, 'cache-control': MANIFEST_CACHE_CONTROL, 'x-cco-source': source, 'x-cco-seq': String(seq), 'content-type': MANIFEST_MEDIA_TYPE },
+  })
+}
