@@ -85,7 +85,8 @@ describe('HTTP caching', () => {
     // A 304 carries ETag and Cache-Control (RFC 9110 §15.4.5) and nothing else of ours, from
     // the edge cache (the fast path before the app) and from the Durable Object alike.
     for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
-      for (const headers of [{ 'if-none-match': inm }, { 'if-none-match': inm, 'cache-control': 'no-cache' }]) {
+      const variants: Record<string, string>[] = [{ 'if-none-match': inm }, { 'if-none-match': inm, 'cache-control': 'no-cache' }]
+      for (const headers of variants) {
         const again = await exports.default.fetch(manifestUrl('beta'), { headers })
         expect(again.status, inm).toBe(304)
         expect(Object.fromEntries(again.headers)).toEqual({ etag, 'cache-control': 'max-age=60, stale-if-error=86400' })
