@@ -117,8 +117,8 @@ export async function buildRelease(options: ReleaseBuildOptions): Promise<Releas
     const blobs = { cached: join(work, 'sea-host.blob'), portable: join(work, 'sea-portable.blob') }
     const needsHostBlob = host !== null && platforms.includes(host)
     const needsPortableBlob = platforms.some((p) => p !== host)
-    if (needsHostBlob) await makeBlob(main, blobs.cached, true)
-    if (needsPortableBlob) await makeBlob(main, blobs.portable, false)
+    if (needsHostBlob) await makeBlob(main, blobs.cached, { codeCache: true, version })
+    if (needsPortableBlob) await makeBlob(main, blobs.portable, { codeCache: false, version })
     const blobSeconds = since(t)
 
     t = performance.now()

@@ -6,8 +6,10 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { Script } from 'node:vm'
 import { extract } from 'tar'
 import { platformOf, type Platform } from '../../contract/platform.ts'
+import { isVersion } from '../../contract/version.ts'
 
 /** The one Node 22 release published on npm for all five platforms; blobs and binaries must match it. */
 export const NODE_VERSION = '22.23.2'
@@ -129,13 +131,58 @@ export async function nodeBinaryFor(platform: Platform, cacheDir: string): Promi
   }
 }
 
+/** The bundle and its V8 code cache, stored as SEA assets next to the launcher. */
+export const BUNDLE_ASSET = 'cco.cjs'
+export const CODE_CACHE_ASSET = 'cco.code-cache'
+/** The CommonJS wrapper the launcher compiles the bundle in; the code cache is made for exactly this source. */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {'
+const WRAP_TAIL = '\n})'
+const wrapBundle = (source: string) => WRAP_HEAD + source + WRAP_TAIL
+
 /**
- * The SEA preparation blob of `main` (a CommonJS bundle). A blob with a code cache holds V8
- * bytecode of the machine that made it, so it is only used for the host's own platform.
+ * The SEA main script: a few lines that answer `cco --version` (the self-test of every new
+ * binary) without compiling the 1.7 MB bundle, and otherwise compile the bundle from its asset,
+ * with the code cache when there is one. A tiny main keeps `cco --version` at the cost of
+ * `node -e 0`; with the bundle as main, V8 had to read (or deserialize the cache of) all of it
+ * first, about 10 ms. Same check as client/src/cli.ts, which answers it in `node cco.cjs`.
  */
-export async function makeBlob(main: string, output: string, useCodeCache: boolean): Promise<void> {
+export function launcherSource(version: string): string {
+  if (!isVersion(version)) throw new Error(`launcherSource: not a version: ${version}`)
+  return `'use strict'
+const argv = process.argv.slice(2)
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.on('error', (err) => { if (err.code !== 'EPIPE') throw err })
+  process.stdout.write(${JSON.stringify(`cco ${version}\n`)})
+} else {
+  const sea = require('node:sea')
+  const { Script } = require('node:vm')
+  let cachedData
+  try { cachedData = new Uint8Array(sea.getAsset(${JSON.stringify(CODE_CACHE_ASSET)})) } catch {}
+  // A cache made by another V8 build is rejected by V8 (version and flag checks), and the bundle is compiled from source.
+  const source = ${JSON.stringify(WRAP_HEAD)} + sea.getAsset(${JSON.stringify(BUNDLE_ASSET)}, 'utf8') + ${JSON.stringify(WRAP_TAIL)}
+  const script = new Script(source, { filename: process.execPath, cachedData })
+  const mod = { exports: {} }
+  script.runInThisContext()(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath))
+}
+`
+}
+
+/**
+ * The SEA preparation blob of `main` (a CommonJS bundle) behind the launcher above. A code cache
+ * holds V8 bytecode of the Node that made it (the build's, NODE_VERSION), so it is only added
+ * for the host's own platform; V8 would reject it elsewhere, which costs time and nothing else.
+ */
+export async function makeBlob(main: string, output: string, options: { codeCache: boolean; version: string }): Promise<void> {
+  const launcher = `${output}.launcher.cjs`
+  writeFileSync(launcher, launcherSource(options.version))
+  const assets: Record<string, string> = { [BUNDLE_ASSET]: main }
+  if (options.codeCache) {
+    const cache = `${output}.code-cache`
+    writeFileSync(cache, new Script(wrapBundle(readFileSync(main, 'utf8')), { filename: main }).createCachedData())
+    assets[CODE_CACHE_ASSET] = cache
+  }
   const config = `${output}.json`
-  writeFileSync(config, JSON.stringify({ main, output, disableExperimentalSEAWarning: true, useCodeCache, useSnapshot: false }, null, 2))
+  writeFileSync(config, JSON.stringify({ main: launcher, output, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }, null, 2))
   const r = await run(process.execPath, ['--experimental-sea-config', config])
   if (r.code !== 0 || !existsSync(output)) throw new Error(`node --experimental-sea-config failed (exit ${r.code}):\n${tail(r.stderr || r.stdout)}`)
 }

@@ -32,7 +32,7 @@ async function singleExecutable(version: string): Promise<string> {
     // The SEA runs the bundle as a CommonJS script: the shebang line is only for `node cco.cjs`.
     const main = join(work, 'main.cjs')
     writeFileSync(main, readFileSync(bundle, 'utf8').replace(/^#![^\n]*\n/, ''))
-    await makeBlob(main, join(work, 'sea.blob'), false)
+    await makeBlob(main, join(work, 'sea.blob'), { codeCache: false, version })
     await injectBlob(process.execPath, join(work, 'sea.blob'), join(work, 'cco'), platform!)
     renameSync(join(work, 'cco'), file)
   } finally {
