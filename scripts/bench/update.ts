@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { parseTrace, TRACE_FILE_ENV } from '../../client/src/update/trace.ts'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { currentPlatform } from '../../client/src/context.ts'
 import { releaseTarGz } from '../../support/archives.ts'
@@ -46,13 +47,19 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
     log(`update: ${(archive.length / 1048576).toFixed(1)} MiB archive from ${server.url}, ${o.runs} runs each`)
 
     const cco: number[] = []
+    /** Each step's time in each run, from the client's own trace (client/README.md, CCO_TRACE_FILE). */
+    const steps = new Map<string, number[]>()
     const shell: number[] = []
     for (let i = 0; i < o.runs; i++) {
       const h = makeHome('cco-bench-')
       try {
         h.writeConfig({ server: server.url, keys: [signer.publicKey] })
         h.install(bundleA)
-        cco.push(await time(() => run(h.installPath, ['update', '--yes'], { env: childEnv(h.home) })))
+        const traceFile = join(h.home, 'update-trace.log')
+        cco.push(await time(() => run(h.installPath, ['update', '--yes'], { env: { ...childEnv(h.home), [TRACE_FILE_ENV]: traceFile } })))
+        const run1 = new Map<string, number>()
+        for (const { step, ms } of parseTrace(readFileSync(traceFile, 'utf8'))) run1.set(step, (run1.get(step) ?? 0) + ms)
+        for (const [step, ms] of run1) steps.set(step, [...(steps.get(step) ?? []), ms])
         if (!readFileSync(h.installPath).equals(binary)) throw new Error('cco update did not install the archive')
       } finally {
         h.cleanup()
@@ -72,14 +79,23 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
         rmSync(dir, { recursive: true, force: true })
       }
     }
+    // The breakdown: each step's median, the largest first; what the steps do not add up to is
+    // the child's start (exec, before node's clock) and the pipe back to this process.
+    const breakdown = [...steps].map(([step, ms]) => ({ step, ms: median(ms) })).sort((a, b) => b.ms - a.ms)
+    const traced = breakdown.reduce((sum, s) => sum + s.ms, 0)
+    log(`update breakdown (median of ${o.runs} runs, ${median(cco).toFixed(0)} ms in all):`)
+    for (const s of breakdown) log(`  ${s.step.padEnd(28)} ${s.ms.toFixed(1).padStart(7)} ms`)
+    log(`  ${'outside the trace'.padEnd(28)} ${(median(cco) - traced).toFixed(1).padStart(7)} ms`)
+    const top = breakdown[0]
     return [
       {
         name: `cco update --yes, ${o.mib} MiB archive (median)`,
         value: median(cco),
+        samples: cco,
         unit: 'ms',
-        baseline: { name: 'curl -o + sha256sum -c + tar xzf + mv', value: median(shell) },
+        baseline: { name: 'curl -o + sha256sum -c + tar xzf + mv', value: median(shell), samples: shell },
         better: 'lower',
-        note: 'includes manifest verification, --version probes, backup, fsyncs',
+        note: `includes manifest verification, --version probes, backup, fsyncs; largest step: ${top ? `${top.step} ${top.ms.toFixed(0)} ms` : 'no trace'}`,
       },
     ]
   } finally {

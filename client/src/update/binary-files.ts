@@ -1,6 +1,6 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
 import { createHash } from 'node:crypto'
-import { chmodSync, constants, copyFileSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, constants, copyFileSync, linkSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
@@ -50,6 +50,43 @@ export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => voi
     chmodSync(tmp, 0o755)
     fsyncFile(tmp)
     onCopied?.()
+    renameSync(tmp, dest)
+  } catch (err) {
+    rmSync(tmp, { force: true })
+    throw err
+  }
+  fsyncDir(dirname(dest))
+}
+
+/**
+ * Makes `dest` (cco.backup) a second name of the installed binary `src`, right before the new
+ * binary is renamed over `src`: a hard link staged under the update temp prefix, renamed over
+ * `dest`, then the directory fsynced. No byte is copied or fsynced: the installed binary's data
+ * is already on disk, only the new directory entry has to be. Once the new binary takes `src`,
+ * `dest` is the only name of the previous binary, so a later `cp cco.backup cco` (which writes
+ * into the new binary's inode) never changes it. Where the filesystem refuses hard links,
+ * a durable copy (copyBinaryAtomic). `onLinked` runs between the link and the rename.
+ */
+export function linkBackupAtomic(src: string, dest: string, onLinked?: () => void): void {
+  // Already a name of the installed binary (an earlier update interrupted right after this
+  // step): nothing to do, and a rename between two names of one file would be a no-op that
+  // leaves the staged name behind.
+  const a = statSync(src)
+  const b = statSync(dest, { throwIfNoEntry: false })
+  if (b && a.dev === b.dev && a.ino === b.ino) return fsyncDir(dirname(dest))
+  const tmp = join(dirname(dest), `${TEMP_DIR_PREFIX}${basename(dest)}-${process.pid}`)
+  rmSync(tmp, { force: true })
+  try {
+    linkSync(src, tmp)
+  } catch (err) {
+    const code = errnoCode(err)
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EMLINK' || code === 'ENOSYS') {
+      return copyBinaryAtomic(src, dest, onLinked)
+    }
+    throw err
+  }
+  try {
+    onLinked?.()
     renameSync(tmp, dest)
   } catch (err) {
     rmSync(tmp, { force: true })

@@ -11,6 +11,7 @@ import { crashPoint } from '../system/crash-points.ts'
 import type { UpdateContext } from './context.ts'
 import { decideUpdate, type Decision } from './decide.ts'
 import { fetchManifest } from './fetch-manifest.ts'
+import { traceStep } from './trace.ts'
 import { acquireLock } from './lock.ts'
 import { recordCheck } from './records.ts'
 import { readTrust, writeTrust } from './trust-store.ts'
@@ -46,6 +47,7 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
   const stored = readTrust(ctx.paths.trustDir, ctx.channel, ctx.server)
   // Only ask for a 304 when the bytes to fall back on are intact.
   const etag = stored.bytes && stored.state?.etag ? stored.state.etag : null
+  traceStep(ctx.env, 'start, config, lock')
   let fetched = await fetchManifest(ctx.http, ctx.server, ctx.channel, etag)
   const verify = async () => {
     const input = {
@@ -100,6 +102,7 @@ export async function checkForUpdate(ctx: UpdateContext, options: CheckOptions =
     }
   }
   crashPoint(ctx.env, 'manifest-verified')
+  traceStep(ctx.env, 'manifest fetch and verify')
 
   const current = options.current ?? ctx.version
   const m = verified.payload

@@ -10,13 +10,14 @@ import { crashPoint } from '../system/crash-points.ts'
 import { fsyncDir } from '../system/fs-atomic.ts'
 import { tildify } from '../system/paths.ts'
 import { probeVersion } from '../system/probe-version.ts'
-import { copyBinaryAtomic, fileSha256 } from './binary-files.ts'
+import { copyBinaryAtomic, fileSha256, linkBackupAtomic } from './binary-files.ts'
 import type { UpdateContext } from './context.ts'
 import { clearJournal, removeTempDir, writeJournal, type Journal } from './journal.ts'
 import type { LockHandle } from './lock.ts'
 import type { Prepared } from './prepare.ts'
 import { probeBinary } from './probe.ts'
 import { recordInstall } from './records.ts'
+import { traceStep } from './trace.ts'
 
 export const ROLLING_BACK = '⚠️  New binary verification failed, rolling back...'
 
@@ -74,14 +75,16 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
   }
   writeJournal(installJournal, journal)
   crashPoint(ctx.env, 'journal-written')
+  traceStep(ctx.env, 'hash previous, journal')
 
   const cleanup = () => {
     clearJournal(installJournal)
     removeTempDir(prepared.tempDir, installPath)
   }
   try {
-    if (previousSha !== null) copyBinaryAtomic(installPath, backupPath, () => crashPoint(ctx.env, 'backup-copied'))
+    if (previousSha !== null) linkBackupAtomic(installPath, backupPath, () => crashPoint(ctx.env, 'backup-copied'))
     crashPoint(ctx.env, 'backup-written')
+    traceStep(ctx.env, 'backup')
     renameSync(prepared.newBinary, installPath)
     // The rename is only durable once the directory entry is on disk.
     fsyncDir(dirname(installPath))
@@ -95,6 +98,7 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     throw err
   }
   crashPoint(ctx.env, 'swapped')
+  traceStep(ctx.env, 'rename and fsync dir')
   writeJournal(installJournal, { ...journal, phase: 'verifying' })
 
   const probe = await probeBinary(installPath, ctx.env, prepared.version)
@@ -115,10 +119,12 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     throw new RolledBackError(['Update failed, rolled back to previous version', `New binary verification failed: ${problem}`])
   }
   crashPoint(ctx.env, 'installed-verified')
+  traceStep(ctx.env, 'version probe (installed)')
 
   recordInstall(ctx, `${options.kind}: ${options.previousVersion ?? 'none'} -> ${prepared.version} at ${installPath}`)
   crashPoint(ctx.env, 'recorded')
   cleanup()
+  traceStep(ctx.env, 'record and cleanup')
   options.lock.release()
   try {
     await ctx.hooks.afterInstall({ kind: options.kind, version: prepared.version, installPath })

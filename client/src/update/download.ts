@@ -26,6 +26,12 @@ export interface DownloadOptions {
   /** Pause before the one retry of a transfer that broke off (default 1 s). */
   retryDelayMs?: number
   onProgress?: (received: number, total: number) => void
+  /**
+   * Each chunk once it is written, with its offset in the file (a transfer that starts over
+   * starts again at 0), to extract while downloading; awaited, so a slow consumer slows the
+   * download instead of buffering it. Nothing it sees is verified until this function returns.
+   */
+  onData?: (chunk: Buffer, offset: number) => void | Promise<void>
 }
 
 export const DOWNLOAD_RETRY_DELAY_MS = 1000
@@ -115,8 +121,10 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
           await file.write(buf, 0, buf.length, received).catch((err: unknown) => {
             throw installWriteError(o.dest, err)
           })
+          const offset = received
           received += buf.length
           o.onProgress?.(received, o.size)
+          if (o.onData) await o.onData(buf, offset)
         }
       } catch (err) {
         if (err instanceof CliError) throw err

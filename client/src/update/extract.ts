@@ -3,6 +3,7 @@
 // entry larger than a bound derived from the archive's size (decompression bombs).
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, fchmodSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
 import yauzl from 'yauzl'
 import type { ArchiveKind } from '../../../contract/platform.ts'
@@ -27,6 +28,13 @@ export interface ExtractOptions {
   /** Where to write the binary (created; mode 0755 once complete). */
   dest: string
   archiveSize: number
+  /**
+   * The .tar.gz as it is being downloaded, instead of archivePath: extract while downloading.
+   * The binary is only made executable and durable once `verified` resolves (the download's
+   * size and sha256 matched); until then it is a 0600 file in the private temp dir.
+   */
+  source?: Readable
+  verified?: Promise<unknown>
 }
 
 export interface Extracted {
@@ -78,7 +86,8 @@ class BinaryWriter {
   readonly #hash = createHash('sha256')
   size = 0
   constructor(dest: string, cap: number) {
-    this.#fd = openSync(dest, 'wx', 0o700)
+    // Not executable until finish(): the bytes may not be verified yet (ExtractOptions.source).
+    this.#fd = openSync(dest, 'wx', 0o600)
     this.#cap = cap
     this.#dest = dest
   }
@@ -119,6 +128,7 @@ export async function extractBinary(o: ExtractOptions): Promise<Extracted> {
     if (o.kind === 'tar.gz') await extractTar(o, cap, () => (writer = new BinaryWriter(o.dest, cap)))
     else await extractZip(o, cap, () => (writer = new BinaryWriter(o.dest, cap)))
     if (!writer) throw new RefusedError('archive', `Binary not found in archive: no ${o.binaryName} at the root`)
+    await o.verified
     const result = (writer as BinaryWriter).finish()
     done = true
     return result
@@ -155,7 +165,7 @@ function tarType(entry: ReadEntry): EntryType {
 function extractTar(o: ExtractOptions, cap: number, openBinary: () => BinaryWriter): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false
-    const input = createReadStream(o.archivePath)
+    const input = o.source ?? createReadStream(o.archivePath)
     // strict: tar format warnings (bad checksums, truncated data) are errors here.
     const parser = new Parser({ strict: true })
     let total = 0

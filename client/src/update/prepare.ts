@@ -2,6 +2,7 @@
 // Download into a private temp dir beside the install path (same filesystem, so the later
 // rename is atomic), verify size and sha256, extract only the binary, and run it once.
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { PassThrough } from 'node:stream'
 import { dirname, join } from 'node:path'
 import type { Asset } from '../../../contract/manifest.ts'
 import { archiveKind, binaryName } from '../../../contract/platform.ts'
@@ -10,9 +11,10 @@ import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
 import type { UpdateContext } from './context.ts'
 import { downloadArtifact } from './download.ts'
-import { extractBinary } from './extract.ts'
+import { extractBinary, type Extracted } from './extract.ts'
 import { clearJournal, removeTempDir, sweepUpdateTemps, startJournal, TEMP_DIR_PREFIX } from './journal.ts'
 import { probeBinary } from './probe.ts'
+import { traceStep } from './trace.ts'
 
 export interface Prepared {
   tempDir: string
@@ -77,11 +79,16 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
       startedAt: toRfc3339(ctx.clock.now()),
     })
     crashPoint(ctx.env, 'journal-started')
+    traceStep(ctx.env, 'temp dir and journal')
 
     const archive = join(tempDir, kind === 'zip' ? 'archive.zip' : 'archive.tar.gz')
+    const exe = ctx.platform ? binaryName(ctx.platform) : 'cco'
+    const newBinary = join(tempDir, exe)
+    const extractOptions = { archivePath: archive, kind, binaryName: exe, dest: newBinary, archiveSize: target.asset.size }
+    const stream = kind === 'tar.gz' ? streamingExtract(extractOptions) : null
     const bar = ctx.progress?.(target.asset.name, target.asset.size)
     try {
-      await downloadArtifact({
+      const downloaded = downloadArtifact({
         http: ctx.http,
         url: target.asset.url,
         size: target.asset.size,
@@ -90,24 +97,78 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
         stallTimeoutMs: ctx.downloadStallMs,
         totalTimeoutMs: ctx.downloadDeadlineMs,
         onProgress: bar ? (n) => bar.update(n) : undefined,
+        onData: stream?.feed,
       })
+      stream?.verifiedBy(downloaded)
+      await downloaded
+    } catch (err) {
+      await stream?.abandon()
+      throw err
     } finally {
       bar?.stop()
     }
     crashPoint(ctx.env, 'downloaded')
+    traceStep(ctx.env, 'download, hash, extract')
 
-    const exe = ctx.platform ? binaryName(ctx.platform) : 'cco'
-    const newBinary = join(tempDir, exe)
-    const extracted = await extractBinary({ archivePath: archive, kind, binaryName: exe, dest: newBinary, archiveSize: target.asset.size })
+    // The archive is verified: finish the extraction that ran alongside the download, or
+    // extract from the file when there was none or it could not be used.
+    const extracted = (await stream?.finish()) ?? (await extractBinary(extractOptions))
     crashPoint(ctx.env, 'extracted')
+    traceStep(ctx.env, 'finish extract, fsync binary')
 
     await checkNewBinary(ctx, newBinary, target.version)
     crashPoint(ctx.env, 'new-binary-checked')
+    traceStep(ctx.env, 'version probe (new binary)')
     return { tempDir, newBinary, sha256: extracted.sha256, version: target.version }
   } catch (err) {
     // Nothing was swapped: remove every trace of this attempt.
     removeTempDir(tempDir, installPath)
     clearJournal(installJournal)
     throw err
+  }
+}
+
+/**
+ * A .tar.gz extracted while it downloads (download.ts onData → extract.ts source): gunzip and
+ * the tar parser run on the chunks as they arrive, into the private temp dir. What it wrote
+ * counts only once the download's size and sha256 matched (the binary stays a 0600 file until
+ * then). A transfer that starts over, or any failure of this extraction, makes finish() return
+ * null: the caller then extracts from the verified file, which reports the archive's problems.
+ */
+function streamingExtract(o: Parameters<typeof extractBinary>[0]) {
+  const source = new PassThrough()
+  let verified!: (p: Promise<unknown>) => void
+  const verifiedDownload = new Promise<unknown>((resolve) => (verified = resolve))
+  // Awaited by the extraction only if it gets that far; a failed download is the caller's to report.
+  verifiedDownload.catch(() => {})
+  const extraction: Promise<Extracted | null> = extractBinary({ ...o, source, verified: verifiedDownload }).catch(() => null)
+  let settled = false
+  void extraction.then(() => (settled = true))
+  let next = 0
+  let usable = true
+  const stop = () => {
+    usable = false
+    source.destroy(new Error('extraction while downloading abandoned'))
+  }
+  return {
+    async feed(chunk: Buffer, offset: number): Promise<void> {
+      if (!usable || settled) return
+      if (offset !== next) return stop()
+      next = offset + chunk.length
+      // Backpressure, unless the extraction already ended (then nothing drains the stream).
+      if (!source.write(chunk)) await Promise.race([new Promise((r) => source.once('drain', r)), extraction])
+    },
+    verifiedBy(download: Promise<unknown>): void {
+      verified(download.then(() => (usable ? undefined : Promise.reject(new Error('not usable')))))
+    },
+    async finish(): Promise<Extracted | null> {
+      if (usable && !settled) source.end()
+      else if (!usable) source.destroy()
+      return usable ? extraction : (await extraction, null)
+    },
+    async abandon(): Promise<void> {
+      stop()
+      await extraction
+    },
   }
 }
