@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { FLEET_REPORT_SCHEMA_VERSION, type FleetView } from '../../contract/fleet.ts'
 import { startBroker, type DevBroker } from '../../support/broker.ts'
 import { median, type Figure } from './figures.ts'
+import { checkErrorRate, drive, errorNote } from './load.ts'
 
 export interface FleetBenchOptions {
   hosts: number
@@ -32,27 +33,6 @@ function report(hostId: string, i: number, product: string): string {
   })
 }
 
-/** Runs `count` requests with `concurrency` in flight; returns requests per second (all must succeed). */
-async function drive(count: number, concurrency: number, request: (i: number) => Promise<Response>, ok: (status: number) => boolean): Promise<number> {
-  let next = 0
-  let failed = 0
-  const started = performance.now()
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++
-        const res = await request(i)
-        await res.arrayBuffer()
-        if (!ok(res.status)) failed++
-      }
-    }),
-  )
-  const seconds = (performance.now() - started) / 1000
-  if (failed > 0) throw new Error(`${failed} of ${count} requests failed`)
-  return count / seconds
-}
-
-/** Each request's latency in ms, in order (the figure is their median; results.json keeps them all). */
 async function latency(samples: number, request: () => Promise<Response>): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < samples; i++) {
@@ -74,24 +54,28 @@ export async function benchFleet(o: FleetBenchOptions, log: (line: string) => vo
     await (await fetch(manifestUrl)).arrayBuffer()
 
     log(`fleet: ${o.hosts} manifest reads, ${o.concurrency} in flight (baseline)`)
-    const manifestRps = await drive(o.hosts, o.concurrency, () => fetch(manifestUrl), (s) => s === 200)
+    const manifestRun = await drive(o.hosts, o.concurrency, () => fetch(manifestUrl), (s) => s === 200)
+    checkErrorRate('fleet: manifest reads', manifestRun)
     log(`fleet: ${o.hosts} hosts report once, ${o.concurrency} in flight`)
     const auth = { authorization: `Bearer ${broker.fleetToken}`, 'content-type': 'application/json' }
-    const reportRps = await drive(
+    const reportRun = await drive(
       o.hosts,
       o.concurrency,
       (i) => fetch(`${broker.url}/v1/reports`, { method: 'POST', headers: auth, body: report(hostIds[i]!, i, product) }),
       (s) => s === 202,
     )
+    checkErrorRate('fleet: reports', reportRun)
+    const lost = Object.values(reportRun.errors).reduce((a, b) => a + b, 0)
 
     const admin = { authorization: `Bearer ${broker.adminToken}` }
     const view = (await (await fetch(`${broker.url}/v1/fleet`, { headers: admin })).json()) as FleetView
-    if (view.hosts !== o.hosts) throw new Error(`the fleet view counts ${view.hosts} hosts, not ${o.hosts}`)
+    // A report whose answer was lost (reset socket) may or may not have been recorded.
+    if (view.hosts < o.hosts - lost || view.hosts > o.hosts) throw new Error(`the fleet view counts ${view.hosts} hosts, not ${o.hosts} (${lost} reports without an answer)`)
     const viewMs = await latency(o.viewSamples, () => fetch(`${broker.url}/v1/fleet`, { headers: admin }))
     const channelsMs = await latency(o.viewSamples, () => fetch(`${broker.url}/v1/channels`, { headers: { 'cache-control': 'no-cache' } }))
-    const note = `${o.hosts} hosts, ${o.concurrency} in flight, wrangler dev`
+    const note = `${o.hosts} hosts, ${o.concurrency} in flight, wrangler dev; reports ${errorNote(reportRun)}; baseline ${errorNote(manifestRun)}`
     return [
-      { name: 'fleet reports accepted', value: reportRps, unit: 'req/s', baseline: { name: 'manifest GET, same client', value: manifestRps }, better: 'higher', note },
+      { name: 'fleet reports accepted', value: reportRun.rps, unit: 'req/s', baseline: { name: 'manifest GET, same client', value: manifestRun.rps }, better: 'higher', note },
       { name: `GET /v1/fleet at ${o.hosts} hosts, median`, value: median(viewMs), samples: viewMs, unit: 'ms', baseline: { name: 'GET /v1/channels', value: median(channelsMs), samples: channelsMs }, better: 'lower', note: `${o.viewSamples} samples` },
     ]
   } finally {
