@@ -67,7 +67,8 @@ export function compareResults(old: Results, now: Results): string {
     const r = o.value === 0 ? Number.NaN : f.value / o.value
     // Units can change between bench versions: a ratio across units would mean nothing.
     const sameUnit = o.unit === f.unit
-    const verdict = !sameUnit ? 'unit changed' : !Number.isFinite(r) || r === 1 ? '' : (r < 1) === (f.better === 'lower') ? 'better' : 'worse'
+    // A change too small to show in the printed ratio (it reads 1.00×) is no verdict either.
+    const verdict = !sameUnit ? 'unit changed' : !Number.isFinite(r) || fmt(r) === '1.00' ? '' : (r < 1) === (f.better === 'lower') ? 'better' : 'worse'
     rows.push([f.name, f.baseline.name, `${fmt(o.value)} ${o.unit}`, `${fmt(f.value)} ${f.unit}`, sameUnit && Number.isFinite(r) ? `${fmt(r)}×` : '—', verdict])
   }
   const onlyOld = old.figures.filter((f) => !keys.has(figureKey(f))).length
