@@ -1,7 +1,7 @@
 // The parts of an install that make `cco update --yes` fast without weakening it: the backup as
 // a hard link renamed into place (no copy, no fsync of the binary's bytes), extraction while
 // downloading that counts only once the download is verified, and the step trace the bench reads.
-import { chmodSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -46,6 +46,15 @@ describe('linkBackupAtomic', () => {
     linkBackupAtomic(install, backup)
     expect(readdirSync(dir).sort()).toEqual(['cco', 'cco.backup'])
     expect(readFileSync(backup, 'utf8')).toBe('binary')
+  })
+
+  it('throws and leaves nothing staged when the backup cannot be replaced', () => {
+    const install = join(dir, 'cco')
+    writeFileSync(install, 'binary')
+    mkdirSync(join(dir, 'cco.backup', 'x'), { recursive: true })
+    expect(() => linkBackupAtomic(install, join(dir, 'cco.backup'))).toThrow()
+    expect(readdirSync(dir).sort()).toEqual(['cco', 'cco.backup'])
+    expect(readFileSync(install, 'utf8')).toBe('binary')
   })
 })
 
