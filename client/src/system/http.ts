@@ -4,10 +4,15 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { getCACertificates } from 'node:tls'
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici'
+import type { Dispatcher, EnvHttpProxyAgent } from 'undici'
 import { CliError, messageOf, NetworkError, RefusedError, UsageError } from '../errors.ts'
 import { envAny, envValue, type Env } from './env.ts'
 import { redactUrl, transportProblem } from './url-policy.ts'
+
+// undici is loaded on the first request, not when this module is: it is about a fifth of the
+// start-up of commands that make no request (`cco version`, `cco config …`, `cco --help`).
+let undici: Promise<typeof import('undici')> | undefined
+const loadUndici = () => (undici ??= import('undici'))
 
 export interface HttpClientOptions {
   env: Env
@@ -124,7 +129,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     ca = [...getCACertificates('default'), pem]
   }
   const tls = ca ? { ca } : {}
-  const dispatcher = new EnvHttpProxyAgent({
+  const agentOptions: ConstructorParameters<typeof EnvHttpProxyAgent>[0] = {
     httpProxy,
     httpsProxy,
     noProxy,
@@ -136,7 +141,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     proxyTls: tls,
     headersTimeout: DEFAULT_HEADERS_TIMEOUT_MS,
     bodyTimeout: DEFAULT_BODY_TIMEOUT_MS,
-  })
+  }
+  let agent: Promise<EnvHttpProxyAgent> | undefined
+  const dispatcher = () => (agent ??= loadUndici().then((u) => new u.EnvHttpProxyAgent(agentOptions)))
 
   const proxyFor = (url: URL): string | null => {
     const p = url.protocol === 'https:' ? httpsProxy : httpProxy
@@ -145,10 +152,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   /** One request, no redirects followed; the transport rules are checked by the callers. */
   async function once(url: URL, opts: SendOptions): Promise<HttpResponse> {
+    const [{ request }, viaAgent] = await Promise.all([loadUndici(), dispatcher()])
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
-        dispatcher,
+        dispatcher: viaAgent,
         method: opts.method,
         headers: { 'user-agent': options.userAgent, ...opts.headers },
         body: opts.body,
@@ -201,7 +209,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  return { get, send, proxyFor, close: () => dispatcher.close() }
+  return { get, send, proxyFor, close: async () => (agent ? (await agent).close() : undefined) }
 }
 
 function proxyAuthError(proxy: string | null): NetworkError {
