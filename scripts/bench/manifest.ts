@@ -214,7 +214,7 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
         { name: 'one 304 exchange (request + response)', value: cond.request + cond.response, unit: 'bytes', baseline: base(condBase.request + condBase.response), better: 'lower' },
         { name: 'one full 200 exchange', value: full.request + full.response, unit: 'bytes', baseline: { name: 'a 304 exchange', value: cond.request + cond.response }, better: 'lower' },
         reads,
-        { name: 'webhook → new manifest served (median)', value: median(samples), unit: 'ms', baseline: { name: 'one manifest GET', value: median(rtt) }, better: 'lower', note: `${o.webhookSamples} releases` },
+        { name: 'webhook → new manifest served (median)', value: median(samples), samples, unit: 'ms', baseline: { name: 'one manifest GET', value: median(rtt), samples: rtt }, better: 'lower', note: `${o.webhookSamples} releases` },
       ]
     } finally {
       await baseline.close()
