@@ -8,6 +8,7 @@ import { vi } from 'vitest'
 import { JwsGeneralSchema, ManifestPayloadSchema, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
 import { canonicalAssetName, type Platform } from '../../contract/platform.ts'
 import type { AuditPageData } from '../../worker/broker/types.ts'
+import { forgetCachedCopies } from '../../worker/edge-cache.ts'
 import { releasePayload, signBody, type FixtureAsset, type ReleasePayloadOptions } from '../../support/github.ts'
 import adminTokens from './fixtures/admin-tokens.json' with { type: 'json' }
 
@@ -109,6 +110,7 @@ export async function getManifest(channel: Channel | string, headers: Record<str
  */
 export async function dropEdgeCache(): Promise<void> {
   for (const channel of ['stable', 'beta']) await caches.default.delete(new Request(`${env.PUBLIC_URL}/v1/channels/${channel}/manifest`))
+  forgetCachedCopies() // and this isolate's copies of them (worker/edge-cache.ts)
 }
 
 type AuditRow = AuditPageData['entries'][number] & { detail: Record<string, any> }

@@ -9,6 +9,7 @@ import { exports } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Broker } from '../../worker/broker/broker.ts'
 import { ORIGIN_MEMO_MS, forgetOriginReads, readThrough } from '../../worker/origin-reads.ts'
+import { forgetCachedCopies } from '../../worker/edge-cache.ts'
 import { BROKER, adminPost, archives, getManifest, publish, sendRelease, stub } from './helpers.ts'
 
 afterEach(async () => {
@@ -123,6 +124,7 @@ describe('Cache-Control: no-cache floods', () => {
     const { env } = await import('cloudflare:test')
     await env.MANIFESTS.delete('manifest:beta')
     forgetOriginReads()
+    forgetCachedCopies()
     const reads = await countObjectReads()
     const answers = await flood(30, '/v1/channels/beta/manifest')
     expect(reads.manifest).toBe(1)

@@ -11,7 +11,7 @@ import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel, type Channel } from '../../co
 import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import type { BrokerConfig } from '../config.ts'
-import { cacheManifest, cachedManifestStream, kvKey, type ServedManifest } from '../edge-cache.ts'
+import { cacheManifest, cachedManifestBytes, kvKey, type ServedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
 import { keepAlive, readThrough, type OriginSource } from '../origin-reads.ts'
 import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
@@ -70,16 +70,11 @@ channels.get('/:channel/manifest', async (c) => {
   return manifestAnswer(m.body, m.etag, m.seq, source, c.req.header('if-none-match'))
 })
 
-/**
- * The answer from this colo's edge cache, or null on a miss. The cached body is streamed on
- * as it is; a 304 drops it unread.
- */
+/** The answer from this colo's edge cache (or this isolate's copy of it, edge-cache.ts), or null on a miss. */
 export async function cachedManifestAnswer(config: BrokerConfig, channel: Channel, ifNoneMatch: string | null | undefined): Promise<Response | null> {
-  const hit = await cachedManifestStream(config, channel)
+  const hit = await cachedManifestBytes(config, channel)
   if (!hit) return null
-  const answer = manifestAnswer(hit.body, hit.etag, hit.seq, 'cache', ifNoneMatch)
-  if (answer.status === 304) await hit.body?.cancel()
-  return answer
+  return manifestAnswer(hit.body, hit.etag, hit.seq, 'cache', ifNoneMatch)
 }
 
 function manifestAnswer(body: BodyInit | null, etag: string, seq: number, source: 'cache' | 'kv' | OriginSource, ifNoneMatch: string | null | undefined): Response {
