@@ -20,6 +20,14 @@ import { median, type Figure } from './figures.ts'
 // Asynchronous on purpose: the loopback server runs in this process.
 const run = promisify(execFile)
 
+/** User + system time of the finished children, from the second line of bash's `times` (`0m0.512s 0m0.120s`). */
+function cpuOfChildren(timesOutput: string): number {
+  const line = timesOutput.trim().split('\n').at(-1) ?? ''
+  const ms = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000)
+  if (ms.length !== 2) throw new Error(`unexpected output of bash times: ${JSON.stringify(timesOutput)}`)
+  return ms[0]! + ms[1]!
+}
+
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint()
   await fn()
@@ -49,6 +57,8 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
     const cco: number[] = []
     /** Each step's time in each run, from the client's own trace (client/README.md, CCO_TRACE_FILE). */
     const steps = new Map<string, number[]>()
+    const ccoCpu: number[] = []
+    const shellCpu: number[] = []
     const shell: number[] = []
     for (let i = 0; i < o.runs; i++) {
       const h = makeHome('cco-bench-')
@@ -56,7 +66,11 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
         h.writeConfig({ server: server.url, keys: [signer.publicKey] })
         h.install(bundleA)
         const traceFile = join(h.home, 'update-trace.log')
-        cco.push(await time(() => run(h.installPath, ['update', '--yes'], { env: { ...childEnv(h.home), [TRACE_FILE_ENV]: traceFile } })))
+        // Through bash for its `times`: the CPU time of cco and its --version probes, which the
+        // load of a shared machine changes far less than the wall-clock time.
+        let out = ''
+        cco.push(await time(async () => ({ stdout: out } = await run('bash', ['-c', '"$0" update --yes >/dev/null && times', h.installPath], { env: { ...childEnv(h.home), [TRACE_FILE_ENV]: traceFile } }))))
+        ccoCpu.push(cpuOfChildren(out))
         const run1 = new Map<string, number>()
         for (const { step, ms } of parseTrace(readFileSync(traceFile, 'utf8'))) run1.set(step, (run1.get(step) ?? 0) + ms)
         for (const [step, ms] of run1) steps.set(step, [...(steps.get(step) ?? []), ms])
@@ -73,8 +87,11 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
           `echo "${sha256(archive)}  ${name}" | sha256sum -c --quiet`,
           `tar xzf "${name}" cco`,
           'mkdir -p bin && mv cco bin/cco',
+          'times',
         ].join('\n')
-        shell.push(await time(() => run('bash', ['-c', script])))
+        let out = ''
+        shell.push(await time(async () => ({ stdout: out } = await run('bash', ['-c', script]))))
+        shellCpu.push(cpuOfChildren(out))
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
@@ -86,6 +103,7 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
     log(`update breakdown (median of ${o.runs} runs, ${median(cco).toFixed(0)} ms in all):`)
     for (const s of breakdown) log(`  ${s.step.padEnd(28)} ${s.ms.toFixed(1).padStart(7)} ms`)
     log(`  ${'outside the trace'.padEnd(28)} ${(median(cco) - traced).toFixed(1).padStart(7)} ms`)
+    log(`  CPU time (user + sys, median): cco ${median(ccoCpu).toFixed(0)} ms, shell pipeline ${median(shellCpu).toFixed(0)} ms (${(median(ccoCpu) / median(shellCpu)).toFixed(2)}×)`)
     const top = breakdown[0]
     return [
       {
