@@ -1,6 +1,7 @@
 // Two bench runs side by side: for each figure present in both results files (same name, same
 // baseline), the old value, the new value and new/old, marked better or worse by the figure's
-// own direction. Figures only in one run are counted, not compared.
+// own direction, and its ratio to its baseline in each run. Figures only in one run are
+// counted, not compared.
 //   npm run bench:compare -- OLD.json [NEW.json]   (NEW defaults to bench/results.json)
 //   npm run bench -- --compare OLD.json             (compares the run just made)
 import { readFileSync } from 'node:fs'
@@ -56,8 +57,8 @@ export function compareResults(old: Results, now: Results): string {
   const before = new Map(old.figures.map((f) => [figureKey(f), f]))
   const keys = new Set<string>()
   const rows: string[][] = [
-    ['figure', 'baseline', 'old', 'new', 'new / old', ''],
-    ['---', '---', '---:', '---:', '---:', '---'],
+    ['figure', 'baseline', 'old', 'new', 'new / old', '', 'ratio to baseline, old → new'],
+    ['---', '---', '---:', '---:', '---:', '---', '---:'],
   ]
   for (const f of now.figures) {
     const key = figureKey(f)
@@ -69,7 +70,10 @@ export function compareResults(old: Results, now: Results): string {
     const sameUnit = o.unit === f.unit
     // A change too small to show in the printed ratio (it reads 1.00×) is no verdict either.
     const verdict = !sameUnit ? 'unit changed' : !Number.isFinite(r) || fmt(r) === '1.00' ? '' : (r < 1) === (f.better === 'lower') ? 'better' : 'worse'
-    rows.push([f.name, f.baseline.name, `${fmt(o.value)} ${o.unit}`, `${fmt(f.value)} ${f.unit}`, sameUnit && Number.isFinite(r) ? `${fmt(r)}×` : '—', verdict])
+    // The ratio to each run's own baseline: on a loaded or different machine it moves less
+    // than the raw value does.
+    const toBase = (x: { value: number; baseline: { value: number } }) => (x.baseline.value === 0 ? '—' : `${fmt(x.value / x.baseline.value)}×`)
+    rows.push([f.name, f.baseline.name, `${fmt(o.value)} ${o.unit}`, `${fmt(f.value)} ${f.unit}`, sameUnit && Number.isFinite(r) ? `${fmt(r)}×` : '—', verdict, `${toBase(o)} → ${toBase(f)}`])
   }
   const onlyOld = old.figures.filter((f) => !keys.has(figureKey(f))).length
   const onlyNew = now.figures.filter((f) => !keys.has(figureKey(f))).length

@@ -119,8 +119,8 @@ describe('npm run bench:compare', () => {
     )
     const { stdout } = await run(process.execPath, [COMPARE, o, n])
     const lines = stdout.split('\n')
-    expect(lines).toContain('| cco --version start time | node -e 0 | 66.9 ms | 33.5 ms | 0.50× | better |')
-    expect(lines).toContain('| manifest GET, edge-cache hit: throughput | wrangler dev, same bytes from memory | 326 req/s | 489 req/s | 1.50× | better |')
+    expect(lines).toContain('| cco --version start time | node -e 0 | 66.9 ms | 33.5 ms | 0.50× | better | 1.31× → 0.65× |')
+    expect(lines).toContain('| manifest GET, edge-cache hit: throughput | wrangler dev, same bytes from memory | 326 req/s | 489 req/s | 1.50× | better | 0.74× → 1.11× |')
     expect(stdout).toContain('2 figures in both runs; 1 only in the old one, 1 only in the new one')
     expect(stdout).toContain('new: 2026-12-01T00:00:00Z (quick run) on m1')
     expect(stdout).not.toContain('different machines')
@@ -130,7 +130,7 @@ describe('npm run bench:compare', () => {
     const hostile = { ...start, name: 'start\x1b[2J|x' }
     const [o, n] = files({ at: 'a', figures: [hostile] }, { at: 'b', figures: [{ ...hostile, value: 100.35 }] })
     const { stdout } = await run(process.execPath, [COMPARE, o, n])
-    expect(stdout).toContain('| start\\x1b[2J\\|x | node -e 0 | 66.9 ms | 100 ms | 1.50× | worse |')
+    expect(stdout).toContain('| start\\x1b[2J\\|x | node -e 0 | 66.9 ms | 100 ms | 1.50× | worse | 1.31× → 1.96× |')
     expect(stdout).not.toContain('\x1b')
     expect(stdout).not.toContain('different machines')
   })
@@ -140,7 +140,7 @@ describe('npm run bench:compare', () => {
     const { stdout } = await run(process.execPath, [COMPARE, o, n])
     expect(stdout).toContain('different machines')
     // 67.2 / 66.9 reads 1.00×: too small a change to call worse.
-    expect(stdout).toContain('| 66.9 ms | 67.2 ms | 1.00× |  |')
+    expect(stdout).toContain('| 66.9 ms | 67.2 ms | 1.00× |  | 1.31× → 1.31× |')
   })
 
   it('refuses a file that is not a results file, naming it', async () => {
