@@ -131,7 +131,7 @@ export async function nodeBinaryFor(platform: Platform, cacheDir: string): Promi
   }
 }
 
-/** The bundle and its V8 code cache, stored as SEA assets next to the launcher. */
+/** The bundle (in its CommonJS wrapper) and its V8 code cache, stored as SEA assets next to the launcher. */
 export const BUNDLE_ASSET = 'cco.cjs'
 export const CODE_CACHE_ASSET = 'cco.code-cache'
 /** The CommonJS wrapper the launcher compiles the bundle in; the code cache is made for exactly this source. */
@@ -157,9 +157,10 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const sea = require('node:sea')
   const { Script } = require('node:vm')
   let cachedData
-  try { cachedData = new Uint8Array(sea.getAsset(${JSON.stringify(CODE_CACHE_ASSET)})) } catch {}
+  // getRawAsset: views of the executable's own pages, not copies on the heap (the daemon lives long).
+  try { cachedData = Buffer.from(sea.getRawAsset(${JSON.stringify(CODE_CACHE_ASSET)})) } catch {}
   // A cache made by another V8 build is rejected by V8 (version and flag checks), and the bundle is compiled from source.
-  const source = ${JSON.stringify(WRAP_HEAD)} + sea.getAsset(${JSON.stringify(BUNDLE_ASSET)}, 'utf8') + ${JSON.stringify(WRAP_TAIL)}
+  const source = Buffer.from(sea.getRawAsset(${JSON.stringify(BUNDLE_ASSET)})).toString('utf8')
   const script = new Script(source, { filename: process.execPath, cachedData })
   const mod = { exports: {} }
   script.runInThisContext()(mod.exports, require, mod, process.execPath, require('node:path').dirname(process.execPath))
@@ -175,10 +176,14 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 export async function makeBlob(main: string, output: string, options: { codeCache: boolean; version: string }): Promise<void> {
   const launcher = `${output}.launcher.cjs`
   writeFileSync(launcher, launcherSource(options.version))
-  const assets: Record<string, string> = { [BUNDLE_ASSET]: main }
+  // The asset is the bundle already in its wrapper, so the launcher compiles it as it is.
+  const wrapped = `${output}.bundle.cjs`
+  const source = wrapBundle(readFileSync(main, 'utf8'))
+  writeFileSync(wrapped, source)
+  const assets: Record<string, string> = { [BUNDLE_ASSET]: wrapped }
   if (options.codeCache) {
     const cache = `${output}.code-cache`
-    writeFileSync(cache, new Script(wrapBundle(readFileSync(main, 'utf8')), { filename: main }).createCachedData())
+    writeFileSync(cache, new Script(source, { filename: main }).createCachedData())
     assets[CODE_CACHE_ASSET] = cache
   }
   const config = `${output}.json`
