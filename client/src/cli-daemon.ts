@@ -2,16 +2,7 @@
 // uninstall` (and the hidden `daemon watchdog`) on the program: argv → options → command →
 // printer, like the other commands in main.ts.
 import { InvalidArgumentError, type Command } from 'commander'
-import { daemonInstallCommand } from './commands/daemon-install.ts'
-import { DEFAULT_LOG_LINES, daemonLogsCommand } from './commands/daemon-logs.ts'
-import { daemonRestartCommand } from './commands/daemon-restart.ts'
-import { daemonStartCommand } from './commands/daemon-start.ts'
-import { daemonStatusCommand } from './commands/daemon-status.ts'
-import { daemonStopCommand } from './commands/daemon-stop.ts'
-import { daemonUninstallCommand } from './commands/daemon-uninstall.ts'
-import { daemonWatchdogCommand } from './commands/daemon-watchdog.ts'
-import { healthCommand } from './commands/health.ts'
-import { runCommand } from './commands/run.ts'
+import { DEFAULT_LOG_LINES } from './commands/daemon-logs.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
 import { jsonDocument } from './output/json.ts'
@@ -58,7 +49,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object when the daemon stops')
     .action((o: { debug?: boolean; port?: number; json?: boolean }) =>
       // With --json, stdout holds the one document: the foreground log lines go to stderr instead.
-      pick(o, async (a) => ({ json: await runCommand(logsToStderr(a, o.json), { port: o.port, debug: !!o.debug }), lines: [] })),
+      pick(o, async (a) => ({ json: await (await import('./commands/run.ts')).runCommand(logsToStderr(a, o.json), { port: o.port, debug: !!o.debug }), lines: [] })),
     )
 
   program
@@ -67,7 +58,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await healthCommand(a)
+        const r = await (await import('./commands/health.ts')).healthCommand(a)
         return { json: r, lines: formatHealth(r) }
       }),
     )
@@ -82,7 +73,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { port?: number; debug?: boolean; json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await daemonStartCommand(a, { port: o.port, debug: !!o.debug })
+        const r = await (await import('./commands/daemon-start.ts')).daemonStartCommand(a, { port: o.port, debug: !!o.debug })
         if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
         return { json: r, lines: formatStarted(r) }
       }),
@@ -94,7 +85,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await daemonStopCommand(a)
+        const r = await (await import('./commands/daemon-stop.ts')).daemonStopCommand(a)
         if (r.cleaned) a.logger.warn(`note: ${r.cleaned}`)
         if (r.hint) a.logger.warn(`note: ${r.hint}`)
         return { json: r, lines: formatStopped(r) }
@@ -109,7 +100,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { port?: number; debug?: boolean; json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await daemonRestartCommand(a, { port: o.port, debug: !!o.debug })
+        const r = await (await import('./commands/daemon-restart.ts')).daemonRestartCommand(a, { port: o.port, debug: !!o.debug })
         if (r.stopped.hint) a.logger.warn(`note: ${r.stopped.hint}`)
         return { json: r, lines: [...(r.stopped.was_running ? formatStopped(r.stopped) : []), ...formatStarted(r.started)] }
       }),
@@ -124,7 +115,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
       select({
         json: false,
         run: async (a) => {
-          const s = await daemonStatusCommand(a)
+          const s = await (await import('./commands/daemon-status.ts')).daemonStatusCommand(a)
           const lines = o.json ? safeJson(jsonDocument(s)).split('\n') : formatStatus(s)
           if (!s.running) {
             printLines(a.stdout, lines)
@@ -151,13 +142,13 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
           if (o.follow) {
             const interrupt = abortOnSignals()
             try {
-              await daemonLogsCommand(a, { lines: o.lines, follow: true, signal: interrupt.signal }, write)
+              await (await import('./commands/daemon-logs.ts')).daemonLogsCommand(a, { lines: o.lines, follow: true, signal: interrupt.signal }, write)
             } finally {
               interrupt.dispose()
             }
             return { json: null, lines: [] }
           }
-          const r = await daemonLogsCommand(a, { lines: o.lines, follow: false }, write)
+          const r = await (await import('./commands/daemon-logs.ts')).daemonLogsCommand(a, { lines: o.lines, follow: false }, write)
           if (!r.exists) a.logger.warn(`no daemon log yet (${r.file})`)
           return { json: r, lines: r.lines }
         },
@@ -170,7 +161,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const r = daemonInstallCommand(a)
+        const r = (await import('./commands/daemon-install.ts')).daemonInstallCommand(a)
         for (const w of r.warnings) a.logger.warn(`warning: ${w}`)
         return { json: r, lines: formatInstalled(r) }
       }),
@@ -182,7 +173,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const r = daemonUninstallCommand(a)
+        const r = (await import('./commands/daemon-uninstall.ts')).daemonUninstallCommand(a)
         return { json: r, lines: formatUninstalled(r) }
       }),
     )
@@ -200,7 +191,7 @@ export function registerDaemonCommands(program: Command, select: (s: CommandSele
     .option('--json', 'print one JSON object')
     .action((o: { expect: string; restore?: string; host: string; port: number; timeout: number; installPath?: string; guardPid?: number; json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await daemonWatchdogCommand(logsToStderr(a, o.json), {
+        const r = await (await import('./commands/daemon-watchdog.ts')).daemonWatchdogCommand(logsToStderr(a, o.json), {
           expect: o.expect,
           restore: o.restore,
           host: o.host,

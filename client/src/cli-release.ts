@@ -4,12 +4,7 @@
 import { Option, type Command } from 'commander'
 import { EVENT_KINDS, EVENT_OUTCOMES } from '../../contract/fleet.ts'
 import { CHANNELS } from '../../contract/manifest.ts'
-import { releaseAuditCommand } from './commands/release-audit.ts'
-import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT, releaseFleetCommand, releaseFleetEventsCommand, releaseFleetHostsCommand } from './commands/release-fleet.ts'
-import { releasePromoteCommand } from './commands/release-promote.ts'
-import { releaseGuardCommand, releaseHaltCommand, releaseResumeCommand, releaseRolloutCommand } from './commands/release-rollout.ts'
-import { releaseStatusCommand } from './commands/release-status.ts'
-import { releaseUnyankCommand, releaseYankCommand } from './commands/release-yank.ts'
+import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT } from './commands/release-fleet.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { formatFleet, formatFleetEvents, formatFleetHosts } from './output/fleet.ts'
 import { formatAudit, formatChannelChange, formatStatus, formatYank } from './output/release.ts'
@@ -48,7 +43,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
   ).action((o: Connection & { releases?: string }) =>
     pick(o, async (app) => {
       const releases = o.releases === undefined ? DEFAULT_RELEASES_SHOWN : parseCount(o.releases, '--releases')
-      const s = await releaseStatusCommand(app, { ...connection(o), releases })
+      const s = await (await import('./commands/release-status.ts')).releaseStatusCommand(app, { ...connection(o), releases })
       return { json: s.json, lines: formatStatus(s) }
     }),
   )
@@ -65,7 +60,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .addOption(channelOption()),
   ).action((version: string, o: Connection & { percent?: string; force?: boolean; channel: string; ramp?: string; every?: string }) =>
     pick(o, async (app) => {
-      const r = await releasePromoteCommand(app, version, { ...connection(o), channel: o.channel, percent: o.percent, force: !!o.force, ramp: o.ramp, every: o.every })
+      const r = await (await import('./commands/release-promote.ts')).releasePromoteCommand(app, version, { ...connection(o), channel: o.channel, percent: o.percent, force: !!o.force, ramp: o.ramp, every: o.every })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -80,7 +75,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .addOption(channelOption()),
   ).action((percent: string | undefined, o: Connection & { channel: string; ramp?: string; every?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseRolloutCommand(app, percent, { ...connection(o), channel: o.channel, ramp: o.ramp, every: o.every })
+      const r = await (await import('./commands/release-rollout.ts')).releaseRolloutCommand(app, percent, { ...connection(o), channel: o.channel, ramp: o.ramp, every: o.every })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -93,7 +88,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .addOption(channelOption()),
   ).action((o: Connection & { reason: string; channel: string }) =>
     pick(o, async (app) => {
-      const r = await releaseHaltCommand(app, { ...connection(o), channel: o.channel, reason: o.reason })
+      const r = await (await import('./commands/release-rollout.ts')).releaseHaltCommand(app, { ...connection(o), channel: o.channel, reason: o.reason })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -107,7 +102,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .addOption(channelOption()),
   ).action((o: Connection & { channel: string; minFailures?: string; minFailurePercent?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseGuardCommand(app, { ...connection(o), channel: o.channel, minFailures: o.minFailures, minFailurePercent: o.minFailurePercent })
+      const r = await (await import('./commands/release-rollout.ts')).releaseGuardCommand(app, { ...connection(o), channel: o.channel, minFailures: o.minFailures, minFailurePercent: o.minFailurePercent })
       return { json: r.json, lines: formatChannelChange(r) }
     }),
   )
@@ -115,7 +110,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
   withConnection(release.command('resume').description('restart a halted rollout').addOption(channelOption())).action(
     (o: Connection & { channel: string }) =>
       pick(o, async (app) => {
-        const r = await releaseResumeCommand(app, { ...connection(o), channel: o.channel })
+        const r = await (await import('./commands/release-rollout.ts')).releaseResumeCommand(app, { ...connection(o), channel: o.channel })
         return { json: r.json, lines: formatChannelChange(r) }
       }),
   )
@@ -128,7 +123,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .requiredOption('--reason <text>', 'why (shown to hosts running it)'),
   ).action((version: string, o: Connection & { reason: string }) =>
     pick(o, async (app) => {
-      const r = await releaseYankCommand(app, version, { ...connection(o), reason: o.reason })
+      const r = await (await import('./commands/release-yank.ts')).releaseYankCommand(app, version, { ...connection(o), reason: o.reason })
       return { json: r.json, lines: formatYank(r) }
     }),
   )
@@ -136,7 +131,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
   withConnection(release.command('unyank').description('take a yank back (stable moves back only by promotion)').argument('<version>', 'e.g. 2026.11.2')).action(
     (version: string, o: Connection) =>
       pick(o, async (app) => {
-        const r = await releaseUnyankCommand(app, version, connection(o))
+        const r = await (await import('./commands/release-yank.ts')).releaseUnyankCommand(app, version, connection(o))
         return { json: r.json, lines: formatYank(r) }
       }),
   )
@@ -149,7 +144,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .option('--before <id>', 'entries older than this id (the next page)'),
   ).action((o: Connection & { limit?: string; before?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseAuditCommand(app, { ...connection(o), limit: o.limit, before: o.before })
+      const r = await (await import('./commands/release-audit.ts')).releaseAuditCommand(app, { ...connection(o), limit: o.limit, before: o.before })
       return { json: r.json, lines: formatAudit(r) }
     }),
   )
@@ -164,7 +159,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
     fleet.command('summary', { isDefault: true, hidden: true }).description('hosts by version and channel, by platform, stale hosts, each channel\'s rollout progress'),
   ).action((o: Connection) =>
     pick(o, async (app) => {
-      const r = await releaseFleetCommand(app, connection(o))
+      const r = await (await import('./commands/release-fleet.ts')).releaseFleetCommand(app, connection(o))
       return { json: r.json, lines: formatFleet(r) }
     }),
   )
@@ -181,7 +176,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .option('--limit <n>', `at most this many hosts, over as many pages as it takes (default ${DEFAULT_HOSTS_LIMIT})`),
   ).action((o: Connection & { version?: string; channel?: string; label?: string; stale?: boolean; outcome?: string; limit?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseFleetHostsCommand(app, { ...connection(o), version: o.version, channel: o.channel, label: o.label, stale: !!o.stale, outcome: o.outcome, limit: o.limit })
+      const r = await (await import('./commands/release-fleet.ts')).releaseFleetHostsCommand(app, { ...connection(o), version: o.version, channel: o.channel, label: o.label, stale: !!o.stale, outcome: o.outcome, limit: o.limit })
       return { json: r.json, lines: formatFleetHosts(r) }
     }),
   )
@@ -197,7 +192,7 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
       .option('--limit <n>', `at most this many events (default ${DEFAULT_EVENTS_LIMIT})`),
   ).action((o: Connection & { host?: string; version?: string; since?: string; kind?: string; limit?: string }) =>
     pick(o, async (app) => {
-      const r = await releaseFleetEventsCommand(app, { ...connection(o), host: o.host, version: o.version, since: o.since, kind: o.kind, limit: o.limit })
+      const r = await (await import('./commands/release-fleet.ts')).releaseFleetEventsCommand(app, { ...connection(o), host: o.host, version: o.version, since: o.since, kind: o.kind, limit: o.limit })
       return { json: r.json, lines: formatFleetEvents(r) }
     }),
   )

@@ -1,5 +1,7 @@
 // Maps argv to a command, prints its result (human or --json) and returns the exit code
 // (client/README.md, "Exit codes") to cli.ts, which is the only place that ends the process.
+// Command modules are imported when their command runs (`await import`; esbuild keeps them
+// lazily initialised in the one-file bundle), so a command pays for its own module only.
 import { Argument, Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { isVersion } from '../../contract/version.ts'
@@ -7,14 +9,7 @@ import { VERSION } from './build-info.ts'
 import { registerDaemonCommands } from './cli-daemon.ts'
 import { registerReleaseCommands } from './cli-release.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
-import { configGetCommand } from './commands/config-get.ts'
-import { configPathCommand } from './commands/config-path.ts'
-import { configSetCommand } from './commands/config-set.ts'
-import { configShowCommand } from './commands/config-show.ts'
-import { fleetReportCommand } from './commands/fleet-report.ts'
-import { rollbackCommand } from './commands/rollback.ts'
-import { updateCommand, type UpdateEvent } from './commands/update.ts'
-import { versionCommand } from './commands/version.ts'
+import type { UpdateEvent } from './commands/update.ts'
 import { reportUnknownConfigKeysTo } from './config/unknown-keys.ts'
 import { currentPlatform, wantsFancyOutput, type AppContext } from './context.ts'
 import { CliError, ExitCode, messageOf, UsageError } from './errors.ts'
@@ -49,7 +44,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const info = versionCommand(a)
+        const info = (await import('./commands/version.ts')).versionCommand(a)
         if (info.config_error) a.logger.warn(`warning: ${info.config_error}`)
         return { json: info, lines: formatVersion(info) }
       }),
@@ -62,7 +57,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const view = configShowCommand(a)
+        const view = (await import('./commands/config-show.ts')).configShowCommand(a)
         return { json: view, lines: formatConfig(view) }
       }),
     )
@@ -73,7 +68,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((key: string, o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const v = configGetCommand(a, key)
+        const v = (await import('./commands/config-get.ts')).configGetCommand(a, key)
         return { json: v, lines: [`${v.key} = ${v.value}`] }
       }),
     )
@@ -85,7 +80,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((key: string, value: string, o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const v = configSetCommand(a, key, value)
+        const v = (await import('./commands/config-set.ts')).configSetCommand(a, key, value)
         return { json: v, lines: [`${v.key} = ${v.value}`] }
       }),
     )
@@ -95,7 +90,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const v = configPathCommand(a)
+        const v = (await import('./commands/config-path.ts')).configPathCommand(a)
         return { json: v, lines: [v.path] }
       }),
     )
@@ -120,7 +115,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
         const print = (e: UpdateEvent) => {
           if (!json) printLines(a.stdout, formatUpdateEvent(e))
         }
-        const result = await updateCommand(
+        const result = await (await import('./commands/update.ts')).updateCommand(
           a,
           { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel, version: o.version, allowDowngrade: !!o.allowDowngrade },
           {
@@ -141,7 +136,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((o: { json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await rollbackCommand(a)
+        const r = await (await import('./commands/rollback.ts')).rollbackCommand(a)
         return { json: swapJson(r), lines: formatRollback(r) }
       }),
     )
@@ -154,7 +149,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     .option('--json', 'print one JSON object')
     .action((o: { dryRun?: boolean; json?: boolean }) =>
       pick(o, async (a) => {
-        const r = await fleetReportCommand(a, { dryRun: !!o.dryRun })
+        const r = await (await import('./commands/fleet-report.ts')).fleetReportCommand(a, { dryRun: !!o.dryRun })
         if (r.dry_run && r.texts.length === 0) a.logger.warn('→ Nothing queued: no event is waiting to be sent')
         for (const u of r.dry_run ? r.unsendable : []) a.logger.warn(`warning: queued event ${u.id} would be dropped: ${u.reason}`)
         const json = r.dry_run ? { dry_run: true, reports: r.reports, pending: r.pending, unsendable: r.unsendable } : r

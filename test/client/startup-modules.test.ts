@@ -1,7 +1,9 @@
 // Start-up cost: commands that make no request do not load the HTTP stack (undici, about a
-// fifth of `cco version`'s start-up). Seen from inside the real process: a preloaded module
-// lists, at exit, the undici files in the CommonJS module cache (where Node keeps a CommonJS
-// package that ES modules imported).
+// fifth of `cco version`'s start-up), and a command loads its own module only (main.ts,
+// cli-daemon.ts and cli-release.ts import them when the command runs). Seen from inside the
+// real process: a preloaded module lists, at exit, the undici files in the CommonJS module
+// cache (where Node keeps a CommonJS package that ES modules imported) and the command
+// modules its resolve hook saw.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +23,15 @@ process.on('exit', () => {
 })
 `,
 )
+const commandProbe = join(work, 'command-probe.mjs')
+writeFileSync(
+  commandProbe,
+  `import { registerHooks } from 'node:module'
+const seen = new Set()
+registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (/\\/client\\/src\\/commands\\//.test(r.url)) seen.add(r.url.replace(/.*\\/commands\\//, '')); return r } })
+process.on('exit', () => process.stderr.write('commands loaded: ' + [...seen].sort().join(' ') + '\\n'))
+`,
+)
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 function undiciFiles(args: string[], cwd = work): number {
@@ -38,5 +49,11 @@ describe('start-up', () => {
   it('cco version and cco config path do not load undici', () => {
     expect(undiciFiles([join(ROOT, 'client/src/cli.ts'), 'version'])).toBe(0)
     expect(undiciFiles([join(ROOT, 'client/src/cli.ts'), 'config', 'path'])).toBe(0)
+  })
+
+  it('cco version loads the version command only (and the two whose constants option help shows)', () => {
+    const r = spawnSync(process.execPath, ['--import', commandProbe, join(ROOT, 'client/src/cli.ts'), 'version'], { cwd: work, env: childEnv(work), encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    expect(/commands loaded: (.*)/.exec(r.stderr)?.[1]).toBe('daemon-logs.ts release-fleet.ts version.ts')
   })
 })
