@@ -1,10 +1,10 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
 import { createHash } from 'node:crypto'
-import { chmodSync, constants, copyFileSync, linkSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
-import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
-import { TEMP_DIR_PREFIX } from './journal.ts'
+import { TEMP_DIR_PREFIX, TRASH_PREFIX } from './journal.ts'
+import { nodeBinaryFs, type BinaryFs } from './platform-fs.ts'
 
 /**
  * `Failed to install new binary: cannot write …` (exit 1): a write into the install directory
@@ -41,21 +41,50 @@ export function fileIdentity(path: string): string | null {
  * recovery or update sweeps (journal.ts), instead of one nobody removes. `onCopied` runs
  * between the copy and the rename (the crash point of the fault tests).
  */
-export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => void): void {
+export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => void, fs: BinaryFs = nodeBinaryFs()): void {
   const tmp = join(dirname(dest), `${TEMP_DIR_PREFIX}${basename(dest)}-${process.pid}`)
-  rmSync(tmp, { force: true })
+  fs.remove(tmp)
   try {
-    // FICLONE makes this a cheap reflink on filesystems that support it, a copy elsewhere.
-    copyFileSync(src, tmp, constants.COPYFILE_FICLONE)
-    chmodSync(tmp, 0o755)
-    fsyncFile(tmp)
+    // A new file: its bytes (and a macOS binary's embedded signature) are src's, and no file
+    // that may be running is ever opened for writing.
+    fs.copyFile(src, tmp)
+    fs.chmod(tmp, 0o755)
+    fs.fsyncFile(tmp)
     onCopied?.()
-    renameSync(tmp, dest)
+    replaceName(tmp, dest, fs)
   } catch (err) {
-    rmSync(tmp, { force: true })
+    fs.remove(tmp)
     throw err
   }
-  fsyncDir(dirname(dest))
+  fs.fsyncDir(dirname(dest))
+}
+
+/**
+ * `rename(from, to)`, also where `to` may be a running executable. POSIX renames over it.
+ * Windows refuses to rename over (or delete) a running .exe but lets it be renamed away: there
+ * `to` is first renamed to a `.cco-trash-` name in the same directory and deleted if it can be;
+ * one that is still running is left for the next cco start (sweepTrash in journal.ts). Between
+ * the two renames `to` does not exist: the journal's recovery handles a missing install path
+ * and a missing backup.
+ */
+export function replaceName(from: string, to: string, fs: BinaryFs = nodeBinaryFs(), onMovedAside?: () => void): void {
+  if (fs.platform === 'win32' && existsSync(to)) {
+    const trash = join(dirname(to), `${TRASH_PREFIX}${basename(to)}-${process.pid}-${Date.now().toString(36)}`)
+    fs.rename(to, trash)
+    try {
+      fs.remove(trash)
+    } catch (err) {
+      if (!isBusy(err)) throw err
+    }
+    onMovedAside?.()
+  }
+  fs.rename(from, to)
+}
+
+/** How Windows (and our layer of its rules) refuses to touch a running file. */
+export function isBusy(err: unknown): boolean {
+  const code = errnoCode(err)
+  return code === 'EPERM' || code === 'EBUSY' || code === 'EACCES'
 }
 
 /**
@@ -67,30 +96,43 @@ export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => voi
  * into the new binary's inode) never changes it. Where the filesystem refuses hard links,
  * a durable copy (copyBinaryAtomic). `onLinked` runs between the link and the rename.
  */
-export function linkBackupAtomic(src: string, dest: string, onLinked?: () => void): void {
+export function linkBackupAtomic(src: string, dest: string, onLinked?: () => void, fs: BinaryFs = nodeBinaryFs()): void {
   // Already a name of the installed binary (an earlier update interrupted right after this
   // step): nothing to do, and a rename between two names of one file would be a no-op that
   // leaves the staged name behind.
   const a = statSync(src)
   const b = statSync(dest, { throwIfNoEntry: false })
-  if (b && a.dev === b.dev && a.ino === b.ino) return fsyncDir(dirname(dest))
+  if (b && a.dev === b.dev && a.ino === b.ino) return fs.fsyncDir(dirname(dest))
   const tmp = join(dirname(dest), `${TEMP_DIR_PREFIX}${basename(dest)}-${process.pid}`)
-  rmSync(tmp, { force: true })
+  fs.remove(tmp)
   try {
-    linkSync(src, tmp)
+    fs.link(src, tmp)
   } catch (err) {
     const code = errnoCode(err)
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EMLINK' || code === 'ENOSYS') {
-      return copyBinaryAtomic(src, dest, onLinked)
+      return copyBinaryAtomic(src, dest, onLinked, fs)
     }
     throw err
   }
   try {
     onLinked?.()
-    renameSync(tmp, dest)
+    fs.rename(tmp, dest)
   } catch (err) {
-    rmSync(tmp, { force: true })
+    fs.remove(tmp)
     throw err
   }
-  fsyncDir(dirname(dest))
+  fs.fsyncDir(dirname(dest))
+}
+
+/**
+ * The Windows variant of "keep the installed binary as cco.backup.exe": the installed cco.exe
+ * is usually the running process, which Windows will not let anything be renamed over, so it
+ * is renamed away to cco.backup.exe (allowed for a running file; the old cco.backup.exe, which
+ * may be running too, goes to the trash first). Afterwards the install path is free and the new
+ * binary is renamed to it. Interrupted in between, the install path is missing and cco.backup.exe
+ * is the previous binary: recovery copies it back. `onCleared` runs once the old backup is gone.
+ */
+export function moveInstalledToBackup(src: string, dest: string, onCleared?: () => void, fs: BinaryFs = nodeBinaryFs()): void {
+  replaceName(src, dest, fs, onCleared)
+  fs.fsyncDir(dirname(dest))
 }

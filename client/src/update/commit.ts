@@ -2,18 +2,23 @@
 // over the install path (atomic on one filesystem), verify it where it now lives, and put the
 // backup back if it does not work. The journal is rewritten before each step that changes
 // the install path, so an interruption at any point can be finished or undone (recover.ts).
-import { renameSync, rmSync } from 'node:fs'
+//
+// Windows variant (same journal, same steps, chosen by BinaryFs.platform): the running cco.exe
+// cannot be renamed over, so it is renamed away to cco.backup.exe first and the new binary then
+// takes the free name (binary-files.ts moveInstalledToBackup). On macOS the new binary's
+// quarantine attribute, if any, is dropped before the journal; nothing writes into a binary
+// after it was verified, so its embedded signature stays valid (renames and new-file copies only).
 import { dirname } from 'node:path'
 import { CliError, ExitCode, messageOf, RollbackFailedError, RolledBackError } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
-import { fsyncDir } from '../system/fs-atomic.ts'
 import { tildify } from '../system/paths.ts'
 import { probeVersion } from '../system/probe-version.ts'
-import { copyBinaryAtomic, fileSha256, linkBackupAtomic } from './binary-files.ts'
+import { copyBinaryAtomic, fileSha256, linkBackupAtomic, moveInstalledToBackup, replaceName } from './binary-files.ts'
 import type { UpdateContext } from './context.ts'
 import { clearJournal, removeTempDir, writeJournal, type Journal } from './journal.ts'
 import type { LockHandle } from './lock.ts'
+import { binaryFsOf, type WithBinaryFs } from './platform-fs.ts'
 import type { Prepared } from './prepare.ts'
 import { probeBinary } from './probe.ts'
 import { recordInstall } from './records.ts'
@@ -44,10 +49,11 @@ export function manualRestoreCommand(ctx: Pick<UpdateContext, 'paths'>): string 
 }
 
 /** Puts the backup back over the install path and checks that it runs. */
-export async function restoreBackup(ctx: Pick<UpdateContext, 'paths' | 'env'>): Promise<void> {
+export async function restoreBackup(ctx: Pick<UpdateContext, 'paths' | 'env'> & WithBinaryFs): Promise<void> {
   const { backupPath, installPath } = ctx.paths
   try {
-    copyBinaryAtomic(backupPath, installPath)
+    // A copy, not a rename: cco.backup stays, and on Windows it may be the running process.
+    copyBinaryAtomic(backupPath, installPath, undefined, binaryFsOf(ctx))
   } catch (err) {
     throw new RollbackFailedError(`cannot copy ${backupPath} back: ${messageOf(err)}`, manualRestoreCommand(ctx), { cause: err })
   }
@@ -55,8 +61,11 @@ export async function restoreBackup(ctx: Pick<UpdateContext, 'paths' | 'env'>): 
   if (!probe.ok) throw new RollbackFailedError(`the restored binary does not run (${probe.problem})`, manualRestoreCommand(ctx))
 }
 
-export async function commitInstall(ctx: UpdateContext, prepared: Prepared, options: CommitOptions): Promise<Committed> {
+export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared: Prepared, options: CommitOptions): Promise<Committed> {
   const { installPath, backupPath, installJournal } = ctx.paths
+  const fs = binaryFsOf(ctx)
+  // An attribute, not the bytes: the signature is unaffected (platform-fs.ts).
+  fs.clearQuarantine(prepared.newBinary)
   const previousSha = fileSha256(installPath)
   const journal: Journal = {
     format: 1,
@@ -77,20 +86,36 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
   crashPoint(ctx.env, 'journal-written')
   traceStep(ctx.env, 'hash previous, journal')
 
+  // The temp dir before the journal: interrupted in between, the journal still says what the
+  // install path should hold, and recovery decides by its sha256 alone.
   const cleanup = () => {
+    removeTempDir(prepared.tempDir, installPath, fs)
     clearJournal(installJournal)
-    removeTempDir(prepared.tempDir, installPath)
   }
   try {
-    if (previousSha !== null) linkBackupAtomic(installPath, backupPath, () => crashPoint(ctx.env, 'backup-copied'))
+    if (previousSha !== null) {
+      const onStep = () => crashPoint(ctx.env, 'backup-copied')
+      if (fs.platform === 'win32') moveInstalledToBackup(installPath, backupPath, onStep, fs)
+      else linkBackupAtomic(installPath, backupPath, onStep, fs)
+    }
     crashPoint(ctx.env, 'backup-written')
     traceStep(ctx.env, 'backup')
-    renameSync(prepared.newBinary, installPath)
+    // On Windows the install path is free now (or holds nothing that runs: a first install).
+    replaceName(prepared.newBinary, installPath, fs)
     // The rename is only durable once the directory entry is on disk.
-    fsyncDir(dirname(installPath))
+    fs.fsyncDir(dirname(installPath))
   } catch (err) {
     // The rename did not happen (it is the last call that can throw before the fsync), so the
-    // previous binary is still in place.
+    // previous binary is still in place. On Windows it may already be cco.backup.exe: put it
+    // back, so that the install path keeps a working binary.
+    if (fs.platform === 'win32' && previousSha !== null && fileSha256(installPath) === null && fileSha256(backupPath) === previousSha) {
+      try {
+        copyBinaryAtomic(backupPath, installPath, undefined, fs)
+      } catch {
+        // The journal stays; the next cco run restores it (recover.ts).
+        throw new CliError(`Failed to install new binary: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
+      }
+    }
     if (fileSha256(installPath) === previousSha) {
       cleanup()
       throw new CliError(`Failed to install new binary: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
@@ -108,8 +133,8 @@ export async function commitInstall(ctx: UpdateContext, prepared: Prepared, opti
     ctx.logger.warn(ROLLING_BACK)
     if (previousSha === null) {
       // Nothing was installed before: take the broken binary away rather than leave it.
-      rmSync(installPath, { force: true })
-      fsyncDir(dirname(installPath))
+      fs.remove(installPath)
+      fs.fsyncDir(dirname(installPath))
       cleanup()
       throw new RolledBackError(`Update failed, rolled back to previous version (none was installed; ${problem})`)
     }

@@ -7,8 +7,14 @@ import { z } from 'zod'
 import { errnoCode } from '../errors.ts'
 import { fsyncDir, writeFileAtomic } from '../system/fs-atomic.ts'
 import { readStateFile } from '../system/state-file.ts'
+import { nodeBinaryFs, type BinaryFs } from './platform-fs.ts'
 
 export const TEMP_DIR_PREFIX = '.cco-update-'
+/**
+ * A binary renamed away on Windows so that its name can be reused (binary-files.ts
+ * replaceName): never read again, removed at once unless it is still running.
+ */
+export const TRASH_PREFIX = `${TEMP_DIR_PREFIX}trash-`
 
 const Sha = z.string().regex(/^[0-9a-f]{64}$/)
 
@@ -93,9 +99,18 @@ export function isUpdateTemp(path: string, installPath: string): boolean {
  * Removes an update's temp dir, but only one that looks like ours and sits in the install
  * directory: a path read back from a file must never become an arbitrary `rm -rf`.
  */
-export function removeTempDir(tempDir: string, installPath: string): void {
+export function removeTempDir(tempDir: string, installPath: string, fs: BinaryFs = nodeBinaryFs()): void {
   if (!isUpdateTemp(tempDir, installPath)) return
-  rmSync(resolve(tempDir), { recursive: true, force: true })
+  try {
+    fs.remove(resolve(tempDir), { recursive: true })
+  } catch (err) {
+    // Windows: a binary in it is still running (a daemon started from it). The next sweep.
+    if (!isBusyCode(errnoCode(err))) throw err
+  }
+}
+
+function isBusyCode(code: string | undefined): boolean {
+  return code === 'EPERM' || code === 'EBUSY' || code === 'EACCES'
 }
 
 /**
@@ -103,7 +118,20 @@ export function removeTempDir(tempDir: string, installPath: string): void {
  * and staged copies of a binary (see binary-files.ts). Only under the update lock, so that no
  * other updater can be using them.
  */
-export function sweepUpdateTemps(installPath: string): void {
+export function sweepUpdateTemps(installPath: string, fs: BinaryFs = nodeBinaryFs()): void {
+  sweep(installPath, TEMP_DIR_PREFIX, fs)
+}
+
+/**
+ * Removes the binaries that earlier installs renamed away on Windows while they were running
+ * (TRASH_PREFIX), once they no longer run. Safe without the update lock: nobody reads them.
+ * Run at every cco start on Windows (recover.ts): one readdir of the install directory.
+ */
+export function sweepTrash(installPath: string, fs: BinaryFs = nodeBinaryFs()): void {
+  sweep(installPath, TRASH_PREFIX, fs)
+}
+
+function sweep(installPath: string, prefix: string, fs: BinaryFs): void {
   const dir = dirname(resolve(installPath))
   let names: string[]
   try {
@@ -112,5 +140,5 @@ export function sweepUpdateTemps(installPath: string): void {
     if (errnoCode(err) === 'ENOENT') return
     throw err
   }
-  for (const name of names) if (name.startsWith(TEMP_DIR_PREFIX)) removeTempDir(join(dir, name), installPath)
+  for (const name of names) if (name.startsWith(prefix)) removeTempDir(join(dir, name), installPath, fs)
 }

@@ -22,23 +22,28 @@
 // watchdog` sees the real install's journal) and that one recovers it.
 // A corrupt journal is removed with a warning: the rename is atomic, so the install path
 // holds a complete binary either way.
-import { existsSync, renameSync } from 'node:fs'
+// Windows (BinaryFs.platform): the install path goes missing for a moment in every install (the
+// running cco.exe is renamed to cco.backup.exe before the new one takes its name), so "missing"
+// is an ordinary interruption there; an interrupted rollback then also gets its target back as
+// cco.backup.exe after the restore. Every start also removes binaries that an earlier install
+// renamed away while they were running (.cco-update-trash-*), once they no longer run.
+import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { messageOf } from '../errors.ts'
 import type { Clock } from '../system/clock.ts'
 import type { Env } from '../system/env.ts'
-import { fsyncDir } from '../system/fs-atomic.ts'
 import type { Logger } from '../system/logger.ts'
 import type { Paths } from '../system/paths.ts'
 import { appendUpdateLog } from '../system/update-log.ts'
-import { fileSha256 } from './binary-files.ts'
+import { fileSha256, replaceName } from './binary-files.ts'
 import { manualRestoreCommand, restoreBackup } from './commit.ts'
-import { clearJournal, isUpdateTemp, readJournal, removeTempDir, sweepUpdateTemps, type Journal } from './journal.ts'
+import { clearJournal, isUpdateTemp, readJournal, removeTempDir, sweepTrash, sweepUpdateTemps, type Journal } from './journal.ts'
 import { tryAcquireLock } from './lock.ts'
+import { binaryFsOf, type BinaryFs, type WithBinaryFs } from './platform-fs.ts'
 import { probeBinary } from './probe.ts'
 import { recordInstall } from './records.ts'
 
-export interface RecoveryContext {
+export interface RecoveryContext extends WithBinaryFs {
   env: Env
   paths: Paths
   clock: Clock
@@ -55,6 +60,8 @@ export type RecoveryOutcome =
   | { kind: 'not-ours'; detail: string }
 
 export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<RecoveryOutcome> {
+  const fs = binaryFsOf(ctx)
+  if (fs.platform === 'win32') sweepTrash(ctx.paths.installPath, fs)
   const first = readJournal(ctx.paths.installJournal)
   if (first.kind === 'none') return { kind: 'nothing' }
   const lock = tryAcquireLock(ctx.paths.updateLock)
@@ -93,14 +100,15 @@ export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<R
 }
 
 async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome> {
+  const fs = binaryFsOf(ctx)
   // The journal names its own paths; act only if they are this installation's.
   if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
     return { kind: 'not-ours', detail: `journal for another install path (${j.install_path}) left for it` }
   }
   const done = (outcome: RecoveryOutcome): RecoveryOutcome => {
-    removeTempDir(j.temp_dir, j.install_path)
+    removeTempDir(j.temp_dir, j.install_path, fs)
     // A process killed while copying a binary leaves its staged copy beside the install path.
-    sweepUpdateTemps(j.install_path)
+    sweepUpdateTemps(j.install_path, fs)
     clearJournal(ctx.paths.installJournal)
     return outcome
   }
@@ -108,7 +116,7 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
 
   const now = fileSha256(j.install_path)
   const backupIsPrevious = j.previous_sha256 !== null && fileSha256(j.backup_path) === j.previous_sha256
-  const restore = async (why: string): Promise<RecoveryOutcome> => {
+  const restore = async (why: string, keepTarget = false): Promise<RecoveryOutcome> => {
     if (!backupIsPrevious) {
       return { kind: 'failed', detail: `${why}, and ${j.backup_path} is not the previous binary; restore by hand: ${manualRestoreCommand(ctx)}` }
     }
@@ -117,6 +125,9 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
     } catch (err) {
       return { kind: 'failed', detail: messageOf(err) }
     }
+    // Windows: a rollback interrupted between its two renames has the version it was going
+    // back to only in its temp copy; once the previous binary is back, that copy is cco.backup.exe.
+    if (keepTarget && j.kind === 'rollback') keepRollbackTarget(j, fs)
     return done({ kind: 'restored', detail: `${why}; ${j.previous_version ?? 'the previous version'} is back` })
   }
 
@@ -131,14 +142,14 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
     return restore(`the new binary does not run`)
   }
   if (now !== null && now === j.previous_sha256) {
-    if (j.kind === 'rollback' && !keepRollbackTarget(j)) {
+    if (j.kind === 'rollback' && !keepRollbackTarget(j, fs)) {
       return { kind: 'failed', detail: `an interrupted rollback left ${j.backup_path} without ${j.expected_version ?? 'the version rolled back to'}, and its copy in ${j.temp_dir} is gone` }
     }
     return done({ kind: 'cleaned', detail: `interrupted ${j.kind} to ${j.expected_version ?? '?'} undone (the previous binary was never replaced)` })
   }
   if (now === null) {
     if (j.previous_sha256 === null) return done({ kind: 'cleaned', detail: 'interrupted first install cleaned up' })
-    if (existsSync(j.backup_path)) return restore(`${j.install_path} is missing`)
+    if (existsSync(j.backup_path)) return restore(`${j.install_path} is missing`, true)
     return { kind: 'failed', detail: `${j.install_path} is missing and there is no backup to restore` }
   }
   return done({ kind: 'cleaned', detail: `${j.install_path} was replaced by something else since; left as it is` })
@@ -150,13 +161,14 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
  * the version being rolled back to: move it back to cco.backup, so that undoing the rollback
  * loses nothing. False when it is needed but cannot be found.
  */
-function keepRollbackTarget(j: Journal): boolean {
+function keepRollbackTarget(j: Journal, fs: BinaryFs): boolean {
   if (j.new_sha256 === null || fileSha256(j.backup_path) === j.new_sha256) return true
   const copy = j.new_binary
   if (copy === null || !isUpdateTemp(j.temp_dir, j.install_path) || dirname(resolve(copy)) !== resolve(j.temp_dir)) return false
   if (fileSha256(copy) !== j.new_sha256) return false
-  // Same directory as cco.backup: the rename is atomic.
-  renameSync(copy, j.backup_path)
-  fsyncDir(dirname(j.backup_path))
+  // Same directory as cco.backup: the rename is atomic (on Windows cco.backup.exe, which may be
+  // running, is renamed away first).
+  replaceName(copy, j.backup_path, fs)
+  fs.fsyncDir(dirname(j.backup_path))
   return true
 }

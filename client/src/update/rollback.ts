@@ -1,16 +1,16 @@
 // `cco rollback`: swap cco.backup and the installed binary through the same journaled commit
 // as an update, so rolling back twice returns to where you were.
-import { copyFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CliError, ExitCode } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
-import { fsyncFile } from '../system/fs-atomic.ts'
 import { probeVersion } from '../system/probe-version.ts'
 import { fileSha256 } from './binary-files.ts'
 import { commitInstall } from './commit.ts'
 import type { UpdateContext } from './context.ts'
 import { takeUpdateLock } from './install.ts'
 import { clearJournal, removeTempDir, startJournal } from './journal.ts'
+import { binaryFsOf, type WithBinaryFs } from './platform-fs.ts'
 import { createTempDir } from './prepare.ts'
 
 export interface RollbackResult {
@@ -20,8 +20,9 @@ export interface RollbackResult {
   backupPath: string | null
 }
 
-export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResult> {
+export async function rollbackToBackup(ctx: UpdateContext & WithBinaryFs): Promise<RollbackResult> {
   const { installPath, backupPath, installJournal } = ctx.paths
+  const fs = binaryFsOf(ctx)
   const lock = await takeUpdateLock(ctx)
   try {
     if (!existsSync(backupPath)) throw new CliError(`No backup found at ${backupPath}: nothing to roll back to`, ExitCode.failure, { kind: 'no-backup' })
@@ -44,12 +45,13 @@ export async function rollbackToBackup(ctx: UpdateContext): Promise<RollbackResu
         startedAt: toRfc3339(ctx.clock.now()),
       })
       // A copy of the backup is what gets renamed in; the backup itself is then replaced by
-      // the binary that was installed (the swap).
-      copyFileSync(backupPath, newBinary)
-      fsyncFile(newBinary)
+      // the binary that was installed (the swap). On Windows cco.backup.exe may be running
+      // (a daemon's watchdog): reading it is allowed, and commit.ts never writes into it.
+      fs.copyFile(backupPath, newBinary)
+      fs.fsyncFile(newBinary)
       sha256 = fileSha256(newBinary)!
     } catch (err) {
-      removeTempDir(tempDir, installPath)
+      removeTempDir(tempDir, installPath, fs)
       clearJournal(installJournal)
       throw err
     }
