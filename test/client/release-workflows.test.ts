@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isVersion } from '../../contract/version.ts'
 import { REPO_ROOT } from '../../support/cco-process.ts'
-import { findStep, loadWorkflow, runStep, workflowText, type Workflow } from '../support/release-workflows.ts'
+import { findStep, loadWorkflow, matrixTests, runStep, workflowText, type Workflow } from '../support/release-workflows.ts'
 
-const FILES = ['release.yml', 'deploy.yml', 'promote.yml']
+const FILES = ['release.yml', 'deploy.yml', 'promote.yml', 'cross-platform.yml']
 
 const runs = (w: Workflow, job: string) => (w.jobs[job]?.steps ?? []).map((s) => s.run ?? s.uses ?? '')
 
@@ -177,5 +177,57 @@ describe('promote.yml', () => {
     expect(mint).toContain('$ACTIONS_ID_TOKEN_REQUEST_TOKEN')
     expect(findStep(w, 'promote', 'Promote').run).toContain('release promote "$VERSION" --percent "$PERCENT"')
     expect(workflowText('promote.yml')).not.toMatch(/secrets\./)
+  })
+})
+
+describe('cross-platform.yml', () => {
+  const w = loadWorkflow('cross-platform.yml')
+  const job = w.jobs.client!
+  const OSES = ['windows-latest', 'macos-latest']
+
+  it('runs on every push, on windows-latest and macos-latest, in bash on both', () => {
+    expect(w.on).toEqual({ push: null })
+    expect(job['runs-on']).toBe('${{ matrix.os }}')
+    expect(job.strategy?.matrix.include?.map((e) => e.os)).toEqual(OSES)
+    expect(job.strategy?.['fail-fast']).toBe(false)
+    // The Windows runner's default shell is pwsh; the script below is bash.
+    expect(job.defaults?.run?.shell).toBe('bash')
+  })
+
+  it('checks out, installs Node 22 and the locked dependencies, then runs the listed test files', () => {
+    const order = ['actions/checkout@', 'actions/setup-node@'].map((p) => job.steps.findIndex((s) => s.uses?.startsWith(p)))
+    const ci = job.steps.findIndex((s) => s.run?.startsWith('npm ci'))
+    const tests = job.steps.findIndex((s) => s.name === 'Client tests')
+    expect([...order, ci, tests].every((i) => i >= 0)).toBe(true)
+    expect([...order, ci, tests]).toEqual([...order, ci, tests].sort((a, b) => a - b))
+    expect(job.steps[order[1]!]!.with).toMatchObject({ 'node-version': 22 })
+    expect(findStep(w, 'client', 'Client tests').env).toEqual({ TESTS: '${{ matrix.tests }}' })
+  })
+
+  it.each(OSES)('on %s: lists existing test files, a real self-update among them, none that assumes Linux', (os) => {
+    const files = matrixTests(w, 'client', os)
+    expect(files).toContain('test/e2e/sea-self-update.test.ts')
+    for (const f of files) {
+      expect(existsSync(join(REPO_ROOT, f)), f).toBe(true)
+      const text = readFileSync(join(REPO_ROOT, f), 'utf8')
+      for (const linuxOnly of ['/proc/', 'tinyproxy', 'systemctl', 'startBroker']) expect(text, `${f} uses ${linuxOnly}`).not.toContain(linuxOnly)
+      // Fake binaries that are sh scripts (the foreign file-system layer's) run on macOS only.
+      if (os === 'windows-latest') expect(text, f).not.toMatch(/foreign-fs|#!\/bin\/sh/)
+    }
+    if (os === 'macos-latest') expect(files).toEqual(expect.arrayContaining(['test/client/windows-install.test.ts', 'test/client/macos-install.test.ts']))
+  })
+
+  it.each(OSES)('on %s: the step hands vitest one argument per test file', async (os) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cco-npx-'))
+    try {
+      // A stand-in npx that records its arguments, one per line.
+      writeFileSync(join(dir, 'npx'), '#!/bin/sh\nprintf "%s\\n" "$@" > "$ARGS_FILE"\n', { mode: 0o755 })
+      const tests = w.jobs.client!.strategy!.matrix.include!.find((e) => e.os === os)!.tests!
+      const r = await runStep(findStep(w, 'client', 'Client tests'), { TESTS: tests, ARGS_FILE: join(dir, 'args'), PATH: `${dir}:/usr/bin:/bin` })
+      expect(r.code, r.stderr).toBe(0)
+      expect(readFileSync(join(dir, 'args'), 'utf8').trim().split('\n')).toEqual(['vitest', 'run', '--project', 'node', ...matrixTests(w, 'client', os)])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

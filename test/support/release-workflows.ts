@@ -20,7 +20,18 @@ export interface Workflow {
   name: string
   on: Record<string, unknown>
   permissions?: Record<string, string>
-  jobs: Record<string, { 'runs-on': string; needs?: string | string[]; permissions?: Record<string, string>; steps: WorkflowStep[]; outputs?: Record<string, string> }>
+  jobs: Record<
+    string,
+    {
+      'runs-on': string
+      needs?: string | string[]
+      permissions?: Record<string, string>
+      steps: WorkflowStep[]
+      outputs?: Record<string, string>
+      strategy?: { 'fail-fast'?: boolean; matrix: { include?: Record<string, string>[] } & Record<string, unknown> }
+      defaults?: { run?: { shell?: string } }
+    }
+  >
 }
 
 export const WORKFLOW_DIR = join(REPO_ROOT, '.github', 'workflows')
@@ -83,4 +94,11 @@ export async function runStep(step: WorkflowStep, env: Record<string, string>, o
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The test files of one matrix entry (`tests:`, one path per word). */
+export function matrixTests(w: Workflow, job: string, os: string): string[] {
+  const entry = w.jobs[job]?.strategy?.matrix.include?.find((e) => e.os === os)
+  if (!entry) throw new Error(`no matrix entry for ${os} in job ${job}`)
+  return (entry.tests ?? '').split(/\s+/).filter(Boolean)
 }
