@@ -6,8 +6,8 @@
 // working binary, both versions where the posix protocol keeps both, and no journal.
 // What this cannot prove (real NTFS, the Windows loader, antivirus locks) is in foreign-fs.ts;
 // .github/workflows/cross-platform.yml runs a real update on windows-latest.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { commitInstall } from '../../client/src/update/commit.ts'
 import { acquireLock } from '../../client/src/update/lock.ts'
@@ -90,6 +90,18 @@ describe('Windows rules (a running .exe cannot be renamed over or deleted)', () 
     fs.markRunning(h.installPath)
     await expect(update(h, fs, C, { broken: true })).rejects.toThrow(/rolled back/)
     await expectInstall(h, B, B, 'broken C')
+    expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
+  })
+
+  it('restore cco.exe from cco.backup.exe when the journal is unreadable and cco.exe is missing', async () => {
+    const { h } = await hostAtB()
+    // Between the two renames of the next install, with a journal that cannot be read.
+    renameSync(h.installPath, h.backupPath)
+    mkdirSync(dirname(h.ctx.paths.installJournal), { recursive: true })
+    writeFileSync(h.ctx.paths.installJournal, '{"format": 1, "phase": "swa')
+    const outcome = await recoverInterruptedInstall({ ...h.ctx, binaryFs: foreignFs('windows') })
+    expect(outcome.kind).toBe('cleaned')
+    await expectInstall(h, B, B, 'corrupt journal')
     expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
   })
 

@@ -65,7 +65,7 @@ export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => voi
  * `to` is first renamed to a `.cco-trash-` name in the same directory and deleted if it can be;
  * one that is still running is left for the next cco start (sweepTrash in journal.ts). Between
  * the two renames `to` does not exist: the journal's recovery handles a missing install path
- * and a missing backup.
+ * and a missing backup. `onMovedAside` runs once `to` is free (the crash point of the tests).
  */
 export function replaceName(from: string, to: string, fs: BinaryFs = nodeBinaryFs(), onMovedAside?: () => void): void {
   if (fs.platform === 'win32' && existsSync(to)) {
@@ -76,8 +76,8 @@ export function replaceName(from: string, to: string, fs: BinaryFs = nodeBinaryF
     } catch (err) {
       if (!isBusy(err)) throw err
     }
-    onMovedAside?.()
   }
+  onMovedAside?.()
   fs.rename(from, to)
 }
 

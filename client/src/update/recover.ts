@@ -21,7 +21,8 @@
 // (a single executable takes its own path as the install path, so `cco.backup daemon
 // watchdog` sees the real install's journal) and that one recovers it.
 // A corrupt journal is removed with a warning: the rename is atomic, so the install path
-// holds a complete binary either way.
+// holds a complete binary either way (on Windows, a missing one is first copied back from
+// the backup).
 // Windows (BinaryFs.platform): the install path goes missing for a moment in every install (the
 // running cco.exe is renamed to cco.backup.exe before the new one takes its name), so "missing"
 // is an ordinary interruption there; an interrupted rollback then also gets its target back as
@@ -35,7 +36,7 @@ import type { Env } from '../system/env.ts'
 import type { Logger } from '../system/logger.ts'
 import type { Paths } from '../system/paths.ts'
 import { appendUpdateLog } from '../system/update-log.ts'
-import { fileSha256, replaceName } from './binary-files.ts'
+import { copyBinaryAtomic, fileSha256, replaceName } from './binary-files.ts'
 import { manualRestoreCommand, restoreBackup } from './commit.ts'
 import { clearJournal, isUpdateTemp, readJournal, removeTempDir, sweepTrash, sweepUpdateTemps, type Journal } from './journal.ts'
 import { tryAcquireLock } from './lock.ts'
@@ -71,6 +72,11 @@ export async function recoverInterruptedInstall(ctx: RecoveryContext): Promise<R
     const read = readJournal(ctx.paths.installJournal)
     if (read.kind === 'none') return { kind: 'nothing' }
     if (read.kind === 'corrupt') {
+      // Windows: the install path may be between its two renames; the backup is the binary.
+      const fs = binaryFsOf(ctx)
+      if (fs.platform === 'win32' && !existsSync(ctx.paths.installPath) && existsSync(ctx.paths.backupPath)) {
+        copyBinaryAtomic(ctx.paths.backupPath, ctx.paths.installPath, undefined, fs)
+      }
       clearJournal(ctx.paths.installJournal)
       ctx.logger.warn(`warning: removed an unreadable install journal (${read.reason})`)
       return { kind: 'cleaned', detail: 'unreadable journal removed' }

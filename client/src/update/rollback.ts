@@ -1,7 +1,7 @@
 // `cco rollback`: swap cco.backup and the installed binary through the same journaled commit
 // as an update, so rolling back twice returns to where you were.
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { CliError, ExitCode } from '../errors.ts'
 import { toRfc3339 } from '../system/clock.ts'
 import { probeVersion } from '../system/probe-version.ts'
@@ -32,7 +32,8 @@ export async function rollbackToBackup(ctx: UpdateContext & WithBinaryFs): Promi
     const previousVersion = current?.ok ? current.version : null
 
     const tempDir = createTempDir(installPath)
-    const newBinary = join(tempDir, 'cco')
+    // The install path's own name (`cco.exe` on Windows), like an update's extracted binary.
+    const newBinary = join(tempDir, basename(installPath))
     let sha256: string
     try {
       startJournal(installJournal, {
