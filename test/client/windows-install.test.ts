@@ -4,16 +4,24 @@
 // away. Each install and rollback is also interrupted before every file operation it makes
 // (a simulated kill: nothing after it reaches the disk), and the next cco start must leave a
 // working binary, both versions where the posix protocol keeps both, and no journal.
+// The same variant also runs in real cco processes (CCO_TEST_INSTALL_VARIANT=win32, test builds
+// only), SIGKILLed after each named step (CCO_CRASH_AT) and recovered by the next cco command,
+// as test/client/crash-recovery.test.ts does for the posix variant; Windows' rules are not
+// enforced there, the journal's crash-safety is what it checks.
 // What this cannot prove (real NTFS, the Windows loader, antivirus locks) is in foreign-fs.ts;
 // .github/workflows/cross-platform.yml runs a real update on windows-latest.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
 import { commitInstall } from '../../client/src/update/commit.ts'
 import { acquireLock } from '../../client/src/update/lock.ts'
 import { recoverInterruptedInstall } from '../../client/src/update/recover.ts'
 import { rollbackToBackup } from '../../client/src/update/rollback.ts'
+import type { CcoHome } from '../../support/cco-home.ts'
+import { runCco, show } from '../../support/cco-process.ts'
 import { foreignFs, foreignHost, SimulatedCrash, type ForeignFs, type ForeignHost } from '../support/foreign-fs.ts'
+import { startUpdateFixture, tempDirs, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
 
 const A = '2026.1.1'
 const B = '2026.1.2'
@@ -209,5 +217,77 @@ describe('Windows variant killed before every file operation', () => {
       },
     )
     expect(ops).toBe(6)
+  })
+})
+
+describe('the Windows variant in real processes, SIGKILLed after each step', () => {
+  let fx: UpdateFixture
+  beforeAll(async () => {
+    fx = await startUpdateFixture()
+    await fx.publish({ version: VERSION_B })
+  }, 60_000)
+  afterAll(() => fx?.close())
+
+  const WIN = { CCO_TEST_INSTALL_VARIANT: 'win32' }
+  const versionOf = async (h: CcoHome, path: string) => /^cco (\S+)\n$/.exec((await runCco(path, ['--version'], { home: h.home })).stdout)?.[1] ?? null
+  const expectPair = async (h: CcoHome, installed: string, backup: string | null, why: string) => {
+    expect(await versionOf(h, h.installPath), `${why}: cco`).toBe(installed)
+    expect(existsSync(h.backupPath) ? await versionOf(h, h.backupPath) : null, `${why}: cco.backup`).toBe(backup)
+  }
+  const AFTER_SWAP = new Set<CrashPoint>(['swapped', 'installed-verified', 'recorded'])
+  /**
+   * The next cco command: the installed one, or, when a kill between the two renames left
+   * none, cco.backup run as a single executable runs (its own path as the install path).
+   */
+  const nextStart = (h: CcoHome, args: string[]) =>
+    existsSync(h.installPath) ? fx.run(h, args, { env: WIN }) : runCco(h.backupPath, args, { home: h.home, env: { ...WIN, CCO_INSTALL_PATH: h.backupPath } })
+
+  it('CCO_TEST_INSTALL_VARIANT=win32 makes a test build rename cco away instead of linking it', async () => {
+    // With the posix variant both names are one file before the swap; here cco is gone.
+    const h = fx.host()
+    const before = statSync(h.installPath).ino
+    const r = await fx.run(h, ['update', '--yes'], { env: { ...WIN, CCO_CRASH_AT: 'backup-written' } })
+    expect(r.signal, show(r)).toBe('SIGKILL')
+    expect(existsSync(h.installPath)).toBe(false)
+    expect(statSync(h.backupPath).ino).toBe(before)
+  })
+
+  describe.concurrent('cco update', () => {
+    for (const step of CRASH_POINTS) {
+      it(`recovers from SIGKILL after "${step}"`, async () => {
+        const h = fx.host()
+        const killed = await fx.run(h, ['update', '--yes'], { env: { ...WIN, CCO_CRASH_AT: step } })
+        expect(killed.signal, show(killed)).toBe('SIGKILL')
+        const next = await nextStart(h, ['config', 'get', 'updates.channel'])
+        expect(next.code, show(next)).toBe(0)
+        expect(existsSync(h.journal)).toBe(false)
+        expect(tempDirs(h)).toEqual([])
+        const swapped = AFTER_SWAP.has(step)
+        // Killed with cco renamed to cco.backup and the new one not yet in place: restored.
+        const backup = swapped || step === 'backup-written' ? VERSION_A : null
+        await expectPair(h, swapped ? VERSION_B : VERSION_A, backup, `after "${step}" and recovery`)
+        const again = await fx.run(h, ['update', '--yes'], { env: WIN })
+        expect(again.code, show(again)).toBe(0)
+        await expectPair(h, VERSION_B, VERSION_A, `after "${step}", recovery and a second update`)
+      })
+    }
+  })
+
+  describe.concurrent('cco rollback', () => {
+    const steps = CRASH_POINTS.filter((s) => s === 'lock-acquired' || CRASH_POINTS.indexOf(s) >= CRASH_POINTS.indexOf('journal-written'))
+    for (const step of steps) {
+      it(`recovers from SIGKILL after "${step}" with both versions kept`, async () => {
+        const h = fx.host()
+        expect((await fx.run(h, ['update', '--yes'], { env: WIN })).code).toBe(0)
+        const killed = await fx.run(h, ['rollback'], { env: { ...WIN, CCO_CRASH_AT: step } })
+        expect(killed.signal, show(killed)).toBe('SIGKILL')
+        const next = await nextStart(h, ['version'])
+        expect(next.code, show(next)).toBe(0)
+        expect(existsSync(h.journal)).toBe(false)
+        expect(tempDirs(h)).toEqual([])
+        const swapped = AFTER_SWAP.has(step)
+        await expectPair(h, swapped ? VERSION_A : VERSION_B, swapped ? VERSION_B : VERSION_A, `after "${step}" and recovery`)
+      })
+    }
   })
 })

@@ -5,6 +5,8 @@
 // rules on Linux (test/support/foreign-fs.ts); the CLI always uses `nodeBinaryFs()`.
 import { execFileSync } from 'node:child_process'
 import { chmodSync, constants, copyFileSync, linkSync, renameSync, rmSync } from 'node:fs'
+import { BUILD } from '../build-info.ts'
+import type { Env } from '../system/env.ts'
 import { fsyncDir, fsyncFile } from '../system/fs-atomic.ts'
 
 export type BinaryPlatform = 'win32' | 'darwin' | 'posix'
@@ -59,6 +61,16 @@ export interface WithBinaryFs {
   binaryFs?: BinaryFs
 }
 
-export function binaryFsOf(ctx: WithBinaryFs): BinaryFs {
-  return ctx.binaryFs ?? nodeBinaryFs()
+/**
+ * `CCO_TEST_INSTALL_VARIANT=win32` runs the Windows variant on this system, so that the fault
+ * tests can SIGKILL real processes at each of its steps (test/client/windows-install.test.ts).
+ * Development and test builds only, like CCO_CRASH_AT: a release build ignores it (fixed when
+ * it is bundled).
+ */
+const VARIANT_OVERRIDE_ENABLED = BUILD !== 'release'
+
+export function binaryFsOf(ctx: WithBinaryFs & { env?: Env }): BinaryFs {
+  if (ctx.binaryFs) return ctx.binaryFs
+  const forced = VARIANT_OVERRIDE_ENABLED ? ctx.env?.CCO_TEST_INSTALL_VARIANT : undefined
+  return nodeBinaryFs(forced === 'win32' ? 'win32' : undefined)
 }

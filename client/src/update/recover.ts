@@ -19,7 +19,9 @@
 //   printed.
 // A journal for another install path is left alone: it belongs to the cco installed there
 // (a single executable takes its own path as the install path, so `cco.backup daemon
-// watchdog` sees the real install's journal) and that one recovers it.
+// watchdog` sees the real install's journal) and that one recovers it. Except when that
+// install path is missing and this is its backup (Windows, killed between the two renames):
+// then nothing else can run, and this one restores it.
 // A corrupt journal is removed with a warning: the rename is atomic, so the install path
 // holds a complete binary either way (on Windows, a missing one is first copied back from
 // the backup).
@@ -109,6 +111,12 @@ async function apply(ctx: RecoveryContext, j: Journal): Promise<RecoveryOutcome>
   const fs = binaryFsOf(ctx)
   // The journal names its own paths; act only if they are this installation's.
   if (j.install_path !== ctx.paths.installPath || j.backup_path !== ctx.paths.backupPath) {
+    // Windows: killed between its two renames, the install path is missing and the one binary
+    // left to run is cco.backup.exe, which as a single executable takes its own path as the
+    // install path. It is the journal's backup: it puts the install path back.
+    if (j.backup_path === ctx.paths.installPath && !existsSync(j.install_path) && existsSync(j.backup_path)) {
+      return apply({ ...ctx, paths: { ...ctx.paths, installPath: j.install_path, backupPath: j.backup_path } }, j)
+    }
     return { kind: 'not-ours', detail: `journal for another install path (${j.install_path}) left for it` }
   }
   const done = (outcome: RecoveryOutcome): RecoveryOutcome => {
