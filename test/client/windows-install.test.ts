@@ -113,6 +113,25 @@ describe('Windows rules (a running .exe cannot be renamed over or deleted)', () 
     expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
   })
 
+  it('keep a working cco.exe when the new binary cannot be renamed into place (an antivirus holding it)', async () => {
+    const { h, fs } = await hostAtB()
+    fs.markRunning(h.installPath)
+    fs.failNext(/^rename .*\.cco-update-[^/]*\/cco\.exe -> .*\/cco\.exe$/)
+    await expect(update(h, fs, C)).rejects.toThrow(/Failed to install new binary/)
+    await expectInstall(h, B, B, 'rename refused')
+    expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
+    expect(h.leftovers().filter((n) => !n.startsWith('.cco-update-trash-'))).toEqual([])
+  })
+
+  it('keep both versions when a rollback cannot rename its copy into place', async () => {
+    const { h, fs } = await hostAtB()
+    fs.markRunning(h.installPath)
+    fs.failNext(/^rename .*\.cco-update-[^/]*\/cco\.exe -> .*\/cco\.exe$/)
+    await expect(rollbackToBackup({ ...h.ctx, binaryFs: fs })).rejects.toThrow(/Failed to install new binary/)
+    await expectInstall(h, B, A, 'rollback rename refused')
+    expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
+  })
+
   it('roll back with cco rollback while both binaries run, and back again', async () => {
     const { h, fs } = await hostAtB()
     fs.markRunning(h.installPath)

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { probeVersion } from '../../client/src/system/probe-version.ts'
 import type { UpdateContext } from '../../client/src/update/context.ts'
 import { noHooks } from '../../client/src/update/hooks.ts'
@@ -65,6 +65,11 @@ export interface ForeignFs extends BinaryFs {
   readonly ops: string[]
   /** The n-th mutating operation (1-based) from now on throws SimulatedCrash instead. */
   crashBefore(n: number | null): void
+  /**
+   * The next operation whose description matches `pattern` fails with EACCES instead, as an
+   * antivirus scanner holding a new file refuses its rename for a while.
+   */
+  failNext(pattern: RegExp): void
   /** A simulated crash happened: every later operation throws SimulatedCrash too. */
   readonly crashed: boolean
   /** The same marks, as a process started after a crash would see them. */
@@ -84,7 +89,14 @@ export function foreignFs(rules: 'windows' | 'macos', o: { platform?: BinaryPlat
 
   const isRunning = (path: string) => rules === 'windows' && running.has(inode(path) ?? '')
   let crashed = false
+  let failing: RegExp | null = null
   const step = (op: string) => {
+    if (failing?.test(op)) {
+      failing = null
+      const err: NodeJS.ErrnoException = new Error(`EACCES: permission denied (held by another program), ${op}`)
+      err.code = 'EACCES'
+      throw err
+    }
     // Once "killed", nothing more happens on disk through this layer.
     if (crashed || (crashAt !== null && ops.length + 1 === crashAt)) {
       crashed = true
@@ -116,6 +128,9 @@ export function foreignFs(rules: 'windows' | 'macos', o: { platform?: BinaryPlat
     ops,
     get crashed() {
       return crashed
+    },
+    failNext: (pattern) => {
+      failing = pattern
     },
     crashBefore: (n) => {
       crashAt = n === null ? null : ops.length + n
@@ -209,7 +224,8 @@ export function foreignHost(fs: BinaryFs, o: { exe?: boolean } = {}): ForeignHos
     },
     prepare(version, p = {}) {
       const tempDir = mkdtempSync(join(binDir, TEMP_DIR_PREFIX))
-      const newBinary = join(tempDir, 'cco')
+      // Named like the install path (`cco.exe`), as prepare.ts names it.
+      const newBinary = join(tempDir, basename(app.paths.installPath))
       writeBinary(newBinary, version, p.broken)
       return { tempDir, newBinary, sha256: sha(newBinary), version }
     },

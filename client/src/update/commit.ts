@@ -117,6 +117,12 @@ export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared:
       }
     }
     if (fileSha256(installPath) === previousSha) {
+      // A rollback has already made cco.backup the installed binary: its temp copy is the only
+      // one of the version it was going back to, so that becomes cco.backup again.
+      if (options.kind === 'rollback' && fileSha256(backupPath) !== prepared.sha256 && fileSha256(prepared.newBinary) === prepared.sha256) {
+        replaceName(prepared.newBinary, backupPath, fs)
+        fs.fsyncDir(dirname(backupPath))
+      }
       cleanup()
       throw new CliError(`Failed to install new binary: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
     }
