@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
-import { commitInstall } from '../../client/src/update/commit.ts'
+import { commitInstall, manualRestoreCommand } from '../../client/src/update/commit.ts'
 import { acquireLock } from '../../client/src/update/lock.ts'
 import { recoverInterruptedInstall } from '../../client/src/update/recover.ts'
 import { rollbackToBackup } from '../../client/src/update/rollback.ts'
@@ -53,6 +53,12 @@ async function hostAtB(): Promise<{ h: ForeignHost; fs: ForeignFs }> {
 }
 
 describe('Windows rules (a running .exe cannot be renamed over or deleted)', () => {
+  it('name the PowerShell command for a restore by hand (exit 6), the paths quoted', () => {
+    const paths = { home: 'C:/Users/o\'neil', installPath: "C:/Users/o'neil/bin/cco.exe", backupPath: "C:/Users/o'neil/bin/cco.backup.exe" }
+    expect(manualRestoreCommand({ paths: paths as never, binaryFs: foreignFs('windows') })).toBe("Copy-Item -Force 'C:/Users/o''neil/bin/cco.backup.exe' 'C:/Users/o''neil/bin/cco.exe'")
+    expect(manualRestoreCommand({ paths: { ...paths, home: '/home/o', installPath: '/home/o/.local/bin/cco', backupPath: '/home/o/.local/bin/cco.backup' } as never, binaryFs: foreignFs('macos') })).toBe('cp ~/.local/bin/cco.backup ~/.local/bin/cco')
+  })
+
   it('refuse the posix protocol: the update fails and cco.exe is untouched', async () => {
     // The layer's own check: the same host with the posix variant (hard link, rename over).
     const fs = foreignFs('windows', { platform: 'posix' })

@@ -42,9 +42,13 @@ export interface Committed {
   backupPath: string | null
 }
 
-/** `cp ~/.local/bin/cco.backup ~/.local/bin/cco`: what a human runs when everything failed. */
-export function manualRestoreCommand(ctx: Pick<UpdateContext, 'paths'>): string {
+/**
+ * What a human runs when everything failed: `cp ~/.local/bin/cco.backup ~/.local/bin/cco`; on
+ * Windows the PowerShell command (its default shell), both paths in single quotes.
+ */
+export function manualRestoreCommand(ctx: Pick<UpdateContext, 'paths'> & WithBinaryFs & { env?: UpdateContext['env'] }): string {
   const { backupPath, installPath, home } = ctx.paths
+  if (binaryFsOf(ctx).platform === 'win32') return `Copy-Item -Force '${backupPath.replaceAll("'", "''")}' '${installPath.replaceAll("'", "''")}'`
   return `cp ${tildify(backupPath, home)} ${tildify(installPath, home)}`
 }
 
