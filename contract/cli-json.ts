@@ -7,12 +7,9 @@ import * as z from 'zod/mini'
 import { Served } from './api.ts'
 import { FleetReportSchema, FleetServed } from './fleet.ts'
 
-/**
- * The version of every `--json` document. Adding a field does not change it (readers ignore
- * fields they do not know); removing or renaming a field, or changing a field's type or meaning,
- * makes it 2.
- */
-export const CLI_JSON_SCHEMA = 1
+import { CLI_JSON_SCHEMA } from './cli-json-schema.ts'
+
+export { CLI_JSON_SCHEMA }
 
 const schema = z.literal(CLI_JSON_SCHEMA)
 const int = z.int()

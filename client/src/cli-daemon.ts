@@ -2,7 +2,7 @@
 // uninstall` (and the hidden `daemon watchdog`) on the program: argv → options → command →
 // printer, like the other commands in main.ts.
 import { InvalidArgumentError, type Command } from 'commander'
-import { DEFAULT_LOG_LINES } from './commands/daemon-logs.ts'
+import { DEFAULT_LOG_LINES } from './commands/option-defaults.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { DaemonNotRunningError } from './daemon/errors.ts'
 import { jsonDocument } from './output/json.ts'

@@ -4,11 +4,10 @@
 import { Option, type Command } from 'commander'
 import { EVENT_KINDS, EVENT_OUTCOMES } from '../../contract/fleet.ts'
 import { CHANNELS } from '../../contract/manifest.ts'
-import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT } from './commands/release-fleet.ts'
+import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT } from './commands/option-defaults.ts'
 import { selector, type CommandSelection } from './command-selection.ts'
 import { formatFleet, formatFleetEvents, formatFleetHosts } from './output/fleet.ts'
 import { formatAudit, formatChannelChange, formatStatus, formatYank } from './output/release.ts'
-import { parseCount } from './release/arguments.ts'
 
 interface Connection {
   server?: string
@@ -42,7 +41,8 @@ export function registerReleaseCommands(program: Command, select: (s: CommandSel
     false,
   ).action((o: Connection & { releases?: string }) =>
     pick(o, async (app) => {
-      const releases = o.releases === undefined ? DEFAULT_RELEASES_SHOWN : parseCount(o.releases, '--releases')
+      // arguments.ts builds the request schemas of contract/api.ts: loaded when a release command runs.
+      const releases = o.releases === undefined ? DEFAULT_RELEASES_SHOWN : (await import('./release/arguments.ts')).parseCount(o.releases, '--releases')
       const s = await (await import('./commands/release-status.ts')).releaseStatusCommand(app, { ...connection(o), releases })
       return { json: s.json, lines: formatStatus(s) }
     }),

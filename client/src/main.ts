@@ -2,6 +2,7 @@
 // (client/README.md, "Exit codes") to cli.ts, which is the only place that ends the process.
 // Command modules are imported when their command runs (`await import`; esbuild keeps them
 // lazily initialised in the one-file bundle), so a command pays for its own module only.
+import { existsSync } from 'node:fs'
 import { Argument, Command, CommanderError, Option } from 'commander'
 import { CHANNELS, type Channel } from '../../contract/manifest.ts'
 import { isVersion } from '../../contract/version.ts'
@@ -20,9 +21,7 @@ import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
 import { createConsoleLogger } from './system/logger.ts'
 import { resolvePaths } from './system/paths.ts'
-import { terminalProgress, wantsProgressBar } from './system/progress.ts'
 import { askYesNo } from './system/prompt.ts'
-import { recoverInterruptedInstall } from './update/recover.ts'
 
 
 export function buildProgram(app: AppContext, select: (s: CommandSelection) => void): Command {
@@ -112,6 +111,8 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
         if (o.version !== undefined && !isVersion(o.version)) throw new UsageError(`--version ${JSON.stringify(o.version)} is not a version (e.g. 2026.11.3 or v2026.11.3)`)
         if (o.allowDowngrade && o.version === undefined) throw new UsageError('--allow-downgrade only goes with --version X')
         const json = !!o.json
+        // The progress bar (cli-progress) loads with the one command that draws it.
+        const { terminalProgress, wantsProgressBar } = await import('./system/progress.ts')
         const print = (e: UpdateEvent) => {
           if (!json) printLines(a.stdout, formatUpdateEvent(e))
         }
@@ -200,7 +201,7 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
   try {
     // Finish or undo an install that was interrupted, before anything else looks at the binary.
     // A recovery that cannot run (unreadable state dir) must not block the command itself.
-    await recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`warning: could not check for an interrupted install: ${messageOf(err)}`))
+    if (mayNeedRecovery(app)) await (await import('./update/recover.ts')).recoverInterruptedInstall(app).catch((err: unknown) => app.logger.warn(`warning: could not check for an interrupted install: ${messageOf(err)}`))
     const { json: data, lines } = await selected.run(app)
     // Every byte of a result goes through terminal-text.ts: escaped lines, or escaped JSON.
     if (json) printJson(app.stdout, jsonDocument(data))
@@ -214,6 +215,15 @@ export async function main(argv: string[], app: AppContext = appFromProcess()): 
     if (json) printJson(app.stdout, jsonDocument({ error: { message, exit_code: code } }))
     return code
   }
+}
+
+/**
+ * Whether recover.ts (and the update modules behind it) must load: only when an install journal
+ * exists, or on Windows, where every start also sweeps binaries that an install renamed away
+ * (CCO_TEST_INSTALL_VARIANT=win32 runs that variant elsewhere). One stat otherwise.
+ */
+function mayNeedRecovery(app: AppContext): boolean {
+  return process.platform === 'win32' || app.env.CCO_TEST_INSTALL_VARIANT === 'win32' || existsSync(app.paths.installJournal)
 }
 
 export function appFromProcess(): AppContext {

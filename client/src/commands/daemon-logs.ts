@@ -3,8 +3,6 @@
 import type { AppContext } from '../context.ts'
 import { followFile, lastLines } from '../system/log-tail.ts'
 
-export const DEFAULT_LOG_LINES = 50
-
 export interface DaemonLogsOptions {
   lines: number
   follow: boolean

@@ -5,11 +5,10 @@ import type { AppContext } from '../context.ts'
 import type { AdminApi, Answer, FleetAnswer, FleetEventQuery, FleetHostQuery } from '../release/admin-api.ts'
 import { checkedHostId, checkedLabelFilter, checkedSince, checkedVersionFilter, parseCount } from '../release/arguments.ts'
 import { withAdminApi, type ReleaseConnectionOptions } from '../release/session.ts'
+import { DEFAULT_EVENTS_LIMIT, DEFAULT_HOSTS_LIMIT } from './option-defaults.ts'
 
 /** The broker's largest page (its `limit` is at most 500). */
 export const FLEET_PAGE_MAX = 500
-export const DEFAULT_HOSTS_LIMIT = 1000
-export const DEFAULT_EVENTS_LIMIT = 100
 /** Stale hosts listed under the summary. */
 export const STALE_HOSTS_SHOWN = 10
 

@@ -1,7 +1,7 @@
 // `--json` documents: the command's data with the top-level `schema` number every document
 // carries, and the few results whose internal names are not the documented snake_case keys
 // (contract/cli-json.ts; client/README.md, "JSON output").
-import { CLI_JSON_SCHEMA } from '../../../contract/cli-json.ts'
+import { CLI_JSON_SCHEMA } from '../../../contract/cli-json-schema.ts'
 import type { UpdateOutcome } from '../commands/update.ts'
 import type { RollbackResult } from '../update/rollback.ts'
 
