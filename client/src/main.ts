@@ -21,7 +21,6 @@ import { printJson, printLines, printText } from './output/terminal-text.ts'
 import { systemClock } from './system/clock.ts'
 import { createConsoleLogger } from './system/logger.ts'
 import { resolvePaths } from './system/paths.ts'
-import { askYesNo } from './system/prompt.ts'
 
 
 export function buildProgram(app: AppContext, select: (s: CommandSelection) => void): Command {
@@ -121,7 +120,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
           { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel, version: o.version, allowDowngrade: !!o.allowDowngrade },
           {
             event: print,
-            confirm: (q) => askYesNo(q, a.stdin, a.stderr),
+            confirm: async (q) => (await import('./system/prompt.ts')).askYesNo(q, a.stdin, a.stderr),
             interactive: a.stdin.isTTY === true && a.stderr.isTTY === true,
             progress: !json && wantsProgressBar(a.env, a.stderr, { quiet: o.quiet }) ? terminalProgress(a.stderr) : undefined,
           },
@@ -237,7 +236,11 @@ export function appFromProcess(): AppContext {
     platform: currentPlatform(),
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // A getter: process.stdin builds its stream (and loads the net/tty code) on first use, and
+    // only update's prompt and the daemon read it.
+    get stdin() {
+      return process.stdin
+    },
     fancy: wantsFancyOutput(env, process.stderr),
   }
 }
