@@ -11,11 +11,11 @@ import { CHANNELS, MANIFEST_MEDIA_TYPE, isChannel, type Channel } from '../../co
 import type { AppEnv } from '../app-env.ts'
 import { brokerStub } from '../broker/stub.ts'
 import type { BrokerConfig } from '../config.ts'
-import { cacheManifest, cachedManifestBytes, kvKey, type ServedManifest } from '../edge-cache.ts'
+import { cachedManifestBytes } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
+import { manifestPastEdgeCache } from '../manifest-reads.ts'
 import { keepAlive, readThrough, type OriginSource } from '../origin-reads.ts'
-import { KV_CACHE_TTL_SECONDS, MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
-import { loadSigningKeys } from '../signing.ts'
+import { MANIFEST_CACHE_CONTROL, ifNoneMatchMatches, wantsFresh } from '../policy/cache.ts'
 
 export const channels = new Hono<AppEnv>()
 
@@ -33,40 +33,14 @@ channels.get('/:channel/manifest', async (c) => {
   // A client that was handed a manifest older than one it already accepted (a colo's cache
   // or KV copy from before a change) asks again with `Cache-Control: no-cache`: that answer
   // comes from the Durable Object, the strongly consistent copy, through this isolate's
-  // shared read (origin-reads.ts): at most one read of the object in flight per channel, and
-  // one that started under ORIGIN_MEMO_MS ago answers for it.
+  // shared read (manifest-reads.ts, origin-reads.ts): at most one read of the object in flight
+  // per channel, and one that started under ORIGIN_MEMO_MS ago answers for it.
   const fresh = wantsFresh(c.req.header('cache-control'), c.req.header('pragma'))
   if (!fresh) {
     const hit = await cachedManifestAnswer(config, channel, c.req.header('if-none-match'))
     if (hit) return hit
   }
-  let source: 'kv' | OriginSource = 'kv'
-  let m: ServedManifest | null = null
-  // What this request saw in KV, for the Durable Object to decide whether KV needs its copy;
-  // undefined when KV was not read (a no-cache request), which never causes a KV write.
-  let seenInKv: { seq: number | null } | undefined
-  if (!fresh) {
-    const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), { type: 'text', cacheTtl: KV_CACHE_TTL_SECONDS })
-    if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
-    else seenInKv = { seq: null }
-  }
-  if (!m) {
-    // No-cache reads and KV misses are shared separately: only the latter may ask the object
-    // to write KV.
-    const key = `${config.product}:manifest:${channel}:${fresh ? 'fresh' : 'kv-miss'}`
-    const read = await readThrough(key, async () => {
-      // Only this tier may have to sign (a channel's first manifest): a broken key is reported
-      // here as `misconfigured`, while already signed manifests keep being served.
-      await loadSigningKeys(c.env)
-      return brokerStub(c.env, config.product).manifest(channel, seenInKv)
-    }, keepAlive(c))
-    m = read.value
-    source = read.source
-  }
-  // Awaited rather than left to waitUntil: the next request in this colo must find it. A
-  // request that shared another's read leaves it to that one.
-  if (source === 'kv' || source === 'do') await cacheManifest(config, channel, m)
-
+  const { m, source } = await manifestPastEdgeCache(c, channel, { fresh })
   return manifestAnswer(m.body, m.etag, m.seq, source, c.req.header('if-none-match'))
 })
 

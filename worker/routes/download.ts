@@ -10,13 +10,11 @@ import { Hono, type Context } from 'hono'
 import { CHANNELS, JwsGeneralSchema, ManifestPayloadSchema, isChannel, type Channel, type ManifestPayload } from '../../contract/manifest.ts'
 import { PLATFORMS, isPlatform } from '../../contract/platform.ts'
 import type { AppEnv } from '../app-env.ts'
-import { brokerStub } from '../broker/stub.ts'
-import { cacheManifest, cachedManifest, kvKey, type ServedManifest } from '../edge-cache.ts'
+import { cachedManifest } from '../edge-cache.ts'
 import { ApiError } from '../errors.ts'
-import { keepAlive, readThrough, type OriginSource } from '../origin-reads.ts'
-import { KV_CACHE_TTL_SECONDS } from '../policy/cache.ts'
+import { manifestPastEdgeCache } from '../manifest-reads.ts'
+import type { OriginSource } from '../origin-reads.ts'
 import { checkUrl } from '../policy/url-policy.ts'
-import { loadSigningKeys } from '../signing.ts'
 
 export const download = new Hono<AppEnv>()
 
@@ -50,27 +48,8 @@ download.get('/:channel/download/:platform', async (c) => {
  * manifest route; `source` names the tier as that route's `x-cco-source` does.
  */
 async function channelPayload(c: Context<AppEnv>, channel: Channel): Promise<{ payload: ManifestPayload; source: 'cache' | 'kv' | OriginSource }> {
-  const config = c.var.config
-  let source: 'cache' | 'kv' | OriginSource = 'cache'
-  let m: ServedManifest | null = await cachedManifest(config, channel)
-  let seenInKv: { seq: number | null } | undefined
-  if (!m) {
-    source = 'kv'
-    const kv = await c.env.MANIFESTS.getWithMetadata<{ etag?: string; seq?: number }>(kvKey(channel), { type: 'text', cacheTtl: KV_CACHE_TTL_SECONDS })
-    if (kv.value !== null && kv.metadata?.etag && typeof kv.metadata.seq === 'number') m = { body: kv.value, etag: kv.metadata.etag, seq: kv.metadata.seq }
-    else seenInKv = { seq: null }
-  }
-  if (!m) {
-    // The same key as the manifest route's KV-miss read, so both share one read of the object.
-    const read = await readThrough(`${config.product}:manifest:${channel}:kv-miss`, async () => {
-      await loadSigningKeys(c.env)
-      return brokerStub(c.env, config.product).manifest(channel, seenInKv)
-    }, keepAlive(c))
-    m = read.value
-    source = read.source
-  }
-  // As the manifest route: the next request in this colo must find it in the edge cache.
-  if (source === 'kv' || source === 'do') await cacheManifest(config, channel, m)
+  const cached = await cachedManifest(c.var.config, channel)
+  const { m, source } = cached ? { m: cached, source: 'cache' as const } : await manifestPastEdgeCache(c, channel, { fresh: false })
   // The broker's own signed bytes: parsed for their shape, not verified again.
   const jws = JwsGeneralSchema.parse(JSON.parse(m.body))
   return { payload: ManifestPayloadSchema.parse(JSON.parse(new TextDecoder().decode(base64UrlBytes(jws.payload)))), source }
