@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CRASH_POINTS, type CrashPoint } from '../../client/src/system/crash-points.ts'
+import { replaceName } from '../../client/src/update/binary-files.ts'
 import { commitInstall, manualRestoreCommand } from '../../client/src/update/commit.ts'
 import { acquireLock } from '../../client/src/update/lock.ts'
 import { recoverInterruptedInstall } from '../../client/src/update/recover.ts'
@@ -127,6 +128,21 @@ describe('Windows rules (a running .exe cannot be renamed over or deleted)', () 
     await expectInstall(h, B, B, 'rename refused')
     expect(existsSync(h.ctx.paths.installJournal)).toBe(false)
     expect(h.leftovers().filter((n) => !n.startsWith('.cco-update-trash-'))).toEqual([])
+  })
+
+  it('move running files aside under names that never collide, however fast one follows another', () => {
+    // Each replacement leaves the previous (still running) file in the trash: 50 in a row, far
+    // inside one millisecond apiece, must each find a free name.
+    const fs = foreignFs('windows')
+    const h = foreignHost(fs)
+    h.writeBinary(h.installPath, A)
+    for (let i = 0; i < 50; i++) {
+      fs.markRunning(h.installPath)
+      const next = join(dirname(h.installPath), `next-${i}.exe`)
+      h.writeBinary(next, B)
+      replaceName(next, h.installPath, fs)
+    }
+    expect(readdirSync(dirname(h.installPath)).filter((n) => n.includes('trash-')).length).toBe(50)
   })
 
   it('keep both versions when a rollback cannot rename its copy into place', async () => {

@@ -1,5 +1,5 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
@@ -62,14 +62,16 @@ export function copyBinaryAtomic(src: string, dest: string, onCopied?: () => voi
 /**
  * `rename(from, to)`, also where `to` may be a running executable. POSIX renames over it.
  * Windows refuses to rename over (or delete) a running .exe but lets it be renamed away: there
- * `to` is first renamed to a `.cco-trash-` name in the same directory and deleted if it can be;
+ * `to` is first renamed to a `.cco-update-trash-` name in the same directory and deleted if it can be;
  * one that is still running is left for the next cco start (sweepTrash in journal.ts). Between
  * the two renames `to` does not exist: the journal's recovery handles a missing install path
  * and a missing backup. `onMovedAside` runs once `to` is free (the crash point of the tests).
  */
 export function replaceName(from: string, to: string, fs: BinaryFs = nodeBinaryFs(), onMovedAside?: () => void): void {
   if (fs.platform === 'win32' && existsSync(to)) {
-    const trash = join(dirname(to), `${TRASH_PREFIX}${basename(to)}-${process.pid}-${Date.now().toString(36)}`)
+    // Random, not the time: two names moved aside within one millisecond (a rollback moves
+    // cco.backup.exe and then cco.exe) must not collide, as a rename over the first would fail.
+    const trash = join(dirname(to), `${TRASH_PREFIX}${basename(to)}-${process.pid}-${randomBytes(6).toString('hex')}`)
     fs.rename(to, trash)
     try {
       fs.remove(trash)
