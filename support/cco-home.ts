@@ -14,6 +14,8 @@ export interface CcoHome {
   journal: string
   /** Write config.toml (keys pinned, server set) plus any extra TOML. */
   writeConfig(o: { server?: string; keys?: { kid: string; x: string }[]; extra?: string; channel?: string }): void
+  /** Write config.toml exactly as given (for tests of what a hand-written file does). */
+  writeConfigText(text: string): void
   install(binary: string | Buffer): void
   read(path: string): string
   cleanup(): void
@@ -24,6 +26,10 @@ export function makeHome(prefix = 'cco-home-'): CcoHome {
   const binDir = join(home, '.local', 'bin')
   const configFile = join(home, '.config', 'cco', 'config.toml')
   const stateDir = join(home, '.local', 'state', 'cco')
+  const writeConfigText = (text: string) => {
+    mkdirSync(join(home, '.config', 'cco'), { recursive: true })
+    writeFileSync(configFile, text)
+  }
   return {
     home,
     configFile,
@@ -39,9 +45,9 @@ export function makeHome(prefix = 'cco-home-'): CcoHome {
       lines.push('')
       for (const k of o.keys ?? []) lines.push('[[trust.keys]]', `kid = ${JSON.stringify(k.kid)}`, `x = ${JSON.stringify(k.x)}`, '')
       if (o.extra) lines.push(o.extra)
-      mkdirSync(join(home, '.config', 'cco'), { recursive: true })
-      writeFileSync(configFile, lines.join('\n') + '\n')
+      writeConfigText(lines.join('\n') + '\n')
     },
+    writeConfigText,
     install(binary) {
       mkdirSync(binDir, { recursive: true })
       const target = join(binDir, 'cco')

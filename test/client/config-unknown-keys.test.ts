@@ -1,8 +1,7 @@
 // Unknown keys in config.toml, as a user meets them: one warning on stderr per key naming the
 // key and the nearest known one, exit 0, the rest of the file in force, stdout untouched (what
 // scripts parse), the key kept by `config set`, and a hostile key name shown escaped.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { editDistance, nearestKnown, unknownConfigKeys } from '../../client/src/config/unknown-keys.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
@@ -67,10 +66,7 @@ describe('cco with an unknown key in config.toml', () => {
     h = makeHome()
     return () => h.cleanup()
   })
-  const write = (text: string) => {
-    mkdirSync(dirname(h.configFile), { recursive: true })
-    writeFileSync(h.configFile, text)
-  }
+  const write = (text: string) => h.writeConfigText(text)
 
   it('warns on stderr with the nearest key, exits 0 and keeps stdout to the result', async () => {
     write(TYPO)

@@ -1,6 +1,6 @@
 // The config file: defaults, validation with clear errors (exit 2), atomic writes that keep
 // comments and unknown keys, and the exact output formats in client/README.md.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { configGetCommand } from '../../client/src/commands/config-get.ts'
@@ -8,6 +8,7 @@ import { loadConfig } from '../../client/src/config/load.ts'
 import { setConfigValue, writeConfigChanges } from '../../client/src/config/store.ts'
 import { UsageError } from '../../client/src/errors.ts'
 import { testApp } from '../support/app-context.ts'
+import { usageError } from '../support/usage-error.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
 import { runCco, show } from '../../support/cco-process.ts'
@@ -37,19 +38,7 @@ endpoint = "https://example.com"
 `
 
 function write(text: string): void {
-  mkdirSync(dirname(h.configFile), { recursive: true })
-  writeFileSync(h.configFile, text)
-}
-
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError)
-    expect((err as UsageError).exitCode).toBe(2)
-    return err as UsageError
-  }
-  throw new Error('expected a UsageError')
+  h.writeConfigText(text)
 }
 
 describe('loading', () => {

@@ -5,29 +5,15 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { childEnv, collect, show, spawnCco, REPO_ROOT } from '../../support/cco-process.ts'
-import { clientBundle } from '../../support/client-bundles.ts'
-import { daemonHost, getHealth, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
+import { daemonHostsOf, getHealth, isAlive, waitFor } from '../support/daemon-host.ts'
 import { freePort } from '../../support/ports.ts'
 
 const VERSION = '2026.1.1'
 const START_LINE = new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\] \\[INFO\\] cco daemon ${VERSION.replace(/\./g, '\\.')} listening on 127\\.0\\.0\\.1:(\\d+) \\(pid (\\d+)\\)$`, 'm')
 
-let bundle: string
-const hosts: DaemonHost[] = []
-beforeAll(async () => {
-  bundle = await clientBundle({ version: VERSION })
-}, 60_000)
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.teardown()))
-}, 60_000)
-
-async function host(o: Parameters<typeof daemonHost>[0] extends infer T ? Partial<T> : never = {}): Promise<DaemonHost> {
-  const h = await daemonHost({ installed: bundle, ...o })
-  hosts.push(h)
-  return h
-}
+const { host } = daemonHostsOf(VERSION)
 
 describe.concurrent('cco daemon start / status / logs / stop', () => {
   it('starts, answers /health, reports Running: true, logs its start line, stops, then status exits 3', async () => {

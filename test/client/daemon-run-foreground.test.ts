@@ -3,27 +3,13 @@
 // port already held by a cco daemon is explained (which pid and port, what to do) instead of a
 // bare "address in use". Real processes: bundles in temporary HOMEs.
 import { existsSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { collect, show, spawnCco } from '../../support/cco-process.ts'
-import { clientBundle } from '../../support/client-bundles.ts'
 import { freePort } from '../../support/ports.ts'
-import { daemonHost, waitFor, type DaemonHost } from '../support/daemon-host.ts'
+import { daemonHostsOf, waitFor } from '../support/daemon-host.ts'
 
 const VERSION = '2026.4.2'
-let bundle: string
-const hosts: DaemonHost[] = []
-beforeAll(async () => {
-  bundle = await clientBundle({ version: VERSION })
-}, 60_000)
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.teardown()))
-}, 60_000)
-
-async function host(o: Partial<Parameters<typeof daemonHost>[0]> = {}): Promise<DaemonHost> {
-  const h = await daemonHost({ installed: bundle, ...o })
-  hosts.push(h)
-  return h
-}
+const { host } = daemonHostsOf(VERSION)
 
 describe.concurrent('cco run in the foreground', () => {
   it('with --debug writes its lines to daemon.log too, where cco daemon logs finds the update lines', async () => {

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../../client/src/system/clock.ts'
 import { ensureHostId } from '../../client/src/system/host-id.ts'
 import { readPidFile } from '../../client/src/system/pid-file.ts'
@@ -13,8 +13,7 @@ import { openRotatingLog } from '../../client/src/system/rotating-log.ts'
 import { UnsafeStateFileError } from '../../client/src/system/state-file.ts'
 import { appendUpdateLog } from '../../client/src/system/update-log.ts'
 import { show } from '../../support/cco-process.ts'
-import { clientBundle } from '../../support/client-bundles.ts'
-import { daemonHost, isAlive, waitFor, type DaemonHost } from '../support/daemon-host.ts'
+import { daemonHostsOf, isAlive, waitFor } from '../support/daemon-host.ts'
 
 const VICTIM_TEXT = 'root:x:0:0:root:/root:/bin/bash\n'
 
@@ -121,17 +120,9 @@ describe('host-id', () => {
 
 describe('through a real daemon', () => {
   const VERSION = '2026.1.1'
-  let bundle: string
-  const hosts: DaemonHost[] = []
-  beforeAll(async () => {
-    bundle = await clientBundle({ version: VERSION })
-  }, 60_000)
-  afterAll(async () => {
-    await Promise.all(hosts.map((h) => h.teardown()))
-  }, 60_000)
+  const hosts = daemonHostsOf(VERSION)
   const host = async () => {
-    const h = await daemonHost({ installed: bundle })
-    hosts.push(h)
+    const h = await hosts.host()
     mkdirSync(h.stateDir, { recursive: true })
     return h
   }

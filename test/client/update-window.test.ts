@@ -2,30 +2,18 @@
 // file untouched), a bad window in the file is refused when it loads, `config get/show` show the
 // windows; `cco update --check` says when the next window opens, after the usual lines, and
 // `cco update --yes` outside a window installs anyway, saying so in one line.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../client/src/config/load.ts'
 import { setConfigValue } from '../../client/src/config/store.ts'
 import { formatDayTime, nextOpening, parseWindows } from '../../client/src/config/window.ts'
-import { UsageError } from '../../client/src/errors.ts'
 import { formatUpdateEvent } from '../../client/src/output/format.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { show } from '../../support/cco-process.ts'
 import { startUpdateFixture, VERSION_A, VERSION_B, type UpdateFixture } from '../support/update-fixture.ts'
+import { usageError } from '../support/usage-error.ts'
 
 const MIN = 60_000
-
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError)
-    expect((err as UsageError).exitCode).toBe(2)
-    return err as UsageError
-  }
-  throw new Error('expected a UsageError')
-}
 
 describe('updates.window in the config', () => {
   let h: CcoHome
@@ -33,10 +21,7 @@ describe('updates.window in the config', () => {
     h = makeHome()
     return () => h.cleanup()
   })
-  const write = (text: string) => {
-    mkdirSync(dirname(h.configFile), { recursive: true })
-    writeFileSync(h.configFile, text)
-  }
+  const write = (text: string) => h.writeConfigText(text)
 
   it('sets one window or several, shows them as cco reads them, and unsets with ""', () => {
     expect(setConfigValue(h.configFile, 'updates.window', 'tue 2:00-3:00')).toEqual({ key: 'updates.window', value: 'Tue 02:00-03:00 UTC' })

@@ -4,8 +4,10 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { childEnv, runCco, show, type CcoRun, type RunOptions } from '../../support/cco-process.ts'
+import { clientBundle } from '../../support/client-bundles.ts'
 import { freePort } from '../../support/ports.ts'
 
 export interface DaemonConfig {
@@ -183,6 +185,30 @@ export async function daemonHost(o: { installed: string; config?: Omit<DaemonCon
     },
   }
   return host
+}
+
+export type DaemonHostOptions = Parameters<typeof daemonHost>[0]
+
+/**
+ * The usual set-up of a daemon test file (or describe block): one bundle of `version`, built
+ * before its tests; hosts made with it (daemonHost's options), all torn down after them.
+ */
+export function daemonHostsOf(version: string): { host(o?: Partial<DaemonHostOptions>): Promise<DaemonHost> } {
+  let bundle = ''
+  const hosts: DaemonHost[] = []
+  beforeAll(async () => {
+    bundle = await clientBundle({ version })
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(hosts.map((h) => h.teardown()))
+  }, 60_000)
+  return {
+    async host(o = {}) {
+      const h = await daemonHost({ installed: bundle, ...o })
+      hosts.push(h)
+      return h
+    },
+  }
 }
 
 export function expectOk(run: CcoRun): CcoRun {
