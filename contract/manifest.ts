@@ -34,11 +34,32 @@ const VersionText = z.string().check(z.refine(isVersion, 'not a version'))
 const Timestamp = z.iso.datetime({ offset: true })
 const HttpUrl = z.url({ protocol: /^https?$/ })
 
+const ByteSize = z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER))
+
+/** A file a host fetches through the broker: where, how long, what digest (a block map, a chunk pack). */
+export const FileRefSchema = z.object({ url: HttpUrl, size: ByteSize, sha256: Sha256Hex })
+export type FileRef = z.infer<typeof FileRefSchema>
+
+/**
+ * What a differential update needs (contract/blockmap.ts): the binary inside the archive (its
+ * size and sha256, which the reassembled binary must match), its block map and the chunk pack
+ * the missing chunks are fetched from by range. Optional: a release built without them, or a
+ * broker that predates them, sends none, and every client then downloads the archive.
+ */
+export const BinaryDeltaSchema = z.object({
+  size: ByteSize,
+  sha256: Sha256Hex,
+  blockmap: FileRefSchema,
+  pack: FileRefSchema,
+})
+export type BinaryDelta = z.infer<typeof BinaryDeltaSchema>
+
 export const AssetSchema = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(ASSET_NAME_MAX_LENGTH)),
   url: HttpUrl,
-  size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  size: ByteSize,
   sha256: Sha256Hex,
+  binary: z.optional(BinaryDeltaSchema),
 })
 export type Asset = z.infer<typeof AssetSchema>
 
