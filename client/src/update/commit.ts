@@ -65,7 +65,7 @@ export async function restoreBackup(ctx: Pick<UpdateContext, 'paths' | 'env'> & 
   if (!probe.ok) throw new RollbackFailedError(`the restored binary does not run (${probe.problem})`, manualRestoreCommand(ctx))
 }
 
-export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared: Prepared, options: CommitOptions): Promise<Committed> {
+export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared: Omit<Prepared, 'transfer'>, options: CommitOptions): Promise<Committed> {
   const { installPath, backupPath, installJournal } = ctx.paths
   const fs = binaryFsOf(ctx)
   // An attribute, not the bytes: the signature is unaffected (platform-fs.ts).

@@ -12,6 +12,7 @@ import type { UpdateContext } from './context.ts'
 import type { Decision } from './decide.ts'
 import { acquireLock, type LockHandle } from './lock.ts'
 import { prepareInstall } from './prepare.ts'
+import type { Transfer } from './transfer.ts'
 import type { VerifiedManifest } from './verify-manifest.ts'
 
 export const UPDATE_LOCK_WAIT_MS = 10_000
@@ -23,6 +24,8 @@ export interface InstallResult {
   previousVersion: string
   installPath: string
   backupPath: string | null
+  /** What the install downloaded (fleet reports carry it). */
+  transfer: Transfer
 }
 
 /** Step 1: one updater per host. Waits up to ~10 s for another one, then refuses (exit 1). */
@@ -66,7 +69,7 @@ async function installUpdate(ctx: UpdateContext, check: CheckResult, decision: I
   const prepared = await prepareInstall(ctx, { version: decision.version, asset: decision.asset })
   ctx.hooks.beforeSwap?.({ version: decision.version, installPath: ctx.paths.installPath })
   const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current, lock })
-  return { version: decision.version, previousVersion: check.current, installPath: ctx.paths.installPath, backupPath: committed.backupPath }
+  return { version: decision.version, previousVersion: check.current, installPath: ctx.paths.installPath, backupPath: committed.backupPath, transfer: prepared.transfer }
 }
 
 /** What the caller makes of the check under the lock: install this decision, or stop with a value. */

@@ -15,12 +15,15 @@ import { extractBinary, type Extracted } from './extract.ts'
 import { clearJournal, removeTempDir, sweepUpdateTemps, startJournal, TEMP_DIR_PREFIX } from './journal.ts'
 import { probeBinary } from './probe.ts'
 import { traceStep } from './trace.ts'
+import type { Transfer } from './transfer.ts'
 
 export interface Prepared {
   tempDir: string
   newBinary: string
   sha256: string
   version: string
+  /** What this install downloaded. */
+  transfer: Transfer
 }
 
 export interface Target {
@@ -119,7 +122,8 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
     await checkNewBinary(ctx, newBinary, target.version)
     crashPoint(ctx.env, 'new-binary-checked')
     traceStep(ctx.env, 'version probe (new binary)')
-    return { tempDir, newBinary, sha256: extracted.sha256, version: target.version }
+    const transfer: Transfer = { bytes: target.asset.size, differential: false, archiveBytes: target.asset.size }
+    return { tempDir, newBinary, sha256: extracted.sha256, version: target.version, transfer }
   } catch (err) {
     // Nothing was swapped: remove every trace of this attempt.
     removeTempDir(tempDir, installPath)
