@@ -190,7 +190,7 @@ export interface ForeignHost {
   /** What the binary at `path` prints for `--version`, null when it does not run. */
   versionAt(path: string): Promise<string | null>
   /** A prepared new binary in a fresh update temp dir, as prepare.ts leaves it. */
-  prepare(version: string, o?: { broken?: boolean }): Prepared
+  prepare(version: string, o?: { broken?: boolean }): Omit<Prepared, 'transfer'>
   /** Files in the install directory whose names start with the update temp prefix. */
   leftovers(): string[]
 }
