@@ -1,6 +1,7 @@
 // `npm run build:release -- --version V [--platforms a,b] [--out DIR] [--server URL]
 // [--trust-key kid:x]… [--cache-dir DIR] [--concurrency N] [--managed-by CMD]`: single executables
-// for every platform, their archives and checksums.txt (default into release/V/). Progress on
+// for every platform, their archives, each binary's block map and chunk pack (differential
+// updates), and checksums.txt (default into release/V/). Progress on
 // stderr, the summary on stdout. `--managed-by "brew upgrade cco"` makes binaries for a package
 // manager: they never replace themselves and name that command instead (client/src/update/managed.ts).
 import { parseArgs } from 'node:util'
@@ -87,12 +88,23 @@ try {
     concurrency,
     log: (line) => console.error(`  ${line}`),
   })
-  const rows = r.artifacts.map((a) => [a.platform, mib(a.binaryBytes), mib(a.archiveBytes), `${a.injectSeconds.toFixed(1)} s`, `${a.packSeconds.toFixed(1)} s`, a.codeCache ? 'yes' : 'no'])
-  const header = ['PLATFORM', 'BINARY', 'ARCHIVE', 'INJECT', 'PACK', 'CODE CACHE']
+  const rows = r.artifacts.map((a) => [
+    a.platform,
+    mib(a.binaryBytes),
+    mib(a.archiveBytes),
+    mib(a.packBytes),
+    `${(a.blockmapBytes / 1024).toFixed(0)} KiB`,
+    String(a.chunks),
+    `${a.injectSeconds.toFixed(1)} s`,
+    `${a.packSeconds.toFixed(1)} s`,
+    `${a.deltaSeconds.toFixed(1)} s`,
+    a.codeCache ? 'yes' : 'no',
+  ])
+  const header = ['PLATFORM', 'BINARY', 'ARCHIVE', 'CHUNK PACK', 'BLOCK MAP', 'CHUNKS', 'INJECT', 'PACK', 'DELTA', 'CODE CACHE']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   for (const row of [header, ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
   console.log('')
-  for (const a of r.artifacts) console.log(a.archive)
+  for (const a of r.artifacts) console.log([a.archive, a.blockmap, a.pack].join('\n'))
   console.log(r.checksums)
   const s = r.seconds
   console.log(

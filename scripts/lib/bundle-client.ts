@@ -21,6 +21,11 @@ export interface BundleClientOptions {
   /** A package-managed build: the command that upgrades it (`brew upgrade cco`); cco then never replaces itself. */
   managedBy?: string
   minify?: boolean
+  /**
+   * JavaScript appended to the bundle as it is (esbuild's footer), for tests and the bench that
+   * need two builds whose code differs, not only their version. Never set by a real release.
+   */
+  extraCode?: string
 }
 
 export interface BundleResult {
@@ -61,6 +66,7 @@ export async function bundleClient(options: BundleClientOptions): Promise<Bundle
     banner: {
       js: 'const __cco_import_meta_url = require("node:url").pathToFileURL(__filename).href;',
     },
+    footer: options.extraCode ? { js: options.extraCode } : undefined,
     legalComments: 'none',
     minify: options.minify ?? false,
     sourcemap: false,

@@ -39,7 +39,7 @@ export async function writeChecksums(dir: string, names: string[], file = 'check
   return path
 }
 
-/** Files a previous build of `version` left in `dir` (archives, checksums), to be replaced. */
+/** Files a previous build of `version` left in `dir` (archives, their block maps and chunk packs, checksums), to be replaced. */
 export function previousOutputs(dir: string, version: string): string[] {
   let names: string[]
   try {
@@ -48,5 +48,6 @@ export function previousOutputs(dir: string, version: string): string[] {
     return []
   }
   const prefix = `cco-${version}-`
-  return names.filter((n) => n === 'checksums.txt' || (n.startsWith(prefix) && (n.endsWith('.tar.gz') || n.endsWith('.zip'))))
+  const outputs = ['.tar.gz', '.zip', '.blockmap.json', '.chunks']
+  return names.filter((n) => n === 'checksums.txt' || (n.startsWith(prefix) && outputs.some((end) => n.endsWith(end))))
 }

@@ -1,12 +1,15 @@
 // The release build: bundle the client once, then per platform a Node single executable
 // packed as `cco-<version>-<platform>.tar.gz` (`.zip` on Windows) with the binary at the root,
-// and `checksums.txt` over the archives.
+// the binary's differential assets beside it (`.blockmap.json` and `.chunks`, contract/README.md
+// "Block maps and chunk packs"), and `checksums.txt` over all of them.
 import { availableParallelism, tmpdir } from 'node:os'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { PublicKey } from '../../contract/manifest.ts'
 import { binaryName, canonicalAssetName, PLATFORMS, type Platform } from '../../contract/platform.ts'
 import { isVersion } from '../../contract/version.ts'
+import { deltaAssetNames } from '../../contract/blockmap.ts'
+import { writeDeltaAssets } from './blockmap-build.ts'
 import { bundleClient } from './bundle-client.ts'
 import { packTarGz, packZip, previousOutputs, writeChecksums } from './release-archives.ts'
 import { assertBuildNode, hostPlatform, injectBlob, makeBlob, nodeBinaryFor, run, type NodeBinary } from './sea.ts'
@@ -28,6 +31,11 @@ export interface ReleaseBuildOptions {
   concurrency?: number
   /** Archive entry times; default now. */
   mtime?: Date
+  /**
+   * JavaScript appended to the bundle (bundle-client.ts `extraCode`): tests and the bench build
+   * two versions whose code differs, as two real releases would. Not a command-line flag.
+   */
+  extraCode?: string
   log?: (line: string) => void
 }
 
@@ -36,11 +44,18 @@ export interface PlatformArtifact {
   archive: string
   archiveBytes: number
   binaryBytes: number
+  /** The differential assets beside the archive: paths, sizes, how many chunks. */
+  blockmap: string
+  blockmapBytes: number
+  pack: string
+  packBytes: number
+  chunks: number
   codeCache: boolean
   nodeSource: NodeBinary['source']
-  /** Copy + injection (+ self-test), and packing, in seconds. */
+  /** Copy + injection (+ self-test), packing the archive, and writing the block map and chunk pack (at the same time as packing), in seconds. */
   injectSeconds: number
   packSeconds: number
+  deltaSeconds: number
   /** The host binary's `--version` answer, when it could be run here. */
   selfTest: string | null
 }
@@ -104,6 +119,7 @@ export async function buildRelease(options: ReleaseBuildOptions): Promise<Releas
       defaultServer: options.server,
       trustKeys: options.trustKeys,
       managedBy: options.managedBy,
+      extraCode: options.extraCode,
       // Minified: a smaller script parses faster, which matters most where there is no code cache.
       minify: true,
     })
@@ -139,28 +155,53 @@ export async function buildRelease(options: ReleaseBuildOptions): Promise<Releas
           throw new Error(`the built ${platform} binary failed its self-test: --version said ${JSON.stringify(selfTest)} (exit ${r.code})\n${r.stderr}`)
         }
       }
-      const packStarted = performance.now()
-      const archive = join(outDir, canonicalAssetName(version, platform))
-      if (archive.endsWith('.zip')) await packZip(binary, name, archive, mtime)
-      else await packTarGz(binary, name, archive, mtime)
+      const archiveName = canonicalAssetName(version, platform)
+      const archive = join(outDir, archiveName)
+      // The archive and the differential assets are made from the same binary at the same time:
+      // gzip runs on this thread, the chunks' deflate on the thread pool. (The macOS re-signing
+      // in the release workflow changes the binary, and makes its delta assets again.)
+      const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+        const t = performance.now()
+        return [await fn(), since(t)]
+      }
+      const [[, packSeconds], [delta, deltaSeconds]] = await Promise.all([
+        timed(() => (archive.endsWith('.zip') ? packZip(binary, name, archive, mtime) : packTarGz(binary, name, archive, mtime))),
+        timed(() => writeDeltaAssets({ binary, archiveName, outDir, version, platform })),
+      ])
       const artifact: PlatformArtifact = {
         platform,
         archive,
         archiveBytes: statSync(archive).size,
         binaryBytes: statSync(binary).size,
+        blockmap: delta.blockmap,
+        blockmapBytes: statSync(delta.blockmap).size,
+        pack: delta.pack,
+        packBytes: delta.map.pack.size,
+        chunks: delta.map.chunks.length,
         codeCache,
         nodeSource: nodes.get(platform)!.source,
         injectSeconds,
-        packSeconds: since(packStarted),
+        packSeconds,
+        deltaSeconds,
         selfTest,
       }
       rmSync(join(work, platform), { recursive: true, force: true })
-      log(`${platform}: ${mib(artifact.binaryBytes)} binary, ${mib(artifact.archiveBytes)} archive, inject ${artifact.injectSeconds.toFixed(1)} s, pack ${artifact.packSeconds.toFixed(1)} s${selfTest ? ` (self-test: ${selfTest})` : ''}`)
+      log(
+        `${platform}: ${mib(artifact.binaryBytes)} binary, ${mib(artifact.archiveBytes)} archive, inject ${artifact.injectSeconds.toFixed(1)} s, pack ${packSeconds.toFixed(1)} s, ` +
+          `${artifact.chunks} chunks: ${mib(artifact.packBytes)} pack and ${(artifact.blockmapBytes / 1024).toFixed(0)} KiB block map in ${artifact.deltaSeconds.toFixed(1)} s${selfTest ? ` (self-test: ${selfTest})` : ''}`,
+      )
       return artifact
     })
     const platformSeconds = since(t)
 
-    const checksums = await writeChecksums(outDir, artifacts.map((a) => canonicalAssetName(version, a.platform)))
+    const checksums = await writeChecksums(
+      outDir,
+      artifacts.flatMap((a) => {
+        const name = canonicalAssetName(version, a.platform)
+        const delta = deltaAssetNames(name)!
+        return [name, delta.blockmap, delta.pack]
+      }),
+    )
     return {
       version,
       outDir,

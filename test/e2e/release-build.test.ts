@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { currentPlatform } from '../../client/src/context.ts'
+import { BlockMapSchema, deltaAssetNames } from '../../contract/blockmap.ts'
 import { binaryName, canonicalAssetName, PLATFORMS, type Platform } from '../../contract/platform.ts'
+import { writeDeltaAssets } from '../../scripts/lib/blockmap-build.ts'
 import { generateDevSecrets } from '../../scripts/lib/dev-secrets.ts'
 import { startBroker, type DevBroker } from '../../support/broker.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
@@ -24,6 +26,7 @@ import { releasePayload } from '../../support/github.ts'
 import { freePort } from '../../support/ports.ts'
 import { mustSucceed, runReleaseBuild } from '../../support/release-build.ts'
 import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
+import { rebuildFromPack } from '../support/chunk-pack.ts'
 
 const A = '2026.11.25'
 const B = '2026.11.26'
@@ -67,19 +70,23 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
+
 const archives = (version: string) => PLATFORMS.map((p) => canonicalAssetName(version, p))
+/** Every file a build of `version` publishes besides checksums.txt: each archive, its block map and its chunk pack. */
+const published = (version: string) => archives(version).flatMap((a) => [a, deltaAssetNames(a)!.blockmap, deltaAssetNames(a)!.pack])
 
 describe('the archives', () => {
-  it('are five, one per platform, plus a checksums.txt that sha256sum -c accepts', () => {
-    expect(readdirSync(outB).sort()).toEqual([...archives(B), 'checksums.txt'].sort())
+  it('are five, one per platform, each with its block map and chunk pack, plus a checksums.txt over all of them that sha256sum -c accepts', () => {
+    expect(readdirSync(outB).sort()).toEqual([...published(B), 'checksums.txt'].sort())
     const lines = readFileSync(join(outB, 'checksums.txt'), 'utf8').split('\n')
     expect(lines.pop()).toBe('')
-    expect(lines.map((l) => l.slice(66))).toEqual([...archives(B)].sort())
-    for (const l of lines) expect(l).toMatch(/^[0-9a-f]{64} {2}cco-2026\.11\.26-[a-z0-9_-]+\.(tar\.gz|zip)$/)
+    expect(lines.map((l) => l.slice(66))).toEqual([...published(B)].sort())
+    for (const l of lines) expect(l).toMatch(/^[0-9a-f]{64} {2}cco-2026\.11\.26-[a-z0-9_-]+\.(tar\.gz|zip|blockmap\.json|chunks)$/)
 
     const check = spawnSync('sha256sum', ['-c', 'checksums.txt'], { cwd: outB, encoding: 'utf8' })
     expect(check.status, check.stdout + check.stderr).toBe(0)
-    expect(check.stdout.trim().split('\n').sort()).toEqual([...archives(B)].sort().map((n) => `${n}: OK`))
+    expect(check.stdout.trim().split('\n').sort()).toEqual([...published(B)].sort().map((n) => `${n}: OK`))
   })
 
   // The executable format each platform's binary must have: ELF machine, Mach-O CPU type, PE machine.
@@ -123,6 +130,31 @@ describe('the archives', () => {
         expect(loadCommands.includes(Buffer.concat([Buffer.from('NODE_SEA'), Buffer.alloc(8)]))).toBe(true)
         expect(loadCommands.includes('__NODE_SEA_BLOB')).toBe(true)
       }
+
+      // The block map describes exactly this binary, and the pack rebuilds it chunk by chunk.
+      const delta = deltaAssetNames(canonicalAssetName(B, platform))!
+      const map = BlockMapSchema.parse(JSON.parse(readFileSync(join(outB, delta.blockmap), 'utf8')))
+      expect(map).toMatchObject({ version: B, platform, binary: { size: binary.length, sha256: sha256(binary) } })
+      const pack = readFileSync(join(outB, delta.pack))
+      expect(map.pack).toEqual({ name: delta.pack, size: pack.length, sha256: sha256(pack), compression: 'deflate-raw' })
+      expect(rebuildFromPack(map, pack).equals(binary)).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the differential assets', () => {
+  it('are the same bytes when made again from the same binary, one chunk at a time', { timeout: 120_000 }, async () => {
+    const platform: Platform = 'linux-x86_64'
+    const archiveName = canonicalAssetName(B, platform)
+    const dir = mkdtempSync(join(work, 'again-'))
+    try {
+      expect(spawnSync('tar', ['-xzf', join(outB, archiveName), '-C', dir]).status).toBe(0)
+      const again = await writeDeltaAssets({ binary: join(dir, 'cco'), archiveName, outDir: dir, version: B, platform, inFlight: 1 })
+      const names = deltaAssetNames(archiveName)!
+      expect(readFileSync(again.pack).equals(readFileSync(join(outB, names.pack)))).toBe(true)
+      expect(readFileSync(again.blockmap, 'utf8')).toBe(readFileSync(join(outB, names.blockmap), 'utf8'))
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -140,7 +172,7 @@ function hostWith(out: string, version: string): CcoHome {
 }
 
 function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex')
+  return sha256(readFileSync(path))
 }
 
 describe.skipIf(!onLinuxX64)('the Linux x86_64 single executable', () => {
