@@ -85,7 +85,13 @@ export const UpdateJson = doc({
   decision: z.strictObject({ kind: z.string(), detail: z.string() }),
   notes: orNull(z.string()),
   notes_url: orNull(z.string()),
-  installed: orNull(z.strictObject(swap)),
+  installed: orNull(
+    z.strictObject({
+      ...swap,
+      /** What the install downloaded: bytes over the network, whether it was differential, the archive's size. */
+      download: z.strictObject({ bytes: int, differential: z.boolean(), archive_bytes: int }),
+    }),
+  ),
   maintenance_window: orNull(z.strictObject({ windows: z.array(z.string()), open_until: orNull(time), next_opening: time })),
   /** `cco update --version X`: what was asked for and what its signed statement said; null for a channel update. */
   pin: orNull(

@@ -104,8 +104,9 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
     // The command's own --version (positional options): `cco --version` stays the self-test.
     .option('--version <version>', 'install exactly this version (a live release that is not yanked)')
     .option('--allow-downgrade', 'with --version: install it even when it is older than the running version')
+    .option('--full', 'download the whole archive, never a differential update')
     .option('--json', 'print one JSON object')
-    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; quiet?: boolean; channel?: Channel; version?: string; allowDowngrade?: boolean; json?: boolean }) =>
+    .action((o: { check?: boolean; yes?: boolean; prompt?: boolean; quiet?: boolean; channel?: Channel; version?: string; allowDowngrade?: boolean; full?: boolean; json?: boolean }) =>
       pick(o, async (a) => {
         if (o.version !== undefined && !isVersion(o.version)) throw new UsageError(`--version ${JSON.stringify(o.version)} is not a version (e.g. 2026.11.3 or v2026.11.3)`)
         if (o.allowDowngrade && o.version === undefined) throw new UsageError('--allow-downgrade only goes with --version X')
@@ -117,7 +118,7 @@ export function buildProgram(app: AppContext, select: (s: CommandSelection) => v
         }
         const result = await (await import('./commands/update.ts')).updateCommand(
           a,
-          { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel, version: o.version, allowDowngrade: !!o.allowDowngrade },
+          { check: !!o.check, yes: !!o.yes, prompt: !!o.prompt, channel: o.channel, version: o.version, allowDowngrade: !!o.allowDowngrade, full: !!o.full },
           {
             event: print,
             confirm: async (q) => (await import('./system/prompt.ts')).askYesNo(q, a.stdin, a.stderr),

@@ -32,6 +32,8 @@ export interface UpdateOptions {
   version?: string
   /** `--allow-downgrade`: with --version, X may be older than the running version. */
   allowDowngrade?: boolean
+  /** `--full`: download the whole archive, never a differential update. */
+  full?: boolean
 }
 
 export type UpdateEvent =
@@ -207,7 +209,7 @@ export async function updateCommand(app: AppContext, options: UpdateOptions, ui:
   const progress: Progress = { check: null, install: null, reported: false }
   const fleet = fleetReporter(app, config, { channel: options.channel })
   const hooks = afterInstallHooks(app, fleet, progress)
-  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks })
+  const ctx = createUpdateContext(app, config, path, { channel: options.channel, progress: ui.progress, hooks, fullDownload: options.full })
   try {
     const result = options.version !== undefined ? await runPin(ctx, options, options.version, ui, progress) : await runUpdate(ctx, options, ui, progress)
     result.maintenance_window = windowView(ctx)

@@ -8,7 +8,11 @@ import type { VersionInfo } from '../commands/version.ts'
 import { formatClock, formatDayTime } from '../config/window.ts'
 import { formatUtc } from '../system/clock.ts'
 import type { RollbackResult } from '../update/rollback.ts'
+import type { Transfer } from '../update/transfer.ts'
 import { notesText, type OutputLine } from './terminal-text.ts'
+
+/** `41.7 MiB`, `152 KiB` (update/differential.ts has the same rule; this file loads for every command, that one only with an update). */
+const formatBytes = (bytes: number) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`)
 
 const when = (iso: string | null) => (iso ? formatUtc(new Date(iso)) : 'Never')
 
@@ -90,7 +94,7 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
       return lines
     }
     case 'downloading':
-      return [`→ Downloading ${e.name} (${e.size >= 1048576 ? `${(e.size / 1048576).toFixed(1)} MiB` : `${Math.ceil(e.size / 1024)} KiB`})...`]
+      return [`→ Downloading ${e.name} (${formatBytes(e.size)})...`]
     case 'declined':
       return ['→ Update cancelled']
     case 'changed': {
@@ -105,6 +109,7 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
     case 'installed':
       return [
         `✅ Successfully updated to ${e.result.version}`,
+        downloadedLine(e.result.transfer),
         ...(e.result.backupPath ? [`→ Previous version kept as ${e.result.backupPath} (cco rollback restores it)`] : []),
       ]
     case 'pin-versions':
@@ -119,6 +124,13 @@ export function formatUpdateEvent(e: UpdateEvent): OutputLine[] {
       if (e.autoInstall) return [`ℹ️  The daemon will move this host to ${e.next} (channel ${e.channel}) at its next check; to stay on ${e.version}: cco config set updates.auto_install false`]
       return [`ℹ️  Channel ${e.channel} offers ${e.next}; the daemon will not install it (updates.auto_install is off), cco update will`]
   }
+}
+
+/** `→ Downloaded 0.9 MiB of 41.7 MiB (differential)`, or the archive's size. */
+function downloadedLine(t: Transfer): string {
+  return t.differential
+    ? `→ Downloaded ${formatBytes(t.bytes)} of ${formatBytes(t.archiveBytes)} (differential)`
+    : `→ Downloaded ${formatBytes(t.bytes)} (full archive${t.bytes > t.archiveBytes ? ', after a differential attempt' : ''})`
 }
 
 export function formatRollback(r: RollbackResult): string[] {

@@ -16,5 +16,9 @@ export function swapJson(r: RollbackResult) {
 }
 
 export function updateJson(o: UpdateOutcome) {
-  return { ...o, installed: o.installed ? swapJson(o.installed) : null }
+  const installed = o.installed && {
+    ...swapJson(o.installed),
+    download: { bytes: o.installed.transfer.bytes, differential: o.installed.transfer.differential, archive_bytes: o.installed.transfer.archiveBytes },
+  }
+  return { ...o, installed }
 }

@@ -24,6 +24,8 @@ export interface UpdateContext extends AppContext, RecordContext {
   /** Download timeouts (defaults in download.ts). */
   downloadStallMs?: number
   downloadDeadlineMs?: number
+  /** `cco update --full`: download the archive even when a differential update is offered. */
+  fullDownload?: boolean
 }
 
 export interface UpdateContextOptions {
@@ -31,6 +33,7 @@ export interface UpdateContextOptions {
   /** What joins an install (update/hooks.ts); none unless the caller passes some. */
   hooks?: UpdateHooks
   progress?: UpdateContext['progress']
+  fullDownload?: boolean
 }
 
 export function createUpdateContext(app: AppContext, config: Config, configPath: string, options: UpdateContextOptions = {}): UpdateContext {
@@ -52,5 +55,6 @@ export function createUpdateContext(app: AppContext, config: Config, configPath:
     hostId: ensureHostId(app.paths.hostIdFile),
     hooks: options.hooks ?? noHooks,
     progress: options.progress,
+    fullDownload: options.fullDownload,
   }
 }

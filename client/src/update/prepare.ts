@@ -1,7 +1,7 @@
 // Install phase 1, "prepare": everything that can fail without touching the installed binary.
 // Download into a private temp dir beside the install path (same filesystem, so the later
 // rename is atomic), verify size and sha256, extract only the binary, and run it once.
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs'
 import { PassThrough } from 'node:stream'
 import { dirname, join } from 'node:path'
 import type { Asset } from '../../../contract/manifest.ts'
@@ -10,6 +10,7 @@ import { CliError, errnoCode, ExitCode, messageOf, RefusedError } from '../error
 import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
 import type { UpdateContext } from './context.ts'
+import { installDifferential, formatBytes } from './differential.ts'
 import { downloadArtifact } from './download.ts'
 import { extractBinary, type Extracted } from './extract.ts'
 import { clearJournal, removeTempDir, sweepUpdateTemps, startJournal, TEMP_DIR_PREFIX } from './journal.ts'
@@ -87,42 +88,47 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
     const archive = join(tempDir, kind === 'zip' ? 'archive.zip' : 'archive.tar.gz')
     const exe = ctx.platform ? binaryName(ctx.platform) : 'cco'
     const newBinary = join(tempDir, exe)
-    const extractOptions = { archivePath: archive, kind, binaryName: exe, dest: newBinary, archiveSize: target.asset.size }
-    const stream = kind === 'tar.gz' ? streamingExtract(extractOptions) : null
-    const bar = ctx.progress?.(target.asset.name, target.asset.size)
-    try {
-      const downloaded = downloadArtifact({
+
+    // A differential update first, when the release offers one and a binary is installed to
+    // rebuild from; anything unexpected there ends in the archive download below.
+    const delta = target.asset.binary
+    let transferred = 0
+    let differential = false
+    let extracted: Extracted | null = null
+    if (delta && !ctx.fullDownload && ctx.platform && statSync(installPath, { throwIfNoEntry: false })?.isFile()) {
+      const attempt = await installDifferential({
         http: ctx.http,
-        url: target.asset.url,
-        size: target.asset.size,
-        sha256: target.asset.sha256,
-        dest: archive,
+        delta,
+        version: target.version,
+        platform: ctx.platform,
+        archiveSize: target.asset.size,
+        installed: installPath,
+        dest: newBinary,
         stallTimeoutMs: ctx.downloadStallMs,
         totalTimeoutMs: ctx.downloadDeadlineMs,
-        onProgress: bar ? (n) => bar.update(n) : undefined,
-        onData: stream?.feed,
+        progress: ctx.progress,
+        label: `${target.asset.name} (differential)`,
       })
-      stream?.verifiedBy(downloaded)
-      await downloaded
-    } catch (err) {
-      await stream?.abandon()
-      throw err
-    } finally {
-      bar?.stop()
+      transferred += attempt.bytes
+      if (attempt.kind === 'installed') {
+        extracted = attempt.extracted
+        differential = true
+        crashPoint(ctx.env, 'downloaded')
+        crashPoint(ctx.env, 'extracted')
+        traceStep(ctx.env, 'differential: block map, chunks, ranges, write')
+      } else {
+        ctx.logger.warn(`Differential update not used: ${attempt.reason}; downloading the full archive (${formatBytes(target.asset.size)})`)
+      }
     }
-    crashPoint(ctx.env, 'downloaded')
-    traceStep(ctx.env, 'download, hash, extract')
-
-    // The archive is verified: finish the extraction that ran alongside the download, or
-    // extract from the file when there was none or it could not be used.
-    const extracted = (await stream?.finish()) ?? (await extractBinary(extractOptions))
-    crashPoint(ctx.env, 'extracted')
-    traceStep(ctx.env, 'finish extract, fsync binary')
+    if (!extracted) {
+      extracted = await downloadAndExtract(ctx, target, { archivePath: archive, kind, binaryName: exe, dest: newBinary, archiveSize: target.asset.size })
+      transferred += target.asset.size
+    }
 
     await checkNewBinary(ctx, newBinary, target.version)
     crashPoint(ctx.env, 'new-binary-checked')
     traceStep(ctx.env, 'version probe (new binary)')
-    const transfer: Transfer = { bytes: target.asset.size, differential: false, archiveBytes: target.asset.size }
+    const transfer: Transfer = { bytes: transferred, differential, archiveBytes: target.asset.size }
     return { tempDir, newBinary, sha256: extracted.sha256, version: target.version, transfer }
   } catch (err) {
     // Nothing was swapped: remove every trace of this attempt.
@@ -130,6 +136,41 @@ export async function prepareInstall(ctx: UpdateContext, target: Target): Promis
     clearJournal(installJournal)
     throw err
   }
+}
+
+/** The archive path: download (extracting a .tar.gz as it arrives), verify, extract. */
+async function downloadAndExtract(ctx: UpdateContext, target: Target, extractOptions: Parameters<typeof extractBinary>[0]): Promise<Extracted> {
+  const stream = extractOptions.kind === 'tar.gz' ? streamingExtract(extractOptions) : null
+  const bar = ctx.progress?.(target.asset.name, target.asset.size)
+  try {
+    const downloaded = downloadArtifact({
+      http: ctx.http,
+      url: target.asset.url,
+      size: target.asset.size,
+      sha256: target.asset.sha256,
+      dest: extractOptions.archivePath,
+      stallTimeoutMs: ctx.downloadStallMs,
+      totalTimeoutMs: ctx.downloadDeadlineMs,
+      onProgress: bar ? (n) => bar.update(n) : undefined,
+      onData: stream?.feed,
+    })
+    stream?.verifiedBy(downloaded)
+    await downloaded
+  } catch (err) {
+    await stream?.abandon()
+    throw err
+  } finally {
+    bar?.stop()
+  }
+  crashPoint(ctx.env, 'downloaded')
+  traceStep(ctx.env, 'download, hash, extract')
+
+  // The archive is verified: finish the extraction that ran alongside the download, or
+  // extract from the file when there was none or it could not be used.
+  const extracted = (await stream?.finish()) ?? (await extractBinary(extractOptions))
+  crashPoint(ctx.env, 'extracted')
+  traceStep(ctx.env, 'finish extract, fsync binary')
+  return extracted
 }
 
 /**
