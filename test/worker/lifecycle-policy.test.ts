@@ -97,13 +97,13 @@ describe('onJobResult', () => {
     expect(change.outcome).toBe('queued')
     return change.rows[0]!
   }
-  const job = (row: ReleaseRow): Job => ({ kind: 'checksums', version: row.version, source_rev: row.source_rev, fetch_url: row.fetch!.url })
+  const job = (row: ReleaseRow): Job => ({ kind: 'fetch', version: row.version, source_rev: row.source_rev, fetch_url: row.fetch!.url })
   const jobCtx = { now: NOW, assetHosts: parseAssetHosts('github.com'), mirror: false }
 
   it('ignores an answer that a later delivery made stale', async () => {
     const row = await pendingRow()
     expect(onJobResult({ ...row, source_rev: row.source_rev + 1 }, job(row), { ok: false, error: 'HTTP 503', retry: true }, jobCtx)).toBeNull()
-    expect(onJobResult(null, job(row), { ok: true, text: '' }, jobCtx)).toBeNull()
+    expect(onJobResult(null, job(row), { ok: true, checksums: { name: 'checksums.txt', text: '' } }, jobCtx)).toBeNull()
   })
 
   it('retries a failed checksums fetch on the backoff schedule, then refuses with the reason', async () => {

@@ -4,7 +4,7 @@
 // that touches that storage. Every change goes through `commit`, which recomputes the channels,
 // signs the ones whose content changed with seq + 1 and writes everything in one transaction.
 // Changes come from webhook deliveries, the admin API, reconciliation with GitHub's API and
-// the alarm (checksums files, asset mirror copies).
+// the alarm (checksums files and block maps, asset mirror copies).
 import { DurableObject } from 'cloudflare:workers'
 import { GuardRequestSchema, HaltRequestSchema, PromoteRequestSchema, RolloutRequestSchema, YankRequestSchema, type GuardRequest, type HaltRequest, type RampRequest, type PromoteRequest, type RolloutRequest, type YankRequest } from '../../contract/api.ts'
 import { CHANNELS, MANIFEST_MAX_BYTES, isChannel, type Channel } from '../../contract/manifest.ts'
@@ -12,7 +12,7 @@ import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import { loadConfig } from '../config.ts'
 import { kvKey } from '../edge-cache.ts'
 import { decideHalt, decidePromote, decideResume, decideRollout, decideUnyank, decideYank, type AdminDecision, type ReleaseFacts } from '../policy/admin.ts'
-import { isoSeconds, type ReleaseContent } from '../policy/assess-release.ts'
+import { isoSeconds, recordedFiles, type ReleaseContent } from '../policy/assess-release.ts'
 import { sha256Hex, strongEtag } from '../policy/cache.ts'
 import { computeChannels, type ChannelPointer, type ChannelPointers } from '../policy/channels.ts'
 import { GithubReleaseSchema, type GithubRelease, type ReleaseAction } from '../policy/github-release.ts'
@@ -25,7 +25,7 @@ import { allShards, fleetShard, fleetShardCount } from '../fleet/shards.ts'
 import { DEFAULT_GUARD, EVIDENCE_HOSTS, decideGuard, guardNear, type Guard, type GuardCounts } from '../policy/guard.ts'
 import { decideRamp, startRamp, type Ramp } from '../policy/ramp.ts'
 import { NOTIFY_MAX_ATTEMPTS, NOTIFY_TIMEOUT_MS, notificationOf, notifyRetryDelayMs, parseNotifyUrls, redactedUrl } from '../policy/notify.ts'
-import { fetchChecksums } from './fetch-checksums.ts'
+import { fetchReleaseFiles } from './fetch-release-files.ts'
 import { mirrorAsset, mirrorBucket, mirrorKeysOf, type MirrorCopy } from './mirror.ts'
 import { listGithubReleases, releasesUrl } from './reconcile.ts'
 import { META_DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.ts'
@@ -182,22 +182,22 @@ export class Broker extends DurableObject<Env> {
     return { status: change.outcome, ...(change.version ? { version: change.version } : {}), ...(change.reason ? { reason: change.reason } : {}), channels }
   }
 
-  // ─── Alarm: checksums files and mirror copies, off the webhook's request path ──────────
+  // ─── Alarm: checksums files, block maps and mirror copies, off the webhook's request path
 
   override async alarm(): Promise<void> {
     const config = loadConfig(this.env)
     // Jobs due now (a second of slack: an alarm may fire a hair early relative to Date.now()).
     const dueBy = Date.now() + 1000
     const due = this.#sql
-      .exec<{ kind: 'checksums'; version: string; source_rev: number; fetch_url: string }>(
-        "SELECT 'checksums' AS kind, version, source_rev, fetch_url FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at",
+      .exec<{ version: string; source_rev: number; fetch_url: string; source: string }>(
+        'SELECT version, source_rev, fetch_url, source FROM releases WHERE fetch_next_at IS NOT NULL AND fetch_next_at <= ? ORDER BY fetch_next_at',
         dueBy,
       )
       .toArray()
-    for (const job of due) {
+    for (const { source, ...row } of due) {
       // No lock is held across the network: the row is re-read before the answer is applied.
-      const fetched = await fetchChecksums(job.fetch_url, config.assetHosts)
-      await this.#writes.run(() => this.#applyJob(job, fetched))
+      const fetched = await fetchReleaseFiles(JSON.parse(source) as GithubRelease, { assetHosts: config.assetHosts, now: isoSeconds(Date.now())! })
+      await this.#writes.run(() => this.#applyJob({ kind: 'fetch', ...row }, fetched))
     }
     const copies = this.#sql
       .exec<{ kind: 'mirror'; version: string; source_rev: number; mirror_content: string }>(
@@ -351,14 +351,14 @@ export class Broker extends DurableObject<Env> {
     await bucket.delete(keys).catch((err: unknown) => console.error(`deleting replaced mirror copies failed: ${(err as Error).message}`))
   }
 
-  /** Copies every asset of the content, stopping at the first failure. */
+  /** Copies every file of the content (archives, block maps, packs), stopping at the first failure. */
   async #copyToMirror(version: string, content: ReleaseContent): Promise<MirrorCopy> {
     const bucket = mirrorBucket(this.env)
     // The binding was removed while the job waited: there is no mirror to wait for any more.
     if (!bucket) return { ok: true }
     const hosts = loadConfig(this.env).assetHosts
-    for (const asset of Object.values(content.assets)) {
-      const copied = await mirrorAsset(bucket, version, asset, hosts)
+    for (const file of Object.values(content.assets).flatMap(recordedFiles)) {
+      const copied = await mirrorAsset(bucket, version, file, hosts)
       if (!copied.ok) return copied
     }
     return { ok: true }
@@ -772,10 +772,10 @@ export class Broker extends DurableObject<Env> {
     return row ? this.#storedReleases([row])[0]! : null
   }
 
-  /** A release asset the broker recorded (as its manifests advertise it), or null. */
+  /** A release file the broker recorded (an archive, block map or pack, as its manifests advertise it), or null. */
   recordedAsset(version: string, name: string): { version: string; sha256: string; source_url: string } | null {
     const row = this.#releaseByVersion(version)
-    const asset = row ? Object.values(row.assets).find((a) => a.name === name) : undefined
+    const asset = row ? Object.values(row.assets).flatMap(recordedFiles).find((a) => a.name === name) : undefined
     return row && asset ? { version: row.version, sha256: asset.sha256, source_url: asset.source_url } : null
   }
 

@@ -1,8 +1,9 @@
 // GETs a release asset URL for the Durable Object's alarm, following redirects by hand so that
 // every hop is checked against ASSET_HOSTS (GitHub redirects downloads to its CDN). Used for
-// checksums files and for the asset mirror's copies.
+// checksums files, block maps and the asset mirror's copies.
 import type { AssetHost } from '../config.ts'
 import { assetUrlProblem } from '../policy/asset-hosts.ts'
+import { readCapped } from '../read-capped.ts'
 
 const MAX_REDIRECTS = 5
 
@@ -26,5 +27,32 @@ export async function fetchOnAssetHosts(url: string, assetHosts: readonly AssetH
       continue
     }
     return { ok: true, res }
+  }
+}
+
+export type CappedFetch = { ok: true; bytes: Uint8Array } | { ok: false; error: string; retry: boolean }
+
+/**
+ * A small file's whole body (a checksums file, a block map): on ASSET_HOSTS at every hop, the
+ * whole exchange within `timeoutMs`, at most `maxBytes` read (counted as they arrive). Network
+ * errors, timeouts and non-2xx answers may pass with another attempt (`retry: true`); a host
+ * off the list or a body over the cap will not.
+ */
+export async function fetchCapped(url: string, assetHosts: readonly AssetHost[], o: { maxBytes: number; timeoutMs: number; accept: string }): Promise<CappedFetch> {
+  const signal = AbortSignal.timeout(o.timeoutMs)
+  try {
+    const fetched = await fetchOnAssetHosts(url, assetHosts, { signal, accept: o.accept })
+    if (!fetched.ok) return fetched
+    const res = fetched.res
+    if (!res.ok) {
+      await res.body?.cancel()
+      return { ok: false, error: `HTTP ${res.status}`, retry: true }
+    }
+    const bytes = await readCapped(res.body, o.maxBytes, res.headers.get('content-length'))
+    if (bytes === null) return { ok: false, error: `larger than ${o.maxBytes} bytes`, retry: false }
+    return { ok: true, bytes }
+  } catch (err) {
+    const timedOut = signal.aborted
+    return { ok: false, error: timedOut ? `no answer within ${o.timeoutMs / 1000} s` : `network error: ${(err as Error).message}`, retry: true }
   }
 }

@@ -1,15 +1,15 @@
-// The asset mirror: copies a release's archives into the optional R2 bucket ASSETS_BUCKET, so
-// that hosts download from the broker's own origin. Runs in the Durable Object's alarm, never
+// The asset mirror: copies a release's files (archives, block maps, chunk packs) into the
+// optional R2 bucket ASSETS_BUCKET, so that hosts download from the broker's own origin. Runs in the Durable Object's alarm, never
 // on a request path. Each copy streams from the recorded download URL (every redirect hop on
 // ASSET_HOSTS) into R2 while hashing the same bytes; an object whose size or sha256 is not the
 // recorded one is deleted, so an object under `assets/…` is always a verified copy. Keys carry
 // the sha256: an archive replaced under the same name is a new object, and the copy that
 // manifests still advertise is never overwritten or deleted by the copy of its replacement.
-import type { RecordedAsset } from '../policy/assess-release.ts'
+import type { RecordedFile } from '../policy/assess-release.ts'
 import type { AssetHost } from '../config.ts'
 import { fetchOnAssetHosts } from './fetch-allowed.ts'
 
-/** A whole asset's download and upload; archives are tens of MB. */
+/** A whole file's download and upload; archives and chunk packs are tens of MB. */
 export const MIRROR_TIMEOUT_MS = 10 * 60 * 1000
 
 export type MirrorCopy = { ok: true } | { ok: false; error: string; retry: boolean }
@@ -42,8 +42,8 @@ export function mirrorKeysOf(version: string, asset: { name: string; sha256: str
   return [mirrorKey(version, asset.sha256, asset.name), legacyMirrorKey(version, asset.name)]
 }
 
-/** Copies one asset unless a verified copy is already there. */
-export async function mirrorAsset(bucket: R2Bucket, version: string, asset: RecordedAsset, assetHosts: readonly AssetHost[]): Promise<MirrorCopy> {
+/** Copies one file unless a verified copy is already there. */
+export async function mirrorAsset(bucket: R2Bucket, version: string, asset: RecordedFile, assetHosts: readonly AssetHost[]): Promise<MirrorCopy> {
   const key = mirrorKey(version, asset.sha256, asset.name)
   const existing = await bucket.head(key)
   if (existing && existing.size === asset.size && hex(existing.checksums.sha256) === asset.sha256) return { ok: true }

@@ -7,6 +7,7 @@ import {
   ManifestPayloadSchema,
   truncateUtf8,
   utf8Length,
+  type Asset,
   type Channel,
   type ManifestPayload,
   type Release,
@@ -20,7 +21,7 @@ import {
   type ReleaseManifestPayload,
 } from '../../contract/release-manifest.ts'
 import { compareVersions } from '../../contract/version.ts'
-import type { ReleaseContent } from './assess-release.ts'
+import type { RecordedDelta, ReleaseContent } from './assess-release.ts'
 import type { ChannelPointer } from './channels.ts'
 
 export type ManifestContent = Omit<ManifestPayload, 'seq' | 'issued_at' | 'expires_at'>
@@ -44,12 +45,26 @@ export function assetUrl(publicUrl: string, version: string, sha256: string, nam
   return `${publicUrl}/v1/assets/${encodeURIComponent(version)}/${sha256}/${encodeURIComponent(name)}`
 }
 
+/**
+ * A recorded archive as a manifest's (or release statement's) asset entry, with `binary` when
+ * its differential assets were recorded: the binary's size and sha256 from its block map, and
+ * the block map and pack by the same content-addressed URLs as the archive.
+ */
+export function manifestAsset(publicUrl: string, version: string, a: { name: string; size: number; sha256: string; delta?: RecordedDelta }): Asset {
+  const entry: Asset = { name: a.name, url: assetUrl(publicUrl, version, a.sha256, a.name), size: a.size, sha256: a.sha256 }
+  if (a.delta) {
+    const ref = (f: RecordedDelta['blockmap']) => ({ url: assetUrl(publicUrl, version, f.sha256, f.name), size: f.size, sha256: f.sha256 })
+    entry.binary = { size: a.delta.binary.size, sha256: a.delta.binary.sha256, blockmap: ref(a.delta.blockmap), pack: ref(a.delta.pack) }
+  }
+  return entry
+}
+
 export function manifestContent(o: ContentOptions): ManifestContent {
   let release: Release | null = null
   if (o.release) {
     const assets: Release['assets'] = {}
     for (const [platform, a] of Object.entries(o.release.assets) as [Platform, NonNullable<ReleaseContent['assets'][Platform]>][]) {
-      assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, o.release.version, a.sha256, a.name), size: a.size, sha256: a.sha256 }
+      assets[platform] = manifestAsset(o.publicUrl, o.release.version, a)
     }
     release = {
       version: o.release.version,
@@ -134,7 +149,7 @@ export interface StatementRelease {
   tag: string
   published_at: string
   notes_url: string | null
-  assets: Partial<Record<Platform, { name: string; size: number; sha256: string }>>
+  assets: Partial<Record<Platform, { name: string; size: number; sha256: string; delta?: RecordedDelta }>>
 }
 
 /**
@@ -147,7 +162,7 @@ export interface StatementRelease {
 export function releaseManifestPayload(r: StatementRelease, o: { product: string; publicUrl: string; issuedAt: string; expiresAt: string }): ReleaseManifestPayload {
   const assets: ReleaseManifestPayload['assets'] = {}
   for (const [platform, a] of Object.entries(r.assets)) {
-    if (a) assets[platform] = { name: a.name, url: assetUrl(o.publicUrl, r.version, a.sha256, a.name), size: a.size, sha256: a.sha256 }
+    if (a) assets[platform] = manifestAsset(o.publicUrl, r.version, a)
   }
   const payload: ReleaseManifestPayload = {
     schema: RELEASE_MANIFEST_SCHEMA_VERSION,

@@ -1,15 +1,17 @@
 // The release lifecycle as plain data (docs/releasing.md, "The path of a release"): what a
 // GitHub release event (a webhook delivery or reconciliation) and what a finished alarm job
-// (the checksums file, the mirror copy) do to the rows the broker recorded. Each function
+// (the fetch of the checksums file and block maps, the mirror copy) do to the rows the broker
+// recorded. Each function
 // takes the rows and the event and describes the change; the Durable Object reads the rows,
 // commits the change and answers. No storage, no network, no clock: `now` is an input.
 import { parseVersion, versionIdentity } from '../../contract/version.ts'
 import type { AssetHost } from '../config.ts'
-import { assessRelease, isoSeconds, type Assessment, type RecordedAsset, type ReleaseContent } from './assess-release.ts'
+import { assessRelease, isoSeconds, recordedFiles, type Assessment, type RecordedFile, type ReleaseContent } from './assess-release.ts'
+import type { FetchedBlockMap } from './delta-assets.ts'
 import { isWithdrawAction, type GithubRelease, type ReleaseAction } from './github-release.ts'
 import { soakClock } from './soak.ts'
 
-/** `pending`: waiting for its checksums file; `mirroring`: its assets are being copied to R2. */
+/** `pending`: waiting for its checksums file or block maps; `mirroring`: its assets are being copied to R2. */
 export type ReleaseStatus = 'live' | 'refused' | 'pending' | 'mirroring' | 'withdrawn'
 
 /** Statuses whose row holds its version for its GitHub release (live, or on its way there). */
@@ -18,10 +20,15 @@ export const ACTIVE_STATUSES: ReadonlySet<ReleaseStatus> = new Set<ReleaseStatus
 export const DELETED = 'deleted on GitHub'
 export const UNPUBLISHED = 'unpublished on GitHub'
 
-/** Attempts of an alarm job (checksums fetch, mirror copy) before the release (or its update) is refused. */
+/** Attempts of an alarm job (the fetch of checksums file and block maps, the mirror copy) before the release (or its update) is refused. */
 export const CHECKSUMS_MAX_ATTEMPTS = 6
 export const MIRROR_MAX_ATTEMPTS = 6
 
+/**
+ * A waiting fetch job: the files its assessment asks for (the checksums file, then the block
+ * maps). `name`/`url` are the file it waits for: the first one it needs, then the one whose
+ * download failed last.
+ */
 export interface PendingFetch {
   name: string
   url: string
@@ -155,17 +162,34 @@ export function onGithubRelease(recorded: { byId: ReleaseRow | null; byVersion: 
 
 // ─── Alarm jobs ─────────────────────────────────────────────────────────────────────────────
 
-/** A job's answer: the checksums file's text, or the mirror copy done; else why not. */
-export type JobResult = { ok: true; text?: string } | { ok: false; error: string; retry: boolean }
+/** A file the fetch job downloads: the checksums file or a block map. */
+export interface FetchedFile {
+  kind: 'checksums' | 'blockmap'
+  name: string
+  url: string
+}
+
+/**
+ * The fetch job's answer: the files the assessment asked for (the checksums file's text, the
+ * block maps' bytes and sha256), or which file could not be downloaded and why.
+ */
+export type FetchResult =
+  | { ok: true; checksums?: { name: string; text: string }; blockmaps?: Readonly<Record<string, FetchedBlockMap>> }
+  | { ok: false; error: string; retry: boolean; file?: FetchedFile }
+
+/** The mirror job's answer: every asset copied, or why not. */
+export type MirrorResult = { ok: true } | { ok: false; error: string; retry: boolean }
+
+export type JobResult = FetchResult | MirrorResult
 
 /** The job as it was read before its network I/O: its answer applies only if the row is unchanged. */
-export type Job = { kind: 'checksums'; version: string; source_rev: number; fetch_url: string } | { kind: 'mirror'; version: string; source_rev: number; mirror_content: string }
+export type Job = { kind: 'fetch'; version: string; source_rev: number; fetch_url: string } | { kind: 'mirror'; version: string; source_rev: number; mirror_content: string }
 
 export interface JobChange {
   rows: ReleaseRow[]
   audit: AuditInput[]
-  /** Archives of a live release that the change stopped advertising (their mirror copies can go). */
-  unadvertised: RecordedAsset[]
+  /** Files of a live release (archives, block maps, packs) that the change stopped advertising (their mirror copies can go). */
+  unadvertised: RecordedFile[]
 }
 
 /** When a failed alarm job runs again: 15 s, 30 s, 1 min, 2 min, 4 min; then it gives up. */
@@ -178,40 +202,51 @@ export function nextAttempt(attempts: number, now: number, max: number): { kind:
  * later delivery changed the release while the job was on the network).
  */
 export function onJobResult(row: ReleaseRow | null, job: Job, result: JobResult, ctx: { now: number; assetHosts: readonly AssetHost[]; mirror: boolean }): JobChange | null {
-  return job.kind === 'checksums' ? onChecksums(row, job, result, ctx) : onMirrorCopy(row, job, result, ctx)
+  return job.kind === 'fetch' ? onFetched(row, job, result as FetchResult, ctx) : onMirrorCopy(row, job, result, ctx)
 }
 
-function onChecksums(row: ReleaseRow | null, job: Extract<Job, { kind: 'checksums' }>, result: JobResult, ctx: { now: number; assetHosts: readonly AssetHost[]; mirror: boolean }): JobChange | null {
+/**
+ * The fetch job's answer: the release assessed again with the files it asked for (a block map
+ * that does not match its digest or the release refuses it like any other problem), or a failed
+ * download retried on the backoff schedule, then refused naming the file.
+ */
+function onFetched(row: ReleaseRow | null, job: Extract<Job, { kind: 'fetch' }>, result: FetchResult, ctx: { now: number; assetHosts: readonly AssetHost[]; mirror: boolean }): JobChange | null {
   if (!row || row.source_rev !== job.source_rev || !row.fetch || row.fetch.url !== job.fetch_url) return null
-  const common = { source: row.source, version: row.version, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now: ctx.now, mirror: ctx.mirror, context: { github_id: row.github_id, checksums: row.fetch.name } }
+  const base = { source: row.source, version: row.version, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now: ctx.now, mirror: ctx.mirror }
   if (result.ok) {
-    const assessment = assessRelease(row.source, { assetHosts: ctx.assetHosts, checksums: { name: row.fetch.name, text: result.text ?? '' }, now: isoSeconds(ctx.now)! })
-    const outcome = applyAssessment({ ...common, assessment, prior: { ...row, fetch: null } })
+    const fetched = { ...(result.checksums ? { checksums: result.checksums.name } : {}), ...(result.blockmaps ? { blockmaps: Object.keys(result.blockmaps) } : {}) }
+    let assessment = assessRelease(row.source, { assetHosts: ctx.assetHosts, checksums: result.checksums, blockmaps: result.blockmaps, now: isoSeconds(ctx.now)! })
+    // Given what it asked for, an assessment never asks again; if it did, the job would loop.
+    if (assessment.kind === 'fetch-checksums' || assessment.kind === 'fetch-blockmaps') assessment = { kind: 'refuse', reason: `the release still needs ${assessment.kind === 'fetch-checksums' ? 'its checksums file' : 'its block maps'} after they were fetched` }
+    const outcome = applyAssessment({ ...base, context: { github_id: row.github_id, ...fetched }, assessment, prior: { ...row, fetch: null } })
     return { rows: [outcome.row], audit: outcome.audit, unadvertised: [] }
   }
+  const file: FetchedFile = result.file ?? { kind: 'checksums', name: row.fetch.name, url: row.fetch.url }
+  const what = `${file.kind === 'checksums' ? 'checksums file' : 'block map'} ${JSON.stringify(file.name)}`
+  const context = { github_id: row.github_id, [file.kind]: file.name }
   const attempts = row.fetch.attempts + 1
   const next = result.retry ? nextAttempt(attempts, ctx.now, CHECKSUMS_MAX_ATTEMPTS) : ({ kind: 'give-up' } as const)
   if (next.kind === 'give-up') {
-    const reason = `checksums file ${JSON.stringify(row.fetch.name)} could not be fetched${result.retry ? ` after ${attempts} attempts` : ''}: ${result.error}`
-    const outcome = applyAssessment({ ...common, assessment: { kind: 'refuse', reason }, prior: row })
+    const reason = `${what} could not be fetched${result.retry ? ` after ${attempts} attempts` : ''}: ${result.error}`
+    const outcome = applyAssessment({ ...base, context, assessment: { kind: 'refuse', reason }, prior: row })
     return { rows: [outcome.row], audit: outcome.audit, unadvertised: [] }
   }
   return {
-    rows: [{ ...row, fetch: { ...row.fetch, attempts, nextAt: next.at, error: result.error } }],
-    audit: [{ action: 'checksums.fetch_failed', target: row.version, detail: { ...common.context, attempt: attempts, error: result.error, next_attempt_at: isoSeconds(next.at) } }],
+    rows: [{ ...row, fetch: { name: file.name, url: file.url, attempts, nextAt: next.at, error: result.error } }],
+    audit: [{ action: `${file.kind}.fetch_failed`, target: row.version, detail: { ...context, attempt: attempts, error: result.error, next_attempt_at: isoSeconds(next.at) } }],
     unadvertised: [],
   }
 }
 
-function onMirrorCopy(row: ReleaseRow | null, job: Extract<Job, { kind: 'mirror' }>, result: JobResult, ctx: { now: number; mirror: boolean }): JobChange | null {
+function onMirrorCopy(row: ReleaseRow | null, job: Extract<Job, { kind: 'mirror' }>, result: MirrorResult, ctx: { now: number; mirror: boolean }): JobChange | null {
   if (!row || row.source_rev !== job.source_rev || !row.mirror || JSON.stringify(row.mirror.content) !== job.mirror_content) return null
   const context = { github_id: row.github_id, mirror: true }
   const common = { source: row.source, version: row.version, prior: { ...row, mirror: null }, wasOnStable: row.was_on_stable, sourceRev: row.source_rev, now: ctx.now, mirror: ctx.mirror, context }
   if (result.ok) {
     const outcome = applyAssessment({ ...common, assessment: { kind: 'publish', content: row.mirror.content, choices: [] }, mirrored: true })
-    // The live release's archives that the new content replaced: no manifest names them now.
-    const kept = new Set(Object.values(outcome.row.assets).map((a) => `${a.sha256}/${a.name}`))
-    const unadvertised = row.status === 'live' ? Object.values(row.assets).filter((a) => !kept.has(`${a.sha256}/${a.name}`)) : []
+    // The live release's files that the new content replaced: no manifest names them now.
+    const kept = new Set(Object.values(outcome.row.assets).flatMap(recordedFiles).map((a) => `${a.sha256}/${a.name}`))
+    const unadvertised = row.status === 'live' ? Object.values(row.assets).flatMap(recordedFiles).filter((a) => !kept.has(`${a.sha256}/${a.name}`)) : []
     return { rows: [outcome.row], audit: outcome.audit, unadvertised }
   }
   const attempts = row.mirror.attempts + 1
@@ -316,17 +351,21 @@ function assessedRow(a: AssessmentInput): Omit<AssessedRow, 'audit'> & { audit: 
         : { ...common, ...unpublished, status: 'refused', reason, fetch: null, mirror: null }
       return { row, status: 'refused', reason, audit: { action: 'release.refused', target: a.version, detail: { ...ctx, reason, still_serving: live !== null } } }
     }
-    case 'fetch-checksums': {
-      const { name, url } = a.assessment.checksums
-      const fetch: PendingFetch = { name, url, attempts: 0, nextAt: a.now, error: null }
+    case 'fetch-checksums':
+    case 'fetch-blockmaps': {
+      // One fetch job downloads whatever the assessment asks for (the checksums file, then the
+      // block maps): it waits for the first of them.
+      const first = a.assessment.kind === 'fetch-checksums' ? a.assessment.checksums : a.assessment.blockmaps[0]!
+      const fetch: PendingFetch = { name: first.name, url: first.url, attempts: 0, nextAt: a.now, error: null }
       const row: ReleaseRow = live ? { ...live, ...common, fetch, mirror: null } : { ...common, ...unpublished, status: 'pending', reason: null, fetch, mirror: null }
-      return { row, status: 'queued', audit: { action: 'release.queued', target: a.version, detail: { ...ctx, checksums: name, url } } }
+      const what = a.assessment.kind === 'fetch-checksums' ? { checksums: first.name, url: first.url } : { blockmaps: a.assessment.blockmaps.map((b) => b.name) }
+      return { row, status: 'queued', audit: { action: 'release.queued', target: a.version, detail: { ...ctx, ...what } } }
     }
   }
 }
 
-/** Whether two asset sets are the same archives (name, size, sha256 per platform). */
+/** Whether two asset sets are the same files (name, size, sha256 of each archive, block map and pack, per platform). */
 export function sameAssets(a: ReleaseContent['assets'], b: ReleaseContent['assets']): boolean {
-  const key = (x: ReleaseContent['assets']) => JSON.stringify(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)).map(([p, v]) => [p, v!.name, v!.size, v!.sha256]))
+  const key = (x: ReleaseContent['assets']) => JSON.stringify(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1)).map(([p, v]) => [p, recordedFiles(v!).map((f) => [f.name, f.size, f.sha256])]))
   return key(a) === key(b)
 }

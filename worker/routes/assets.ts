@@ -1,5 +1,5 @@
 // `GET /v1/assets/{version}/{sha256}/{name}`: the one URL hosts download from (manifests carry
-// it). The sha256 makes the URL content-addressed: with the R2 mirror on it serves the verified
+// it, for archives and for the block maps and chunk packs of differential updates). The sha256 makes the URL content-addressed: with the R2 mirror on it serves the verified
 // copy of exactly those bytes (with `Range`, for resumed downloads) and may be cached for a
 // year; without it, or for an asset published before mirroring was turned on, it redirects to
 // the recorded download URL, but only while the release still records that sha256 (an archive
@@ -8,7 +8,6 @@
 // current archive of that name.
 import { Hono, type Context } from 'hono'
 import { ASSET_NAME_MAX_LENGTH } from '../../contract/manifest.ts'
-import { platformsForAssetName } from '../../contract/platform.ts'
 import { parseVersion } from '../../contract/version.ts'
 import type { AppEnv } from '../app-env.ts'
 import { mirrorBucket, mirroredObject } from '../broker/mirror.ts'
@@ -16,6 +15,7 @@ import { brokerStub } from '../broker/stub.ts'
 import { ApiError, notFound } from '../errors.ts'
 import { keepAlive, readThrough } from '../origin-reads.ts'
 import { ifNoneMatchMatches } from '../policy/cache.ts'
+import { mayBeRecordedAssetName } from '../policy/delta-assets.ts'
 import { parseRange } from '../policy/range.ts'
 import { checkUrl } from '../policy/url-policy.ts'
 
@@ -64,11 +64,11 @@ assets.get('/:version/:name', async (c) => {
 
 /**
  * The asset as the Durable Object recorded it, through this isolate's shared reads
- * (origin-reads.ts). Only a platform archive of a version can be recorded, so anything else is
- * answered without asking the object.
+ * (origin-reads.ts). Only a platform archive of a version, or its block map or chunk pack, can
+ * be recorded, so anything else is answered without asking the object.
  */
 async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ version: string; sha256: string; source_url: string } | null> {
-  if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || platformsForAssetName(name).length === 0) return null
+  if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || !mayBeRecordedAssetName(name)) return null
   const product = c.var.config.product
   const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name), keepAlive(c))
   return value
