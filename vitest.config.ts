@@ -44,7 +44,7 @@ function workerdOptions(vars: Record<string, string>, r2Buckets: string[] = []) 
   }
 }
 
-const ISOLATED = ['test/worker/stable-from-releases.test.ts', 'test/worker/mirror.test.ts', 'test/worker/notifications.test.ts']
+const ISOLATED = ['test/worker/stable-from-releases.test.ts', 'test/worker/mirror.test.ts', 'test/worker/differential-mirror.test.ts', 'test/worker/notifications.test.ts']
 
 export default defineConfig({
   test: {
@@ -61,7 +61,7 @@ export default defineConfig({
       {
         // The same Worker with the R2 asset mirror on.
         plugins: [cloudflareTest(workerdOptions({}, ['ASSETS_BUCKET']))],
-        test: { name: 'worker-mirror', include: ['test/worker/mirror.test.ts'] },
+        test: { name: 'worker-mirror', include: ['test/worker/mirror.test.ts', 'test/worker/differential-mirror.test.ts'] },
       },
       {
         // The same Worker with outgoing notifications on (a test receiver and signing key).
