@@ -60,6 +60,15 @@ function idForTag(tag: string): number {
   return 10_000_000 + (h % 1_000_000_000)
 }
 
+/** The `content_type` GitHub records for an upload of this name (from its extension). */
+function contentType(name: string): string {
+  if (name.endsWith('.zip')) return 'application/zip'
+  if (name.endsWith('.txt')) return 'text/plain'
+  if (name.endsWith('.json')) return 'application/json'
+  if (name.endsWith('.chunks')) return 'application/octet-stream'
+  return 'application/gzip'
+}
+
 /** A real payload shape from the fixtures with the given fields replaced. */
 export function releasePayload(o: ReleasePayloadOptions): Record<string, unknown> {
   const repository = o.repository ?? DEFAULT_REPOSITORY
@@ -100,7 +109,7 @@ export function releasePayload(o: ReleasePayloadOptions): Record<string, unknown
         name: a.name,
         label: null,
         uploader,
-        content_type: a.name.endsWith('.zip') ? 'application/zip' : a.name.endsWith('.txt') ? 'text/plain' : 'application/gzip',
+        content_type: contentType(a.name),
         state: a.state ?? 'uploaded',
         size: a.size,
         download_count: 0,
