@@ -54,6 +54,8 @@ export interface Announced {
   downloadPath: string
   /** The archive as served. */
   archive: Buffer
+  /** The webhook's payload as sent (its `release.assets` list the digests). */
+  payload: Record<string, unknown>
   delta?: AnnouncedDelta
 }
 
@@ -93,7 +95,7 @@ export async function announceRelease(broker: DevBroker, downloads: ReleaseServe
   }
 
   const payload = releasePayload({ action: 'published', tag: `v${o.version}`, body: o.body ?? `Release ${o.version}.`, assets })
-  return { hook: await broker.sendWebhook('release', payload), downloadPath: path, archive, delta }
+  return { hook: await broker.sendWebhook('release', payload), downloadPath: path, archive, payload, delta }
 }
 
 /** The block map and pack of `binary`, written to a temp dir and read back. */
