@@ -12,8 +12,14 @@ import { PLATFORMS } from './platform.ts'
 import { isVersion } from './version.ts'
 import { readingOf, type Reading } from './readings.ts'
 
-/** The report body's version; a change a broker cannot read gets a new number. */
-export const FLEET_REPORT_SCHEMA_VERSION = 1
+/**
+ * The report body's version; a change a broker cannot read gets a new number. 2: install events
+ * may carry `download`. A broker takes every number it knows (FLEET_REPORT_SCHEMAS); a client
+ * sends the highest one, and 1 again to a broker that refuses 2 (`422 body.schema: …`).
+ */
+export const FLEET_REPORT_SCHEMA_VERSION = 2
+export const FLEET_REPORT_SCHEMAS = [1, 2] as const
+export type FleetReportSchemaVersion = (typeof FLEET_REPORT_SCHEMAS)[number]
 /** A report body is at most this many bytes (UTF-8); larger ones are refused (413) unread. */
 export const FLEET_REPORT_MAX_BYTES = 16 * 1024
 /** Events per report; a host with more sends them in several reports. */
@@ -58,6 +64,20 @@ const LabelValue = z.string().check(
   z.regex(PRINTABLE, 'a label value must be printable (no control or format characters)'),
 )
 
+const count = (what: string, min: number) => z.int(`${what} must be an integer`).check(z.minimum(min, `${what} must be at least ${min}`))
+
+/**
+ * What an install downloaded (schema 2, install events only): the bytes that crossed the network
+ * (block map and chunk ranges, or the whole archive, every attempt included), whether the binary
+ * was reassembled from chunks, and the archive's size (what a full download costs).
+ */
+export const FleetDownloadSchema = z.strictObject({
+  bytes: count('bytes', 0),
+  differential: z.boolean('must be true or false'),
+  archive_bytes: count('archive_bytes', 1),
+})
+export type FleetDownload = z.infer<typeof FleetDownloadSchema>
+
 /** One thing that happened on the host. `id` is the host's own random id of it (retries dedupe on it). */
 export const FleetEventSchema = z
   .strictObject({
@@ -71,6 +91,8 @@ export const FleetEventSchema = z
     to: z.optional(VersionText),
     error_class: z.optional(z.string().check(z.regex(ERROR_CLASS_PATTERN, 'must be 1–64 of a-z, 0-9, _ . -'))),
     exit_code: z.optional(z.int().check(z.minimum(-2147483648, 'must be a 32-bit exit code'), z.maximum(4294967295, 'must be a 32-bit exit code'))),
+    /** install (schema 2): what the install downloaded. */
+    download: z.optional(FleetDownloadSchema),
   })
   .check(
     z.superRefine((e, ctx) => {
@@ -80,13 +102,14 @@ export const FleetEventSchema = z
       if (e.kind === 'install' && e.to === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['to'], message: 'required for an install event' })
       if (e.outcome === 'available' && e.to === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['to'], message: 'required for an available release' })
       if (e.kind === 'rollback' && e.from === undefined) ctx.issues.push({ code: 'custom', input: e, path: ['from'], message: 'required for a rollback event' })
+      if (e.download !== undefined && e.kind !== 'install') ctx.issues.push({ code: 'custom', input: e.download, path: ['download'], message: 'only an install event carries a download' })
     }),
   )
 export type FleetEvent = z.infer<typeof FleetEventSchema>
 
 /** `POST /v1/reports`: the host's state now and what happened since its last accepted report. */
 export const FleetReportSchema = z.strictObject({
-  schema: z.literal(FLEET_REPORT_SCHEMA_VERSION, `must be ${FLEET_REPORT_SCHEMA_VERSION}`),
+  schema: z.union(FLEET_REPORT_SCHEMAS.map((n) => z.literal(n)), `must be ${FLEET_REPORT_SCHEMAS.join(' or ')}`),
   product: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a product name')),
   host_id: Uuid('the host id'),
   name: z.optional(z.string().check(z.regex(NAME_PATTERN, 'must be 1–64 of A-Z, a-z, 0-9, . _ -'))),
@@ -106,7 +129,15 @@ export const FleetReportSchema = z.strictObject({
     z.minLength(1, 'a report has at least one event'),
     z.maxLength(FLEET_REPORT_MAX_EVENTS, `a report has at most ${FLEET_REPORT_MAX_EVENTS} events`),
   ),
-})
+}).check(
+  // Schema 1 is exactly what it always was: `download` is an unknown field there, refused in the same words.
+  z.superRefine((r, ctx) => {
+    if (r.schema !== 1) return
+    r.events.forEach((e, i) => {
+      if (e.download !== undefined) ctx.issues.push({ code: 'unrecognized_keys', keys: ['download'], input: e, path: ['events', i], message: 'unknown field download' })
+    })
+  }),
+)
 export type FleetReport = z.infer<typeof FleetReportSchema>
 
 /** `label=key=value` in the views' filters: the key and value rules of a report. */
@@ -122,7 +153,7 @@ export function parseLabelFilter(text: string): { key: string; value: string } |
 
 /** The fleet views' answers, read two ways like the admin answers (readings.ts). */
 function fleetAnswerSchemas<R extends Reading>(reading: R) {
-  const { object, open } = readingOf(reading)
+  const { object, open, spare } = readingOf(reading)
   const count = z.int().check(z.minimum(0))
   const channel = open(z.enum(CHANNELS), z.string())
   const platform = open(z.nullable(z.enum(PLATFORMS)), z.nullable(z.string()))
@@ -151,6 +182,20 @@ function fleetAnswerSchemas<R extends Reading>(reading: R) {
     failed: count,
     /** In the bucket and none of the three above: not (yet) seen on it. */
     not_seen: count,
+    // What moving to `version` downloaded (schema 2 reports; an older broker sends none of these):
+    // the hosts on the channel whose latest install reported with a download was to `version`.
+    /** Those hosts. */
+    downloads: spare(count),
+    /** Of those, the ones whose binary was reassembled from chunks. */
+    differential: spare(count),
+    /** Bytes they downloaded, added up. */
+    downloaded_bytes: spare(count),
+    /** What full downloads would have cost: their archives' sizes, added up. */
+    full_bytes: spare(count),
+    /** `full_bytes - downloaded_bytes` (negative when fallbacks cost more than they saved). */
+    saved_bytes: spare(z.int()),
+    /** `saved_bytes` as a percentage of `full_bytes`, one decimal; null without downloads. */
+    saved_percent: spare(z.nullable(z.number())),
   })
 
   /** `GET /v1/fleet`: the whole fleet, counted in every shard and added up. */

@@ -130,7 +130,7 @@ describe('cco fleet report', () => {
     const r = await cco(['fleet', 'report', '--dry-run'])
     expect(r.code, r.stderr).toBe(0)
     const body = {
-      schema: 1,
+      schema: 2,
       product: 'cco',
       host_id: HOST_ID,
       name: 'prod-1',

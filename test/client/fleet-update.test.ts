@@ -61,7 +61,7 @@ describe('cco update with fleet reports on', () => {
     const [sent] = reports.reports
     expect(sent!.authorization).toBe(`Bearer ${TOKEN}`)
     expect(FleetReportSchema.safeParse(sent!.body).success).toBe(true)
-    expect(sent!.body).toMatchObject({ schema: 1, product: 'cco', host_id: hostId(h), name: 'web-1', labels: { env: 'prod' }, channel: 'stable', version: VERSION_B, check_interval_s: 86400 })
+    expect(sent!.body).toMatchObject({ schema: 2, product: 'cco', host_id: hostId(h), name: 'web-1', labels: { env: 'prod' }, channel: 'stable', version: VERSION_B, check_interval_s: 86400 })
     expect(sent!.body.events).toEqual([{ id: expect.any(String), at: expect.any(String), kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B }])
     expect(pending(h)).toEqual([])
     // Nothing that names the machine or a path.

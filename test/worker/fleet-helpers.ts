@@ -26,6 +26,9 @@ export function nextAt(): string {
 
 export const uuid = () => crypto.randomUUID()
 
+/** A rollout's download figures when no host reported a download (schema 1 reports). */
+export const NO_DOWNLOADS = { downloads: 0, differential: 0, downloaded_bytes: 0, full_bytes: 0, saved_bytes: 0, saved_percent: null }
+
 type EventInput = Partial<FleetReport['events'][number]>
 
 /** A valid report of one check (or of the given events) from `hostId`. */

@@ -158,7 +158,7 @@ describe('refusals store nothing', () => {
     ['no host id', { ...report(host), host_id: undefined }, /^host_id: required$/],
     ['an upper-case host id', report(host.toUpperCase()), /^host_id: must be the host id/],
     ['a hostname as the host id', report('web01.example.com'), /^host_id: must be the host id/],
-    ['schema 2', { ...report(host), schema: 2 }, /^schema: must be 1$/],
+    ['schema 3', { ...report(host), schema: 3 }, /^schema: must be 1 or 2$/],
     ['an unknown channel', { ...report(host), channel: 'nightly' }, /^channel: must be one of stable, beta$/],
     ['an unknown platform', { ...report(host), platform: 'linux-mips' }, /^platform: must be one of/],
     ['a check interval under 60 s', report(host, { check_interval_s: 59 }), /^check_interval_s: must be at least 60$/],

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { FleetServed, type FleetReport } from '../../contract/fleet.ts'
 import { PLATFORMS } from '../../contract/platform.ts'
 import { hostHash } from '../../worker/fleet/shards.ts'
-import { expectedBucket, fleetGet, postReport, report, shardStub, storedTotals, uuid } from './fleet-helpers.ts'
+import { NO_DOWNLOADS, expectedBucket, fleetGet, postReport, report, shardStub, storedTotals, uuid } from './fleet-helpers.ts'
 import { adminPost, backdateLive, publish } from './helpers.ts'
 
 const HOSTS = 10_000
@@ -99,9 +99,9 @@ describe(`a fleet of ${HOSTS} hosts`, () => {
     const installed = stable.filter((h) => h.version === '2026.11.1').length
     const failed = stable.filter((h) => h.version !== '2026.11.1' && h.failedTo === '2026.11.1').length
     const notSeen = stable.filter((h, i) => inBucket[i] && h.version !== '2026.11.1' && h.failedTo !== '2026.11.1').length
-    expect(view.rollouts[0]).toEqual({ channel: 'stable', version: '2026.11.1', percent: 25, halted: false, on_channel: stable.length, in_bucket: inBucket.filter(Boolean).length, installed, rolled_back: 0, failed, not_seen: notSeen })
+    expect(view.rollouts[0]).toEqual({ channel: 'stable', version: '2026.11.1', percent: 25, halted: false, on_channel: stable.length, in_bucket: inBucket.filter(Boolean).length, installed, rolled_back: 0, failed, not_seen: notSeen, ...NO_DOWNLOADS })
     const beta = fleet.filter((h) => h.channel === 'beta')
-    expect(view.rollouts[1]).toEqual({ channel: 'beta', version: '2026.11.2', percent: 100, halted: false, on_channel: beta.length, in_bucket: beta.length, installed: beta.filter((h) => h.version === '2026.11.2').length, rolled_back: 0, failed: 0, not_seen: beta.filter((h) => h.version !== '2026.11.2').length })
+    expect(view.rollouts[1]).toEqual({ channel: 'beta', version: '2026.11.2', percent: 100, halted: false, on_channel: beta.length, in_bucket: beta.length, installed: beta.filter((h) => h.version === '2026.11.2').length, rolled_back: 0, failed: 0, not_seen: beta.filter((h) => h.version !== '2026.11.2').length, ...NO_DOWNLOADS })
 
     // Every host exactly once through the paged listing.
     const [seen, pagingMs, pages] = await (async () => {

@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FleetServed, type FleetEventView, type FleetHost, type FleetReport } from '../../contract/fleet.ts'
 import { createApp } from '../../worker/app.ts'
-import { FLEET_TOKENS, expectedBucket, expectedShard, fleetGet, inShard, postAll, postReport, report, shardRows, shardStub, storedTotals, uuid } from './fleet-helpers.ts'
+import { NO_DOWNLOADS, FLEET_TOKENS, expectedBucket, expectedShard, fleetGet, inShard, postAll, postReport, report, shardRows, shardStub, storedTotals, uuid } from './fleet-helpers.ts'
 import { BROKER, TOKENS, adminPost, backdateLive, publish } from './helpers.ts'
 
 afterEach(async () => {
@@ -69,7 +69,7 @@ describe('rollout progress in GET /v1/fleet', () => {
       (['stable', 'beta'] as const).map(async (channel) => {
         const r = rollout[channel]
         const on = hosts.filter((h) => h.channel === channel)
-        const counts = { channel, ...r, on_channel: on.length, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0 }
+        const counts = { channel, ...r, on_channel: on.length, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0, ...NO_DOWNLOADS }
         for (const h of on) {
           const inBucket = (await expectedBucket(h.id, r.version)) < r.percent
           const running = h.running.replace(/^v/, '').replace(/\.0$/, '') === r.version
@@ -107,8 +107,8 @@ describe('rollout progress in GET /v1/fleet', () => {
     await postAll([report(uuid(), { channel: 'stable' }), report(uuid(), { channel: 'beta' })])
     const v = FleetServed.FleetView.parse((await fleetGet('/v1/fleet')).body)
     expect(v.rollouts).toEqual([
-      { channel: 'stable', version: null, percent: 100, halted: false, on_channel: 1, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0 },
-      { channel: 'beta', version: null, percent: 100, halted: false, on_channel: 1, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0 },
+      { channel: 'stable', version: null, percent: 100, halted: false, on_channel: 1, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0, ...NO_DOWNLOADS },
+      { channel: 'beta', version: null, percent: 100, halted: false, on_channel: 1, in_bucket: 0, installed: 0, rolled_back: 0, failed: 0, not_seen: 0, ...NO_DOWNLOADS },
     ])
   })
 })

@@ -370,7 +370,7 @@ describe('hostile strings', () => {
 })
 
 describe('the bars', () => {
-  const progress = { channel: 'stable' as const, version: '2026.11.1', percent: 30, halted: false, on_channel: 10, in_bucket: 4, installed: 3, rolled_back: 1, failed: 2, not_seen: 1 }
+  const progress = { channel: 'stable' as const, version: '2026.11.1', percent: 30, halted: false, on_channel: 10, in_bucket: 4, installed: 3, rolled_back: 1, failed: 2, not_seen: 1, downloads: 0, differential: 0, downloaded_bytes: 0, full_bytes: 0, saved_bytes: 0, saved_percent: null }
 
   it('split a channel\'s hosts into five parts that add up to the hosts on it', () => {
     const parts = rolloutSegments(progress)

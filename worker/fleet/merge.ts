@@ -64,8 +64,22 @@ export function mergeSummaries(parts: readonly ShardSummary[], rollouts: readonl
         rolled_back: of((c) => c.rolledBack),
         failed: of((c) => c.failed),
         not_seen: of((c) => c.notSeen),
+        ...savings({ downloads: of((c) => c.downloads), differential: of((c) => c.differential), downloaded: of((c) => c.downloadedBytes), full: of((c) => c.fullBytes) }),
       }
     }),
+  }
+}
+
+/** A rollout's download figures, added up over the shards, and what they saved against full downloads. */
+export function savings(t: { downloads: number; differential: number; downloaded: number; full: number }) {
+  const saved = t.full - t.downloaded
+  return {
+    downloads: t.downloads,
+    differential: t.differential,
+    downloaded_bytes: t.downloaded,
+    full_bytes: t.full,
+    saved_bytes: saved,
+    saved_percent: t.full > 0 ? Math.round((saved / t.full) * 1000) / 10 : null,
   }
 }
 

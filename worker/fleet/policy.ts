@@ -67,6 +67,17 @@ export interface HostState {
   lastEvent: { kind: EventKind; outcome: EventOutcome; at: number } | null
   failedInstall: { version: string; key: string; at: number } | null
   rolledBack: { from: string; key: string; at: number } | null
+  /** The newest successful install that reported its download (schema 2): the rollout's download figures. */
+  download: HostDownload | null
+}
+
+/** What one install downloaded, recorded with the host (the version's identity, the event's time). */
+export interface HostDownload {
+  key: string
+  at: number
+  bytes: number
+  differential: boolean
+  archiveBytes: number
 }
 
 /**
@@ -101,7 +112,7 @@ export function nextHostState(prev: HostState | null, report: FleetReport, shard
         checkIntervalS: prev.checkIntervalS,
         stateAt: prev.stateAt,
       }
-  let { lastEvent, failedInstall, rolledBack } = prev ?? { lastEvent: null, failedInstall: null, rolledBack: null }
+  let { lastEvent, failedInstall, rolledBack, download } = prev ?? { lastEvent: null, failedInstall: null, rolledBack: null, download: null }
   for (const e of events) {
     if (lastEvent === null || e.atMs >= lastEvent.at) lastEvent = { kind: e.kind, outcome: e.outcome, at: e.atMs }
     if (e.kind === 'install' && e.outcome === 'failed' && e.to !== undefined && (failedInstall === null || e.atMs >= failedInstall.at)) {
@@ -109,6 +120,11 @@ export function nextHostState(prev: HostState | null, report: FleetReport, shard
     }
     if (e.kind === 'rollback' && e.outcome === 'rolled-back' && e.from !== undefined && (rolledBack === null || e.atMs >= rolledBack.at)) {
       rolledBack = { from: e.from, key: versionKeyOf(e.from), at: e.atMs }
+    }
+    // Only installs that landed: a host's figure is what its move to the version cost. A retried
+    // or late event replaces nothing newer, so the same event counted again changes nothing.
+    if (e.kind === 'install' && e.outcome === 'installed' && e.to !== undefined && e.download !== undefined && (download === null || e.atMs >= download.at)) {
+      download = { key: versionKeyOf(e.to), at: e.atMs, bytes: e.download.bytes, differential: e.download.differential, archiveBytes: e.download.archive_bytes }
     }
   }
   return {
@@ -121,6 +137,7 @@ export function nextHostState(prev: HostState | null, report: FleetReport, shard
     lastEvent,
     failedInstall,
     rolledBack,
+    download,
   }
 }
 

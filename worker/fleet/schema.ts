@@ -62,6 +62,14 @@ export const FLEET_MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX events_to_key ON events (to_key) WHERE to_key IS NOT NULL`,
     `CREATE INDEX events_from_key ON events (from_key) WHERE from_key IS NOT NULL`,
   ],
+  // 2: the newest successful install that reported its download (schema 2 reports), per host.
+  [
+    `ALTER TABLE hosts ADD COLUMN download_to_key TEXT`,
+    `ALTER TABLE hosts ADD COLUMN download_at INTEGER`,
+    `ALTER TABLE hosts ADD COLUMN download_bytes INTEGER`,
+    `ALTER TABLE hosts ADD COLUMN download_differential INTEGER`,
+    `ALTER TABLE hosts ADD COLUMN download_archive_bytes INTEGER`,
+  ],
 ]
 
 export const FLEET_SCHEMA_VERSION = FLEET_MIGRATIONS.length

@@ -96,8 +96,9 @@ export class FleetShard extends DurableObject<Env> {
     this.#sql.exec(
       `INSERT INTO hosts (host_id, shard_hash, name, labels, channel, platform, version, version_key, check_interval_s,
          first_seen, last_seen, stale_after, state_at, last_kind, last_outcome, last_event_at,
-         failed_to, failed_to_key, failed_at, rolled_back_from, rolled_back_from_key, rolled_back_at, events_kept, recent_reports)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         failed_to, failed_to_key, failed_at, rolled_back_from, rolled_back_from_key, rolled_back_at, events_kept, recent_reports,
+         download_to_key, download_at, download_bytes, download_differential, download_archive_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (host_id) DO UPDATE SET
          shard_hash = excluded.shard_hash, name = excluded.name, labels = excluded.labels, channel = excluded.channel,
          platform = excluded.platform, version = excluded.version, version_key = excluded.version_key,
@@ -106,7 +107,9 @@ export class FleetShard extends DurableObject<Env> {
          last_outcome = excluded.last_outcome, last_event_at = excluded.last_event_at, failed_to = excluded.failed_to,
          failed_to_key = excluded.failed_to_key, failed_at = excluded.failed_at, rolled_back_from = excluded.rolled_back_from,
          rolled_back_from_key = excluded.rolled_back_from_key, rolled_back_at = excluded.rolled_back_at,
-         events_kept = excluded.events_kept, recent_reports = excluded.recent_reports`,
+         events_kept = excluded.events_kept, recent_reports = excluded.recent_reports,
+         download_to_key = excluded.download_to_key, download_at = excluded.download_at, download_bytes = excluded.download_bytes,
+         download_differential = excluded.download_differential, download_archive_bytes = excluded.download_archive_bytes`,
       s.hostId,
       s.shardHash,
       s.name,
@@ -131,6 +134,11 @@ export class FleetShard extends DurableObject<Env> {
       s.rolledBack?.at ?? null,
       eventsKept,
       JSON.stringify(admission.recent),
+      s.download?.key ?? null,
+      s.download?.at ?? null,
+      s.download?.bytes ?? null,
+      s.download === null ? null : Number(s.download.differential),
+      s.download?.archiveBytes ?? null,
     )
     if (!row || row.labels !== labels) {
       this.#sql.exec('DELETE FROM host_labels WHERE host_id = ?', s.hostId)
@@ -220,7 +228,7 @@ export class FleetShard extends DurableObject<Env> {
   }
 
   #rolloutCounts(scope: ShardScope, r: RolloutQuery): RolloutCounts {
-    const base = { channel: r.channel, inBucket: 0, installed: 0, rolledBack: 0, failed: 0, notSeen: 0 }
+    const base = { channel: r.channel, inBucket: 0, installed: 0, rolledBack: 0, failed: 0, notSeen: 0, downloads: 0, differential: 0, downloadedBytes: 0, fullBytes: 0 }
     if (r.version === null) {
       const { n } = this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM hosts WHERE channel = ? AND ${OWN}`, r.channel, scope.shards, scope.index).one()
       return { ...base, onChannel: n }
@@ -229,26 +237,46 @@ export class FleetShard extends DurableObject<Env> {
     const inBucket = 'bucket_of = ? AND bucket < ?'
     const notRunning = 'version_key <> ?'
     const notRolledBack = 'rolled_back_from_key IS NOT ?'
+    // The download figures ride the same pass over the channel's hosts: one row per host, so a
+    // retried report or a duplicate event cannot add anything twice.
+    const downloaded = 'download_to_key IS ?'
     const c = this.#sql
-      .exec<{ on_channel: number; in_bucket: number; installed: number; rolled_back: number; failed: number; not_seen: number }>(
+      .exec<{ on_channel: number; in_bucket: number; installed: number; rolled_back: number; failed: number; not_seen: number; downloads: number; differential: number; downloaded_bytes: number; full_bytes: number }>(
         `SELECT COUNT(*) AS on_channel,
            COALESCE(SUM(${inBucket}), 0) AS in_bucket,
            COALESCE(SUM(version_key = ?), 0) AS installed,
            COALESCE(SUM(${notRunning} AND rolled_back_from_key IS ?), 0) AS rolled_back,
            COALESCE(SUM(${notRunning} AND ${notRolledBack} AND failed_to_key IS ?), 0) AS failed,
-           COALESCE(SUM(${inBucket} AND ${notRunning} AND ${notRolledBack} AND failed_to_key IS NOT ?), 0) AS not_seen
+           COALESCE(SUM(${inBucket} AND ${notRunning} AND ${notRolledBack} AND failed_to_key IS NOT ?), 0) AS not_seen,
+           COALESCE(SUM(${downloaded}), 0) AS downloads,
+           COALESCE(SUM(CASE WHEN ${downloaded} THEN download_differential ELSE 0 END), 0) AS differential,
+           COALESCE(SUM(CASE WHEN ${downloaded} THEN download_bytes ELSE 0 END), 0) AS downloaded_bytes,
+           COALESCE(SUM(CASE WHEN ${downloaded} THEN download_archive_bytes ELSE 0 END), 0) AS full_bytes
          FROM hosts WHERE channel = ? AND ${OWN}`,
         ...[r.version, r.percent],
         key,
         ...[key, key],
         ...[key, key, key],
         ...[r.version, r.percent, key, key, key],
+        ...[key, key, key, key],
         r.channel,
         scope.shards,
         scope.index,
       )
       .one()
-    return { channel: r.channel, onChannel: c.on_channel, inBucket: c.in_bucket, installed: c.installed, rolledBack: c.rolled_back, failed: c.failed, notSeen: c.not_seen }
+    return {
+      channel: r.channel,
+      onChannel: c.on_channel,
+      inBucket: c.in_bucket,
+      installed: c.installed,
+      rolledBack: c.rolled_back,
+      failed: c.failed,
+      notSeen: c.not_seen,
+      downloads: c.downloads,
+      differential: c.differential,
+      downloadedBytes: c.downloaded_bytes,
+      fullBytes: c.full_bytes,
+    }
   }
 
   /**
@@ -399,6 +427,10 @@ function toHostState(row: Row): HostState {
     lastEvent: str(row.last_kind) === null ? null : { kind: row.last_kind as EventKind, outcome: row.last_outcome as EventOutcome, at: num(row.last_event_at) },
     failedInstall: str(row.failed_to) === null ? null : { version: String(row.failed_to), key: String(row.failed_to_key), at: num(row.failed_at) },
     rolledBack: str(row.rolled_back_from) === null ? null : { from: String(row.rolled_back_from), key: String(row.rolled_back_from_key), at: num(row.rolled_back_at) },
+    download:
+      str(row.download_to_key) === null
+        ? null
+        : { key: String(row.download_to_key), at: num(row.download_at), bytes: num(row.download_bytes), differential: num(row.download_differential) === 1, archiveBytes: num(row.download_archive_bytes) },
   }
 }
 

@@ -34,6 +34,11 @@ export interface RolloutCounts {
   rolledBack: number
   failed: number
   notSeen: number
+  /** Hosts on the channel whose newest install with a download was to the version, and their figures added up. */
+  downloads: number
+  differential: number
+  downloadedBytes: number
+  fullBytes: number
 }
 
 /** One shard's counts, computed in SQL; the Worker adds them up (merge.ts). */
