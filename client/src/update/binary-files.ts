@@ -1,6 +1,6 @@
 // File operations on binaries: hashing, durable copies for the backup and the restore.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { TEMP_DIR_PREFIX, TRASH_PREFIX } from './journal.ts'
@@ -14,13 +14,30 @@ export function installWriteError(path: string, err: unknown): CliError {
   return new CliError(`Failed to install new binary: cannot write ${path}: ${messageOf(err)}`, ExitCode.failure, { cause: err, kind: 'disk' })
 }
 
-/** sha256 of a file, or null when it does not exist. */
+/** The read size of fileSha256. */
+const HASH_BLOCK = 1024 * 1024
+
+/**
+ * sha256 of a file, or null when it does not exist. Read in 1 MiB blocks into one buffer: the
+ * installed binary is a single executable of about 120 MiB, and reading it whole cost a heap
+ * buffer of that size and its page faults (about 300 ms for the "hash previous" step of an
+ * update replacing a real single executable, against about 60 ms of hashing).
+ */
 export function fileSha256(path: string): string | null {
+  let fd: number
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex')
+    fd = openSync(path, 'r')
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null
     throw err
+  }
+  try {
+    const hash = createHash('sha256')
+    const block = Buffer.allocUnsafe(HASH_BLOCK)
+    for (let n; (n = readSync(fd, block, 0, HASH_BLOCK, null)) > 0; ) hash.update(block.subarray(0, n))
+    return hash.digest('hex')
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -27,9 +27,10 @@ export interface DownloadOptions {
   retryDelayMs?: number
   onProgress?: (received: number, total: number) => void
   /**
-   * Each chunk once it is written, with its offset in the file (a transfer that starts over
-   * starts again at 0), to extract while downloading; awaited, so a slow consumer slows the
-   * download instead of buffering it. Nothing it sees is verified until this function returns.
+   * Each chunk while it is being written, with its offset in the file (a transfer that starts
+   * over starts again at 0), to extract while downloading; awaited with the write, so a slow
+   * consumer slows the download instead of buffering it. Nothing it sees is verified until this
+   * function returns.
    */
   onData?: (chunk: Buffer, offset: number) => void | Promise<void>
 }
@@ -117,14 +118,19 @@ export async function downloadArtifact(o: DownloadOptions): Promise<{ bytes: num
             throw checksumFailure(`received more than the manifest's ${o.size} bytes`)
           }
           hash.update(buf)
-          // A full disk is not a network problem: say what could not be written (exit 1).
-          await file.write(buf, 0, buf.length, received).catch((err: unknown) => {
+          // The write runs on the thread pool while onData extracts the same chunk here; both
+          // are awaited before the next chunk. A full disk is not a network problem: say what
+          // could not be written (exit 1).
+          const written = file.write(buf, 0, buf.length, received).catch((err: unknown) => {
             throw installWriteError(o.dest, err)
           })
           const offset = received
           received += buf.length
           o.onProgress?.(received, o.size)
-          if (o.onData) await o.onData(buf, offset)
+          // allSettled, not all: a failed onData must not leave this write running unawaited.
+          const [w, d] = await Promise.allSettled([written, o.onData?.(buf, offset)])
+          if (w.status === 'rejected') throw w.reason
+          if (d.status === 'rejected') throw d.reason
         }
       } catch (err) {
         if (err instanceof CliError) throw err

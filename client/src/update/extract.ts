@@ -2,7 +2,7 @@
 // every entry is harmless: no absolute paths, no `..`, no links, devices or fifos, and no
 // entry larger than a bound derived from the archive's size (decompression bombs).
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, fchmodSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, createReadStream, fchmodSync, fdatasync, fsyncSync, openSync, rmSync, writev } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { Parser, type ReadEntry } from 'tar'
 import yauzl from 'yauzl'
@@ -76,33 +76,120 @@ function isBinaryPath(path: string, binaryName: string): boolean {
   return path.replace(/^(\.\/)+/, '') === binaryName
 }
 
-/** Writes the binary's bytes, hashing them and enforcing the cap. */
+/** Bytes the writer may hold for the thread pool before the archive's reader is paused. */
+const QUEUE_LIMIT = 4 * 1024 * 1024
+/** Bytes written between two early writebacks (an fdatasync on the pool while extraction goes on). */
+export const WRITEBACK_BYTES = 8 * 1024 * 1024
+
+/**
+ * Writes the binary's bytes, hashing them and enforcing the cap. The hash and the cap are
+ * applied here, in order, as chunks arrive; the writes themselves run on libuv's thread pool
+ * (one positional writev at a time, of every chunk queued meanwhile), so the main thread goes
+ * on inflating and hashing while the kernel copies. Every WRITEBACK_BYTES an fdatasync is
+ * started on the pool as well, so the disk takes the binary while the rest still downloads
+ * and the fsync of finish() finds little left to write. finish() waits for all of it and still
+ * ends with that fsync: the early ones only move the writeback forward, they do not replace
+ * the one before the rename. Nothing here makes the file executable before finish().
+ */
 // A failing write (disk full, EFBIG) is the install directory's problem, not the archive's:
-// it becomes installWriteError (exit 1), never an "Archive refused".
+// it becomes installWriteError (exit 1), never an "Archive refused". It is reported by the
+// next write() or by finish().
 class BinaryWriter {
   readonly #fd: number
   readonly #cap: number
   readonly #dest: string
   readonly #hash = createHash('sha256')
   size = 0
+  #queue: Buffer[] = []
+  /** Bytes accepted but not yet written (queued or in flight). */
+  #pending = 0
+  #offset = 0
+  #writing = false
+  #syncing = false
+  #unsynced = 0
+  #failed = false
+  #error: unknown
+  #onDrain: (() => void) | null = null
+  #onIdle: (() => void)[] = []
   constructor(dest: string, cap: number) {
     // Not executable until finish(): the bytes may not be verified yet (ExtractOptions.source).
     this.#fd = openSync(dest, 'wx', 0o600)
     this.#cap = cap
     this.#dest = dest
   }
-  write(chunk: Buffer): void {
+  /** Takes a chunk; false when the caller should pause until `onDrain` calls back. */
+  write(chunk: Buffer): boolean {
+    if (this.#failed) throw installWriteError(this.#dest, this.#error)
     this.size += chunk.length
     if (this.size > this.#cap) throw refuse(`the binary is larger than ${this.#cap} bytes`)
     this.#hash.update(chunk)
-    let off = 0
-    try {
-      while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off)
-    } catch (err) {
-      throw installWriteError(this.#dest, err)
+    this.#queue.push(chunk)
+    this.#pending += chunk.length
+    this.#pump()
+    return this.#pending < QUEUE_LIMIT
+  }
+  /** `resume` runs once the bytes held for the pool are down to half the limit (or on a failure). */
+  onDrain(resume: () => void): void {
+    this.#onDrain = resume
+    this.#settle()
+  }
+  #pump(): void {
+    if (this.#writing || this.#failed || this.#queue.length === 0) return this.#settle()
+    const chunks = this.#queue
+    this.#queue = []
+    this.#writing = true
+    writev(this.#fd, chunks, this.#offset, (err, written) => {
+      this.#writing = false
+      if (!err && written === 0) err = new Error('the write made no progress')
+      if (err) {
+        this.#fail(err)
+      } else {
+        this.#offset += written
+        this.#pending -= written
+        this.#unsynced += written
+        // A short write (a file size limit reached mid-way): the rest goes again, and the
+        // next write reports the error.
+        if (written < chunks.reduce((n, c) => n + c.length, 0)) this.#queue.unshift(...remainderOf(chunks, written))
+        if (this.#unsynced >= WRITEBACK_BYTES && !this.#syncing) this.#writeback()
+      }
+      this.#pump()
+    })
+  }
+  #writeback(): void {
+    this.#syncing = true
+    this.#unsynced = 0
+    fdatasync(this.#fd, (err) => {
+      this.#syncing = false
+      if (err) this.#fail(err)
+      this.#settle()
+    })
+  }
+  #fail(err: unknown): void {
+    if (!this.#failed) this.#error = err
+    this.#failed = true
+    this.#queue = []
+    this.#pending = 0
+  }
+  #settle(): void {
+    if (this.#onDrain && (this.#failed || this.#pending <= QUEUE_LIMIT / 2)) {
+      const resume = this.#onDrain
+      this.#onDrain = null
+      resume()
+    }
+    if (!this.#writing && !this.#syncing && (this.#failed || this.#queue.length === 0)) {
+      for (const idle of this.#onIdle.splice(0)) idle()
     }
   }
-  finish(): Extracted {
+  /** Resolves once no write or writeback is queued or on the pool. */
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#onIdle.push(resolve)
+      this.#settle()
+    })
+  }
+  async finish(): Promise<Extracted> {
+    await this.#idle()
+    if (this.#failed) throw installWriteError(this.#dest, this.#error)
     try {
       fchmodSync(this.#fd, 0o755)
       // The binary must be durable before it is renamed over the installed one.
@@ -113,11 +200,29 @@ class BinaryWriter {
     }
     return { sha256: this.#hash.digest('hex'), size: this.size }
   }
-  abandon(): void {
+  /** Stops writing and closes the file once the pool is done with it (never under a pending write). */
+  async abandon(): Promise<void> {
+    this.#fail(new Error('abandoned'))
+    await this.#idle()
     try {
       closeSync(this.#fd)
     } catch {}
   }
+}
+
+/** What is left of `chunks` after the first `written` bytes. */
+export function remainderOf(chunks: Buffer[], written: number): Buffer[] {
+  const rest: Buffer[] = []
+  let skip = written
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length
+      continue
+    }
+    rest.push(skip > 0 ? c.subarray(skip) : c)
+    skip = 0
+  }
+  return rest
 }
 
 export async function extractBinary(o: ExtractOptions): Promise<Extracted> {
@@ -129,12 +234,12 @@ export async function extractBinary(o: ExtractOptions): Promise<Extracted> {
     else await extractZip(o, cap, () => (writer = new BinaryWriter(o.dest, cap)))
     if (!writer) throw new RefusedError('archive', `Binary not found in archive: no ${o.binaryName} at the root`)
     await o.verified
-    const result = (writer as BinaryWriter).finish()
+    const result = await (writer as BinaryWriter).finish()
     done = true
     return result
   } finally {
     if (!done) {
-      ;(writer as BinaryWriter | undefined)?.abandon()
+      await (writer as BinaryWriter | undefined)?.abandon()
       rmSync(o.dest, { force: true })
     }
   }
@@ -195,7 +300,12 @@ function extractTar(o: ExtractOptions, cap: number, openBinary: () => BinaryWrit
         entry.on('data', (chunk: Buffer) => {
           if (settled) return
           try {
-            writer.write(chunk)
+            // Backpressure: a paused entry makes the parser's write() return false, which
+            // pauses the archive's stream (and, while downloading, the download).
+            if (!writer.write(chunk)) {
+              entry.pause()
+              writer.onDrain(() => entry.resume())
+            }
           } catch (err) {
             fail(err)
           }
@@ -286,7 +396,10 @@ function extractZip(o: ExtractOptions, cap: number, openBinary: () => BinaryWrit
           stream.on('data', (chunk: Buffer) => {
             if (settled) return
             try {
-              writer.write(chunk)
+              if (!writer.write(chunk)) {
+                stream.pause()
+                writer.onDrain(() => stream.resume())
+              }
             } catch (err) {
               stream.destroy()
               fail(err)
