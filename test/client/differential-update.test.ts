@@ -84,6 +84,8 @@ interface PublishOptions {
   archiveInstead?: Buffer
   /** No block map at its URL (404). */
   noBlockmap?: boolean
+  /** Answer each range with the bytes asked for but a Content-Range one byte further on (a proxy that mangles ranges). */
+  shiftContentRange?: boolean
 }
 
 /** Serves the archive, block map and pack of B under fresh paths and signs a manifest naming them. */
@@ -112,7 +114,8 @@ async function publish(o: PublishOptions = {}): Promise<Served> {
     const body = Buffer.from(pack.subarray(first, last + 1))
     if (o.tamperRange) body[body.length >> 1]! ^= 0x01
     served.packBytes += body.length
-    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${first}-${last}/${pack.length}` })
+    const shift = o.shiftContentRange ? 1 : 0
+    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${first + shift}-${last + shift}/${pack.length}` })
     res.end(body)
   })
   const asset: Asset = {
@@ -131,11 +134,11 @@ async function publish(o: PublishOptions = {}): Promise<Served> {
   return served
 }
 
-function host(): CcoHome {
+function host(installed: Buffer = A): CcoHome {
   const h = makeHome()
   homes.push(h)
   h.writeConfig({ server: server.url, keys: [signer.publicKey] })
-  h.install(A)
+  h.install(installed)
   return h
 }
 
@@ -259,6 +262,26 @@ describe('falls back to the archive, said once', () => {
     other[3]! ^= 0x01
     const { served } = await fallsBack({ blockmapInstead: other }, /the block map's sha256 does not match the signed manifest/)
     expect(served.ranges).toEqual([])
+  })
+
+  it('when a range comes back with another Content-Range', async () => {
+    await fallsBack({ shiftContentRange: true }, /a range was answered with Content-Range "bytes \d+-\d+\/\d+", expected bytes \d+-\d+\/\d+/)
+  })
+
+  it('when the missing chunks would cost more than half the archive, without asking for any range', async () => {
+    const served = await publish()
+    // An installed binary that shares nothing with B.
+    const other = fake(VERSION_A, randomBytes(shared.length))
+    const h = host(other)
+    const r = await update(h)
+    expect(r.code, show(r)).toBe(0)
+    expect(readFileSync(h.installPath).equals(B)).toBe(true)
+    expect(readFileSync(h.backupPath).equals(other)).toBe(true)
+    const lines = notUsed(r.stderr)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^Differential update not used: the block map and the \d+ missing chunks \([\d.]+ MiB\) are more than half the archive; downloading the full archive/)
+    expect(served.ranges).toEqual([])
+    expect(served.archive).toBe(archive.length)
   })
 
   it('when there is no block map', async () => {
