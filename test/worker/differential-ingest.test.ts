@@ -242,6 +242,20 @@ describe('a release whose differential assets are wrong is refused, and what was
     }
   })
 
+  it('refuses on the webhook a block map that GitHub lists as larger than the cap, and an empty pack', async () => {
+    const d = await buildDelta(V, 'linux-x86_64', sampleBinary())
+    const net = fakeNetwork({})
+    const big = await deltaRelease(d)
+    big.blockmap.size = BLOCKMAP_MAX_BYTES + 1
+    const r = await sendRelease({ action: 'published', tag: `v${V}`, assets: big.assets })
+    expect(r.body).toMatchObject({ status: 'refused', reason: `block map "${d.names.blockmap}" is ${BLOCKMAP_MAX_BYTES + 1} bytes, over the ${BLOCKMAP_MAX_BYTES}-byte cap` })
+    const empty = await deltaRelease(d)
+    empty.pack.size = 0
+    const r2 = await sendRelease({ action: 'published', tag: `v${V}`, assets: empty.assets })
+    expect(r2.body).toMatchObject({ status: 'refused', reason: `asset "${d.names.pack}" is empty` })
+    expect(net.asked).toEqual([])
+  })
+
   it('refuses a block map whose bytes do not match its digest', async () => {
     const d = await buildDelta(V, 'linux-x86_64', sampleBinary())
     const { assets, blockmap } = await deltaRelease(d)

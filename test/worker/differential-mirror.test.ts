@@ -77,6 +77,28 @@ describe('mirroring differential assets', () => {
     expect(net.asked).toHaveLength(4)
   })
 
+  it('copies the block map and pack that an edit adds to a live release before its manifest names them', async () => {
+    const { d, assets, net, urls } = await release()
+    await sendRelease({ action: 'published', tag: `v${V}`, assets: assets.slice(0, 1) })
+    await runDurableObjectAlarm(stub())
+    expect(await stub().getRelease(V)).toMatchObject({ status: 'live' })
+    const before = await getManifest('beta')
+    expect(before.payload.release!.assets['linux-x86_64']).not.toHaveProperty('binary')
+
+    const edited = await sendRelease({ action: 'edited', tag: `v${V}`, assets })
+    expect(edited.body.status).toBe('queued')
+    await runDurableObjectAlarm(stub())
+    // The archive's copy is already there: only the block map and pack were downloaded for the mirror.
+    expect(net.asked).toEqual([urls.archive, urls.blockmap, urls.blockmap, urls.pack])
+    expect((await storedKeys()).filter((k) => k.endsWith(d.names.pack) || k.endsWith(d.names.blockmap))).toHaveLength(2)
+    const after = await getManifest('beta')
+    expect(after.payload.seq).toBe(before.payload.seq + 1)
+    const binary = after.payload.release!.assets['linux-x86_64']!.binary!
+    const res = await exports.default.fetch(binary.pack.url, { headers: { range: 'bytes=0-0' } })
+    expect(res.status).toBe(206)
+    await res.arrayBuffer()
+  })
+
   it('refuses the release when the pack downloaded for the mirror does not match its digest, and keeps no copy of it', async () => {
     const tampered = (await buildDelta(V, 'linux-x86_64', sampleBinary())).pack.slice()
     tampered[10] = tampered[10]! ^ 0xff
