@@ -1,7 +1,7 @@
 // `npm run bench`: every figure next to a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Not part of `npm test`: numbers are measured here,
 // never asserted in tests.
-//   npm run bench [-- --quick] [--only manifest,update,startup,daemon,fleet] [--bundle | --binary PATH] [--readme] [--compare OLD.json]
+//   npm run bench [-- --quick] [--only manifest,update,startup,daemon,fleet,differential] [--bundle | --binary PATH] [--readme] [--compare OLD.json]
 // --readme replaces the table between the bench markers in README.md with this run's;
 // --compare prints this run next to an earlier results file (scripts/bench/compare.ts).
 // Figures with a target (issue 14's table, or set by their module) show met / NOT met, and the
@@ -37,7 +37,7 @@ const { values } = parseArgs({
 // Read the old results first: a wrong path should not cost a whole run.
 const previous = values.compare ? loadResults(resolve(values.compare)) : undefined
 const quick = values.quick
-const only = new Set((values.only ?? 'manifest,update,startup,daemon,fleet').split(','))
+const only = new Set((values.only ?? 'manifest,update,startup,daemon,fleet,differential').split(','))
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
 const figures: Figure[] = []
@@ -89,6 +89,7 @@ await part('update', () => benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log))
 await part('startup', () => benchStartup({ binary, label, runs: quick ? 5 : 20 }))
 await part('daemon', () => benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log))
 await part('fleet', () => benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log))
+await part('differential', async () => (await import('./bench/differential.ts')).benchDifferential({ runs: quick ? 1 : 3 }, log))
 
 const measured = withTargets(figures)
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`
