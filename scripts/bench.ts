@@ -50,7 +50,7 @@ let label: string
 if (values.binary) {
   binary = resolve(values.binary)
   label = 'single executable'
-} else if (values.bundle || !(only.has('startup') || only.has('daemon'))) {
+} else if (values.bundle || !(only.has('startup') || only.has('daemon') || only.has('update'))) {
   binary = await clientBundle({ version: '2026.11.3' })
   label = 'bundle run by node'
 } else {
@@ -85,7 +85,9 @@ async function part(name: string, measure: () => Figure[] | Promise<Figure[]>): 
   }
 }
 await part('manifest', () => benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10 }, log))
-await part('update', () => benchUpdate({ mib: 40, runs: quick ? 1 : 3 }, log))
+// The update also by the single executable replacing itself, when one is measured.
+const sea = label === 'single executable' ? { path: binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().replace(/^cco /, '') } : undefined
+await part('update', () => benchUpdate({ mib: 40, runs: quick ? 1 : 3, sea }, log))
 await part('startup', () => benchStartup({ binary, label, runs: quick ? 5 : 20 }))
 await part('daemon', () => benchDaemonIdle({ binary, label, seconds: quick ? 10 : 60 }, log))
 await part('fleet', () => benchFleet({ hosts: quick ? 2000 : 10_000, concurrency: 20, viewSamples: quick ? 5 : 20 }, log))

@@ -34,9 +34,23 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e6
 }
 
-export async function benchUpdate(o: { mib: number; runs: number }, log: (line: string) => void): Promise<Figure[]> {
+/** A cco that updates itself in the bench: its file and the version it answers. */
+export interface UpdatingCco {
+  label: string
+  path: string
+  version: string
+}
+
+/**
+ * `cco update --yes` of an archive of `mib` MiB, by the one-file bundle run by node (version
+ * A) and, when given, by the single executable (`sea`): that is what users run, and its
+ * previous binary, which the install hashes for its journal, is the whole executable
+ * (about 120 MiB) instead of a 3 MiB bundle. Both against the same shell pipeline, runs interleaved.
+ */
+export async function benchUpdate(o: { mib: number; runs: number; sea?: { path: string; version: string } }, log: (line: string) => void): Promise<Figure[]> {
   const A = '2026.9.1'
-  const B = '2026.9.2'
+  // Newer than any cco measured here, the single executable included.
+  const B = '2099.1.1'
   const platform = currentPlatform()
   if (!platform) throw new Error(`no cco platform key for ${process.platform}/${process.arch}`)
   // The "binary": a tiny script that answers --version, padded with incompressible bytes so
@@ -51,32 +65,33 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
     const url = `${server.url}/download/${name}`
     const asset = { name, url, size: archive.length, sha256: sha256(archive) }
     server.manifest('stable', await signManifest(manifestPayload({ version: B, assets: { [platform]: asset } }), [signer]))
-    const bundleA = await clientBundle({ version: A })
-    log(`update: ${(archive.length / 1048576).toFixed(1)} MiB archive from ${server.url}, ${o.runs} runs each`)
+    const clients: UpdatingCco[] = [{ label: 'bundle run by node', path: await clientBundle({ version: A }), version: A }]
+    if (o.sea) clients.push({ label: 'single executable', ...o.sea })
+    log(`update: ${(archive.length / 1048576).toFixed(1)} MiB archive from ${server.url}, ${o.runs} runs each (${clients.map((c) => c.label).join(', ')})`)
 
-    const cco: number[] = []
-    /** Each step's time in each run, from the client's own trace (client/README.md, CCO_TRACE_FILE). */
-    const steps = new Map<string, number[]>()
-    const ccoCpu: number[] = []
+    const runs = clients.map(() => ({ wall: [] as number[], cpu: [] as number[], steps: new Map<string, number[]>() }))
     const shellCpu: number[] = []
     const shell: number[] = []
     for (let i = 0; i < o.runs; i++) {
-      const h = makeHome('cco-bench-')
-      try {
-        h.writeConfig({ server: server.url, keys: [signer.publicKey] })
-        h.install(bundleA)
-        const traceFile = join(h.home, 'update-trace.log')
-        // Through bash for its `times`: the CPU time of cco and its --version probes, which the
-        // load of a shared machine changes far less than the wall-clock time.
-        let out = ''
-        cco.push(await time(async () => ({ stdout: out } = await run('bash', ['-c', '"$0" update --yes >/dev/null && times', h.installPath], { env: { ...childEnv(h.home), [TRACE_FILE_ENV]: traceFile } }))))
-        ccoCpu.push(cpuOfChildren(out))
-        const run1 = new Map<string, number>()
-        for (const { step, ms } of parseTrace(readFileSync(traceFile, 'utf8'))) run1.set(step, (run1.get(step) ?? 0) + ms)
-        for (const [step, ms] of run1) steps.set(step, [...(steps.get(step) ?? []), ms])
-        if (!readFileSync(h.installPath).equals(binary)) throw new Error('cco update did not install the archive')
-      } finally {
-        h.cleanup()
+      for (const [c, client] of clients.entries()) {
+        const r = runs[c]!
+        const h = makeHome('cco-bench-')
+        try {
+          h.writeConfig({ server: server.url, keys: [signer.publicKey] })
+          h.install(client.path)
+          const traceFile = join(h.home, 'update-trace.log')
+          // Through bash for its `times`: the CPU time of cco and its --version probes, which the
+          // load of a shared machine changes far less than the wall-clock time.
+          let out = ''
+          r.wall.push(await time(async () => ({ stdout: out } = await run('bash', ['-c', '"$0" update --yes >/dev/null && times', h.installPath], { env: { ...childEnv(h.home), [TRACE_FILE_ENV]: traceFile } }))))
+          r.cpu.push(cpuOfChildren(out))
+          const run1 = new Map<string, number>()
+          for (const { step, ms } of parseTrace(readFileSync(traceFile, 'utf8'))) run1.set(step, (run1.get(step) ?? 0) + ms)
+          for (const [step, ms] of run1) r.steps.set(step, [...(r.steps.get(step) ?? []), ms])
+          if (!readFileSync(h.installPath).equals(binary)) throw new Error(`cco update (${client.label}) did not install the archive`)
+        } finally {
+          h.cleanup()
+        }
       }
       const dir = mkdtempSync(join(tmpdir(), 'cco-bench-shell-'))
       try {
@@ -96,26 +111,28 @@ export async function benchUpdate(o: { mib: number; runs: number }, log: (line: 
         rmSync(dir, { recursive: true, force: true })
       }
     }
-    // The breakdown: each step's median, the largest first; what the steps do not add up to is
-    // the child's start (exec, before node's clock) and the pipe back to this process.
-    const breakdown = [...steps].map(([step, ms]) => ({ step, ms: median(ms) })).sort((a, b) => b.ms - a.ms)
-    const traced = breakdown.reduce((sum, s) => sum + s.ms, 0)
-    log(`update breakdown (median of ${o.runs} runs, ${median(cco).toFixed(0)} ms in all):`)
-    for (const s of breakdown) log(`  ${s.step.padEnd(28)} ${s.ms.toFixed(1).padStart(7)} ms`)
-    log(`  ${'outside the trace'.padEnd(28)} ${(median(cco) - traced).toFixed(1).padStart(7)} ms`)
-    log(`  CPU time (user + sys, median): cco ${median(ccoCpu).toFixed(0)} ms, shell pipeline ${median(shellCpu).toFixed(0)} ms (${(median(ccoCpu) / median(shellCpu)).toFixed(2)}×)`)
-    const top = breakdown[0]
-    return [
-      {
-        name: `cco update --yes, ${o.mib} MiB archive (median)`,
-        value: median(cco),
-        samples: cco,
+    return clients.map((client, c) => {
+      const r = runs[c]!
+      // The breakdown: each step's median, the largest first; what the steps do not add up to is
+      // the child's start (exec, before node's clock) and the pipe back to this process.
+      const breakdown = [...r.steps].map(([step, ms]) => ({ step, ms: median(ms) })).sort((a, b) => b.ms - a.ms)
+      const traced = breakdown.reduce((sum, s) => sum + s.ms, 0)
+      log(`update breakdown, ${client.label} (median of ${o.runs} runs, ${median(r.wall).toFixed(0)} ms in all):`)
+      for (const s of breakdown) log(`  ${s.step.padEnd(28)} ${s.ms.toFixed(1).padStart(7)} ms`)
+      log(`  ${'outside the trace'.padEnd(28)} ${(median(r.wall) - traced).toFixed(1).padStart(7)} ms`)
+      log(`  CPU time (user + sys, median): cco ${median(r.cpu).toFixed(0)} ms, shell pipeline ${median(shellCpu).toFixed(0)} ms (${(median(r.cpu) / median(shellCpu)).toFixed(2)}×)`)
+      const top = breakdown[0]
+      const what = c === 0 ? '' : `, ${client.label} replacing itself`
+      return {
+        name: `cco update --yes, ${o.mib} MiB archive${what} (median)`,
+        value: median(r.wall),
+        samples: r.wall,
         unit: 'ms',
         baseline: { name: 'curl -o + sha256sum -c + tar xzf + mv', value: median(shell), samples: shell },
         better: 'lower',
         note: `includes manifest verification, --version probes, backup, fsyncs; largest step: ${top ? `${top.step} ${top.ms.toFixed(0)} ms` : 'no trace'}`,
-      },
-    ]
+      } satisfies Figure
+    })
   } finally {
     await server.close()
   }

@@ -2,12 +2,12 @@
 // with early writebacks, executable only once the download is verified; and the sha256 of a
 // binary read in blocks (the installed single executable is about 120 MiB).
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { fileSha256 } from '../../client/src/update/binary-files.ts'
+import { fileSha256, settledSha256, startFileSha256 } from '../../client/src/update/binary-files.ts'
 import { extractBinary, remainderOf, WRITEBACK_BYTES } from '../../client/src/update/extract.ts'
 import { releaseTarGz, zip } from '../../support/archives.ts'
 import { sha256 } from '../../support/signed-manifest.ts'
@@ -79,5 +79,39 @@ describe('fileSha256', () => {
     writeFileSync(path, bytes)
     expect(fileSha256(path)).toBe(sha256(bytes))
     expect(fileSha256(join(dir, 'missing'))).toBeNull()
+  })
+})
+
+describe('the installed binary hashed while the new one downloads', () => {
+  // Large enough for a worker thread (a single executable is about 120 MiB).
+  const big = () => randomBytes(17 * 1024 * 1024)
+
+  it('gives the sha256 of the file computed on a worker', async () => {
+    const bytes = big()
+    const path = join(dir, 'cco')
+    writeFileSync(path, bytes)
+    const pending = startFileSha256(path)
+    expect(pending).toBeDefined()
+    expect(await pending!.sha256).toBe(sha256(bytes))
+    expect(await settledSha256(path, pending)).toBe(sha256(bytes))
+  })
+
+  it('hashes the file again when another one took its name meanwhile', async () => {
+    const path = join(dir, 'cco')
+    writeFileSync(path, big())
+    const pending = startFileSha256(path)
+    const other = big()
+    writeFileSync(join(dir, 'other'), other)
+    renameSync(join(dir, 'other'), path)
+    expect(await settledSha256(path, pending)).toBe(sha256(other))
+  })
+
+  it('hashes a small file inline, and a missing one is null', async () => {
+    const path = join(dir, 'small')
+    writeFileSync(path, 'bundle')
+    expect(startFileSha256(path)).toBeUndefined()
+    expect(await settledSha256(path, undefined)).toBe(sha256(Buffer.from('bundle')))
+    expect(startFileSha256(join(dir, 'missing'))).toBeUndefined()
+    expect(await settledSha256(join(dir, 'missing'), undefined)).toBeNull()
   })
 })

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { TEMP_DIR_PREFIX, TRASH_PREFIX } from './journal.ts'
 import { nodeBinaryFs, type BinaryFs } from './platform-fs.ts'
@@ -39,6 +40,74 @@ export function fileSha256(path: string): string | null {
   } finally {
     closeSync(fd)
   }
+}
+
+/** Files at least this large are hashed on a worker thread by startFileSha256; smaller ones inline. */
+const BACKGROUND_HASH_BYTES = 16 * 1024 * 1024
+
+/** The sha256 of a file being computed on a worker thread (startFileSha256). */
+export interface PendingSha256 {
+  /** fileIdentity() of the file when hashing started. */
+  identity: string | null
+  sha256: Promise<string | null>
+  /** Lets the worker keep the process alive (it does not until someone waits for it). */
+  ref(): void
+  /** Stops the worker: the hash is not needed any more. */
+  cancel(): void
+}
+
+// The worker's source: CommonJS with built-ins only, so it runs the same from the bundle and
+// from the single executable (no file of its own to find).
+const HASH_WORKER = `const { parentPort, workerData } = require('node:worker_threads')
+const { createHash } = require('node:crypto')
+const fs = require('node:fs')
+const fd = fs.openSync(workerData, 'r')
+const hash = createHash('sha256')
+const block = Buffer.allocUnsafe(${HASH_BLOCK})
+for (let n; (n = fs.readSync(fd, block, 0, block.length, null)) > 0; ) hash.update(block.subarray(0, n))
+fs.closeSync(fd)
+parentPort.postMessage(hash.digest('hex'))`
+
+/**
+ * Starts the sha256 of the installed binary while the new one downloads: the install's journal
+ * needs it before the swap, and hashing a 120 MiB single executable on the main thread cost
+ * about 60-150 ms after the download (the main thread is the bottleneck of the download, a
+ * second core is not). Small files (the one-file bundle) and any failure fall back to
+ * fileSha256 at the time of use (settledSha256). The worker does not keep the process alive
+ * until ref() (an update that fails early must not wait for it).
+ */
+export function startFileSha256(path: string): PendingSha256 | undefined {
+  const st = statSync(path, { throwIfNoEntry: false })
+  if (!st || !st.isFile() || st.size < BACKGROUND_HASH_BYTES) return undefined
+  const identity = fileIdentity(path)
+  let worker: Worker
+  try {
+    worker = new Worker(HASH_WORKER, { eval: true, workerData: path, stdout: true, stderr: true })
+  } catch {
+    return undefined
+  }
+  worker.unref()
+  const sha256 = new Promise<string | null>((resolve, reject) => {
+    worker.once('message', (hex: unknown) => (typeof hex === 'string' && /^[0-9a-f]{64}$/.test(hex) ? resolve(hex) : reject(new Error('no digest'))))
+    worker.once('error', reject)
+    worker.once('exit', () => reject(new Error('the hash worker ended without a digest')))
+  })
+  sha256.catch(() => {})
+  return { identity, sha256, ref: () => worker.ref(), cancel: () => void worker.terminate() }
+}
+
+/**
+ * The sha256 of `path` now: the background one when it finished for the same file (same
+ * device, inode, size and mtime as when it started), else read here.
+ */
+export async function settledSha256(path: string, pending: PendingSha256 | undefined): Promise<string | null> {
+  if (pending && pending.identity !== null && fileIdentity(path) === pending.identity) {
+    pending.ref()
+    const hex = await pending.sha256.catch(() => null)
+    if (hex !== null && fileIdentity(path) === pending.identity) return hex
+  }
+  pending?.cancel()
+  return fileSha256(path)
 }
 
 /**

@@ -14,7 +14,7 @@ import { toRfc3339 } from '../system/clock.ts'
 import { crashPoint } from '../system/crash-points.ts'
 import { tildify } from '../system/paths.ts'
 import { probeVersion } from '../system/probe-version.ts'
-import { copyBinaryAtomic, fileSha256, linkBackupAtomic, moveInstalledToBackup, replaceName } from './binary-files.ts'
+import { copyBinaryAtomic, fileSha256, linkBackupAtomic, moveInstalledToBackup, replaceName, settledSha256, type PendingSha256 } from './binary-files.ts'
 import type { UpdateContext } from './context.ts'
 import { clearJournal, removeTempDir, writeJournal, type Journal } from './journal.ts'
 import type { LockHandle } from './lock.ts'
@@ -35,6 +35,8 @@ export interface CommitOptions {
    * and the daemon's health-gated restore of cco.backup needs this lock.
    */
   lock: LockHandle
+  /** The installed binary's sha256, started while the new one was prepared (startFileSha256). */
+  previousSha256?: PendingSha256
 }
 
 export interface Committed {
@@ -65,12 +67,12 @@ export async function restoreBackup(ctx: Pick<UpdateContext, 'paths' | 'env'> & 
   if (!probe.ok) throw new RollbackFailedError(`the restored binary does not run (${probe.problem})`, manualRestoreCommand(ctx))
 }
 
-export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared: Omit<Prepared, 'transfer'>, options: CommitOptions): Promise<Committed> {
+export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared: Omit<Prepared, 'transfer'> & Partial<Pick<Prepared, 'transfer'>>, options: CommitOptions): Promise<Committed> {
   const { installPath, backupPath, installJournal } = ctx.paths
   const fs = binaryFsOf(ctx)
   // An attribute, not the bytes: the signature is unaffected (platform-fs.ts).
   fs.clearQuarantine(prepared.newBinary)
-  const previousSha = fileSha256(installPath)
+  const previousSha = await settledSha256(installPath, options.previousSha256)
   const journal: Journal = {
     format: 1,
     kind: options.kind,
@@ -162,7 +164,7 @@ export async function commitInstall(ctx: UpdateContext & WithBinaryFs, prepared:
   traceStep(ctx.env, 'record and cleanup')
   options.lock.release()
   try {
-    await ctx.hooks.afterInstall({ kind: options.kind, version: prepared.version, installPath })
+    await ctx.hooks.afterInstall({ kind: options.kind, version: prepared.version, installPath, ...(prepared.transfer ? { transfer: prepared.transfer } : {}) })
   } catch (err) {
     ctx.logger.warn(`warning: after-install step failed: ${messageOf(err)}`)
   }

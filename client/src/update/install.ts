@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { probeVersion } from '../system/probe-version.ts'
 import { crashPoint } from '../system/crash-points.ts'
-import { fileIdentity } from './binary-files.ts'
+import { fileIdentity, startFileSha256 } from './binary-files.ts'
 import { checkForUpdate, type CheckResult } from './check.ts'
 import { commitInstall } from './commit.ts'
 import type { UpdateContext } from './context.ts'
@@ -66,9 +66,11 @@ async function checkUnderLock(ctx: UpdateContext, lock: LockHandle, options: Und
  * once the install is settled, before the after-install hook (see CommitOptions.lock).
  */
 async function installUpdate(ctx: UpdateContext, check: CheckResult, decision: InstallDecision, lock: LockHandle): Promise<InstallResult> {
+  // The installed binary is hashed (for the journal) on a worker while the new one downloads.
+  const previousSha256 = startFileSha256(ctx.paths.installPath)
   const prepared = await prepareInstall(ctx, { version: decision.version, asset: decision.asset })
   ctx.hooks.beforeSwap?.({ version: decision.version, installPath: ctx.paths.installPath })
-  const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current, lock })
+  const committed = await commitInstall(ctx, prepared, { kind: 'update', previousVersion: check.current, lock, previousSha256 })
   return { version: decision.version, previousVersion: check.current, installPath: ctx.paths.installPath, backupPath: committed.backupPath, transfer: prepared.transfer }
 }
 
