@@ -52,7 +52,7 @@ const printed = (r: CcoRun, h: CcoHome) => ({
 
 describe('cco update with fleet reports on', () => {
   it('reports the install it made: host, state after it, event, and the token as a bearer header', async () => {
-    await fx.publish({ version: VERSION_B })
+    const { archive } = await fx.publish({ version: VERSION_B })
     const h = host()
     const r = await cco(h, ['update', '--yes'])
     expect(r.code, show(r)).toBe(0)
@@ -62,7 +62,9 @@ describe('cco update with fleet reports on', () => {
     expect(sent!.authorization).toBe(`Bearer ${TOKEN}`)
     expect(FleetReportSchema.safeParse(sent!.body).success).toBe(true)
     expect(sent!.body).toMatchObject({ schema: 2, product: 'cco', host_id: hostId(h), name: 'web-1', labels: { env: 'prod' }, channel: 'stable', version: VERSION_B, check_interval_s: 86400 })
-    expect(sent!.body.events).toEqual([{ id: expect.any(String), at: expect.any(String), kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B }])
+    // No block map was published: the whole archive came down.
+    const download = { bytes: archive.length, differential: false, archive_bytes: archive.length }
+    expect(sent!.body.events).toEqual([{ id: expect.any(String), at: expect.any(String), kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B, download }])
     expect(pending(h)).toEqual([])
     // Nothing that names the machine or a path.
     expect(sent!.text).not.toContain(h.home)
@@ -187,7 +189,7 @@ describe('the daemon', () => {
   })
 
   it('reports its own install and the health verdict on the new version after restarting into it', { timeout: 90_000 }, async () => {
-    await fx.publish({ version: VERSION_B })
+    const { archive } = await fx.publish({ version: VERSION_B })
     const d = await daemonHost({
       installed: fx.bundles[VERSION_A]!,
       config: { server: fx.server.url, keys: [fx.signer.publicKey], interval: '1h', autoInstall: true },
@@ -199,7 +201,8 @@ describe('the daemon', () => {
     await d.waitForHealth({ version: VERSION_B, timeoutMs: 60_000 })
     const health = await waitFor('the health verdict', () => events().find((e) => e.kind === 'health'), 30_000)
     expect(health).toMatchObject({ kind: 'health', outcome: 'healthy', from: VERSION_A, to: VERSION_B })
-    expect(events().find((e) => e.kind === 'install')).toMatchObject({ kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B })
+    const download = { bytes: archive.length, differential: false, archive_bytes: archive.length }
+    expect(events().find((e) => e.kind === 'install')).toMatchObject({ kind: 'install', outcome: 'installed', from: VERSION_A, to: VERSION_B, download })
     const ids = events().map((e) => e.id)
     // Sent by the old daemon on its way out or by the new one on its first tick: the broker keeps one of each.
     expect(new Set(ids).size).toBeGreaterThanOrEqual(2)

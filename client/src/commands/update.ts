@@ -193,7 +193,7 @@ function afterInstallHooks(app: AppContext, fleet: FleetReporter, progress: Prog
     async afterInstall(event) {
       if (fleet.enabled && progress.install) {
         progress.reported = true
-        await fleet.record(installEvent(progress.install.from, event.version), event.version)
+        await fleet.record(installEvent(progress.install.from, event.version, undefined, event.transfer), event.version)
         await fleet.send()
       }
       await restart.afterInstall(event)

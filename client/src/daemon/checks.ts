@@ -150,7 +150,7 @@ export async function scheduledCheck(app: AppContext, config: Config, configPath
       await fleet.record(checkEvent(run.check.decision), run.check.current)
       return run.value
     }
-    await fleet.record(installEvent(run.check.current, run.result.version), run.result.version)
+    await fleet.record(installEvent(run.check.current, run.result.version, undefined, run.result.transfer), run.result.version)
     log.info(`Successfully updated to ${run.result.version}`)
     return { kind: 'installed', version: run.result.version, latest: run.check.latest }
   } catch (err) {

@@ -2,9 +2,10 @@
 // reports"): a check's decision, an install, a rollback, a health verdict, or the error that
 // ended one. Each returns the event without its id and time (the queue adds both), or null when
 // the contract has no outcome for it.
-import type { FleetEvent } from '../../../contract/fleet.ts'
+import type { FleetDownload, FleetEvent } from '../../../contract/fleet.ts'
 import { isVersion } from '../../../contract/version.ts'
 import type { Decision } from '../update/decide.ts'
+import type { Transfer } from '../update/transfer.ts'
 import { failureClassOf } from './error-class.ts'
 
 /** An event before it is queued: the queue gives it its id (stable across retries) and time. */
@@ -36,11 +37,22 @@ export function checkFailedEvent(err: unknown): EventFacts {
   return { kind: 'check', outcome: 'failed', ...failureClassOf(err) }
 }
 
-/** An install of `to` over `from`; null when `to` is not a version (the contract requires it). */
-export function installEvent(from: string | null, to: string, err?: unknown): EventFacts | null {
+/**
+ * An install of `to` over `from`; null when `to` is not a version (the contract requires it).
+ * A successful install carries what it downloaded (`transfer`); a failed one carries none: its
+ * error is what matters, and the rollout's saving is what the installs that landed cost.
+ */
+export function installEvent(from: string | null, to: string, err?: unknown, transfer?: Transfer): EventFacts | null {
   if (!isVersion(to)) return null
   const failure = err === undefined ? {} : failureClassOf(err)
-  return { kind: 'install', outcome: err === undefined ? 'installed' : 'failed', ...versions(from, to), ...failure }
+  const download = err === undefined && transfer !== undefined ? downloadOf(transfer) : null
+  return { kind: 'install', outcome: err === undefined ? 'installed' : 'failed', ...versions(from, to), ...failure, ...(download ? { download } : {}) }
+}
+
+/** A Transfer as a report's `download`; null when it is not one the contract takes (then the event goes without it). */
+export function downloadOf(t: Transfer): FleetDownload | null {
+  const whole = (n: number, min: number) => Number.isSafeInteger(n) && n >= min
+  return whole(t.bytes, 0) && whole(t.archiveBytes, 1) && typeof t.differential === 'boolean' ? { bytes: t.bytes, differential: t.differential, archive_bytes: t.archiveBytes } : null
 }
 
 /**

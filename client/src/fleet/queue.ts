@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { FleetEventSchema, type FleetEvent } from '../../../contract/fleet.ts'
+import { FleetEventSchema, type FleetEvent, type FleetReportSchemaVersion } from '../../../contract/fleet.ts'
 import { CHANNELS } from '../../../contract/manifest.ts'
 import { PLATFORMS, type Platform } from '../../../contract/platform.ts'
 import { messageOf } from '../errors.ts'
@@ -49,9 +49,22 @@ export interface SendState {
   hold_until: string | null
 }
 
+/**
+ * The broker refused the newest report schema (`422 schema: …`, an older broker): reports are
+ * sent as `schema` until `until` (RFC 3339), then the newest is tried again, so a broker that
+ * was upgraded meanwhile gets the newer bodies. Kept in the file, so that every `cco update` and
+ * the daemon do not each pay a refused request first.
+ */
+export interface SchemaFallback {
+  schema: FleetReportSchemaVersion
+  until: string
+}
+
 export interface QueueState {
   events: QueuedEvent[]
   send: SendState
+  /** Absent: send the newest schema. */
+  fallback?: SchemaFallback
 }
 
 export const EMPTY_SEND_STATE: SendState = { failures: 0, retry_at: null, hold_until: null }
@@ -70,6 +83,8 @@ const QueueFileSchema = z.object({
     .default(EMPTY_SEND_STATE),
   // Checked one by one below: one entry that a newer or older cco wrote differently is dropped, not the queue.
   events: z.array(z.unknown()),
+  // Older cco versions drop it (they send schema 1 anyway); one they cannot read is forgotten.
+  schema_fallback: z.object({ schema: z.literal(1), until: z.iso.datetime({ offset: true }) }).optional().catch(undefined),
 })
 
 function entryOf(value: unknown): QueuedEvent | null {
@@ -92,12 +107,14 @@ export function readQueue(file: string): QueueRead {
   if (read.kind === 'unreadable') return { kind: 'refused', reason: read.reason, error: read.error }
   if (read.kind !== 'ok') return { kind: 'ok', state: { events: [], send: { ...EMPTY_SEND_STATE } } }
   const events = read.value.events.map(entryOf).filter((e): e is QueuedEvent => e !== null)
-  return { kind: 'ok', state: { events: events.slice(-MAX_QUEUED_EVENTS), send: read.value.send } }
+  const fallback = read.value.schema_fallback
+  return { kind: 'ok', state: { events: events.slice(-MAX_QUEUED_EVENTS), send: read.value.send, ...(fallback ? { fallback } : {}) } }
 }
 
 function writeQueue(file: string, state: QueueState): void {
   const events = state.events.slice(-MAX_QUEUED_EVENTS)
-  writeFileAtomic(file, `${JSON.stringify({ format: 1, send: state.send, events })}\n`, { mode: 0o600 })
+  const fallback = state.fallback ? { schema_fallback: state.fallback } : {}
+  writeFileAtomic(file, `${JSON.stringify({ format: 1, send: state.send, ...fallback, events })}\n`, { mode: 0o600 })
 }
 
 /** A refusal to read or change the queue, never thrown past the reporter. */
@@ -136,7 +153,14 @@ export function appendEvents(stateDir: string, entries: readonly QueuedEvent[]):
   return changeQueue(stateDir, (s) => ({ ...s, events: [...s.events, ...entries] }))
 }
 
-/** Removes the events the broker has (accepted or duplicates, or refused for good) and records the send state. */
-export function settleEvents(stateDir: string, ids: ReadonlySet<string>, send: SendState): Promise<QueueState> {
-  return changeQueue(stateDir, (s) => ({ events: s.events.filter((e) => !ids.has(e.event.id)), send }))
+/**
+ * Removes the events the broker has (accepted or duplicates, or refused for good) and records the
+ * send state; `fallback`: the schema to send from now on (null: the newest; undefined: as it was).
+ */
+export function settleEvents(stateDir: string, ids: ReadonlySet<string>, send: SendState, fallback?: SchemaFallback | null): Promise<QueueState> {
+  return changeQueue(stateDir, (s) => {
+    const { fallback: kept, ...rest } = s
+    const next = fallback === undefined ? kept : (fallback ?? undefined)
+    return { ...rest, events: s.events.filter((e) => !ids.has(e.event.id)), send, ...(next ? { fallback: next } : {}) }
+  })
 }

@@ -4,7 +4,7 @@
 // FLEET_REPORT_MAX_EVENTS and FLEET_REPORT_MAX_BYTES per body. Nothing else: no address, user
 // name, path or host name can get in, because every body is built from these fields only and
 // checked with the contract's strict schema before it leaves.
-import { FLEET_REPORT_MAX_BYTES, FLEET_REPORT_MAX_EVENTS, FLEET_REPORT_SCHEMA_VERSION, FleetReportSchema, type FleetReport } from '../../../contract/fleet.ts'
+import { FLEET_REPORT_MAX_BYTES, FLEET_REPORT_MAX_EVENTS, FLEET_REPORT_SCHEMA_VERSION, FleetReportSchema, type FleetEvent, type FleetReport, type FleetReportSchemaVersion } from '../../../contract/fleet.ts'
 import { firstIssueInWords } from '../../../contract/issues.ts'
 import type { QueuedEvent } from './queue.ts'
 
@@ -28,11 +28,18 @@ export interface BuiltReports {
   unsendable: { id: string; reason: string }[]
 }
 
-function body(identity: ReportIdentity, entries: readonly QueuedEvent[]): FleetReport {
+/** An event as a body of `schema` carries it: schema 1 has no `download`. */
+function eventFor(schema: FleetReportSchemaVersion, e: FleetEvent): FleetEvent {
+  if (schema >= 2 || e.download === undefined) return e
+  const { download: _dropped, ...rest } = e
+  return rest
+}
+
+function body(identity: ReportIdentity, entries: readonly QueuedEvent[], schema: FleetReportSchemaVersion): FleetReport {
   const host = entries[entries.length - 1]!.host
   const labels = identity.labels && Object.keys(identity.labels).length > 0 ? { labels: { ...identity.labels } } : {}
   return {
-    schema: FLEET_REPORT_SCHEMA_VERSION,
+    schema,
     product: identity.product,
     host_id: identity.host_id,
     ...(identity.name ? { name: identity.name } : {}),
@@ -41,17 +48,21 @@ function body(identity: ReportIdentity, entries: readonly QueuedEvent[]): FleetR
     platform: host.platform,
     version: host.version,
     check_interval_s: host.check_interval_s,
-    events: entries.map((e) => e.event),
+    events: entries.map((e) => eventFor(schema, e.event)),
   }
 }
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8')
 
-export function buildReports(identity: ReportIdentity, queued: readonly QueuedEvent[]): BuiltReports {
+/**
+ * The bodies of `schema` (the newest by default; 1 for a broker that refused the newest, which
+ * then gets the same events without `download`).
+ */
+export function buildReports(identity: ReportIdentity, queued: readonly QueuedEvent[], schema: FleetReportSchemaVersion = FLEET_REPORT_SCHEMA_VERSION): BuiltReports {
   const unsendable: BuiltReports['unsendable'] = []
   // Each event alone must make a valid body: then so does any run of them that fits the limits.
   const sendable = queued.filter((e) => {
-    const alone = FleetReportSchema.safeParse(body(identity, [e]))
+    const alone = FleetReportSchema.safeParse(body(identity, [e], schema))
     if (!alone.success) unsendable.push({ id: e.event.id, reason: firstIssueInWords(alone.error, 'body') })
     return alone.success
   })
@@ -59,12 +70,12 @@ export function buildReports(identity: ReportIdentity, queued: readonly QueuedEv
   let run: QueuedEvent[] = []
   const close = () => {
     if (run.length === 0) return
-    const b = body(identity, run)
+    const b = body(identity, run, schema)
     batches.push({ body: b, text: JSON.stringify(b), ids: run.map((e) => e.event.id) })
     run = []
   }
   for (const e of sendable) {
-    const fits = run.length < FLEET_REPORT_MAX_EVENTS && bytes(JSON.stringify(body(identity, [...run, e]))) <= FLEET_REPORT_MAX_BYTES
+    const fits = run.length < FLEET_REPORT_MAX_EVENTS && bytes(JSON.stringify(body(identity, [...run, e], schema))) <= FLEET_REPORT_MAX_BYTES
     if (!fits) close()
     run.push(e)
   }

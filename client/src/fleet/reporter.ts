@@ -13,9 +13,9 @@ import { envValue } from '../system/env.ts'
 import { ensureHostId } from '../system/host-id.ts'
 import { createHttpClient } from '../system/http.ts'
 import type { EventFacts } from './events.ts'
-import { appendEvents, newEvent, queueFile, readQueue, settleEvents, type HostSnapshot, type QueueState, type SendState } from './queue.ts'
+import { appendEvents, newEvent, queueFile, readQueue, settleEvents, type HostSnapshot, type QueueState, type SchemaFallback, type SendState } from './queue.ts'
 import { buildReports, type BuiltReports, type ReportIdentity } from './report-body.ts'
-import { afterFailure, afterSuccess, heldUntil, retryDue } from './retry.ts'
+import { afterFailure, afterSuccess, heldUntil, reportSchema, retryDue, schemaFallback } from './retry.ts'
 import { postReport, SEND_TIMEOUT_MS } from './send.ts'
 
 export const FLEET_TOKEN_ENV = 'CCO_FLEET_TOKEN'
@@ -97,7 +97,8 @@ export function fleetReporter(app: AppContext, config: Config, o: ReporterOption
   function preview(): BuiltReports & { pending: number } {
     const read = readQueue(queueFile(stateDir))
     if (read.kind === 'refused') throw new Error(`cannot read the fleet report queue: ${read.reason}`)
-    return { ...buildReports(identity(), read.state.events), pending: read.state.events.length }
+    const schema = reportSchema(read.state.fallback, app.clock.now().getTime())
+    return { ...buildReports(identity(), read.state.events, schema), pending: read.state.events.length }
   }
 
   async function send(opts: SendOptions & { quiet?: boolean } = {}): Promise<SendResult> {
@@ -133,9 +134,13 @@ export function fleetReporter(app: AppContext, config: Config, o: ReporterOption
     const due = opts.respectBackoff ? retryDue(queued.send, now) : held
     if (due !== null) return { kind: 'waiting', pending: queued.events.length, retryAt: due, held: held !== null }
 
-    const built = buildReports(identity(), queued.events)
+    const schema = reportSchema(queued.fallback, now)
+    // A fallback that has run out is forgotten once this send is settled (undefined: unchanged).
+    let fallback: SchemaFallback | null | undefined = queued.fallback && schema !== queued.fallback.schema ? null : undefined
+    const built = buildReports(identity(), queued.events, schema)
     const settled = new Set(built.unsendable.map((u) => u.id))
     for (const u of built.unsendable) say(`dropping queued event ${u.id}: ${u.reason}`)
+    let batches = built.batches
     let sent = 0
     let accepted = 0
     let duplicates = 0
@@ -150,13 +155,29 @@ export function fleetReporter(app: AppContext, config: Config, o: ReporterOption
       connectTimeoutMs: opts.timeoutMs ?? SEND_TIMEOUT_MS,
     })
     try {
-      for (const batch of built.batches) {
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i]!
         const out = await postReport(http, config.updates.server, token, batch.text, { timeoutMs: opts.timeoutMs, now: () => app.clock.now().getTime() })
         if (out.kind === 'accepted') {
           for (const id of batch.ids) settled.add(id)
           sent += batch.ids.length
           accepted += out.accepted
           duplicates += out.duplicates
+          continue
+        }
+        if (out.kind === 'rejected' && out.schemaRefused && batch.body.schema > 1) {
+          // An older broker: what is left goes again as schema 1 (without `download`), and keeps
+          // going that way for a while (SCHEMA_FALLBACK_MS) instead of being refused first each time.
+          fallback = schemaFallback(1, app.clock.now().getTime())
+          const rest = queued.events.filter((e) => !settled.has(e.event.id))
+          const rebuilt = buildReports(identity(), rest, fallback.schema)
+          for (const u of rebuilt.unsendable) {
+            say(`dropping queued event ${u.id}: ${u.reason}`)
+            settled.add(u.id)
+          }
+          dropped += rebuilt.unsendable.length
+          batches = rebuilt.batches
+          i = -1
           continue
         }
         if (out.kind === 'rejected') {
@@ -174,7 +195,7 @@ export function fleetReporter(app: AppContext, config: Config, o: ReporterOption
     }
     const after = app.clock.now().getTime()
     const nextSend: SendState = failure ? afterFailure(queued.send, after, failure.holdMs) : afterSuccess()
-    const state = await settleEvents(stateDir, settled, nextSend)
+    const state = await settleEvents(stateDir, settled, nextSend, fallback)
     const pending = state.events.length
     if (!failure) return { kind: 'sent', sent, accepted, duplicates, dropped, pending }
     const retryAt = Date.parse(nextSend.retry_at!)

@@ -2,7 +2,8 @@
 // failure (30 s, 1 min, 2 min, … up to an hour) and the broker's own `Retry-After` on a 429,
 // which every sender respects. A new event is sent at once whatever the backoff says; only the
 // broker's hold stops it.
-import { EMPTY_SEND_STATE, type SendState } from './queue.ts'
+import { FLEET_REPORT_SCHEMA_VERSION, type FleetReportSchemaVersion } from '../../../contract/fleet.ts'
+import { EMPTY_SEND_STATE, type SchemaFallback, type SendState } from './queue.ts'
 
 export const FIRST_RETRY_MS = 30_000
 export const MAX_RETRY_MS = 60 * 60_000
@@ -52,4 +53,20 @@ export function heldUntil(s: SendState, now: number): number | null {
 export function retryDue(s: SendState, now: number): number | null {
   const at = Math.max(ms(s.retry_at) ?? 0, ms(s.hold_until) ?? 0)
   return !Number.isNaN(at) && at > now ? at : null
+}
+
+/**
+ * How long a broker's refusal of the newest report schema is remembered: that long it gets the
+ * older bodies, then the newest is tried again (one refused request a day, should it still be old).
+ */
+export const SCHEMA_FALLBACK_MS = 24 * 60 * 60_000
+
+/** The schema reports go out with now: the remembered fallback while it lasts, else the newest. */
+export function reportSchema(fallback: SchemaFallback | undefined, now: number): FleetReportSchemaVersion {
+  const until = fallback ? Date.parse(fallback.until) : Number.NaN
+  return fallback && until > now ? fallback.schema : FLEET_REPORT_SCHEMA_VERSION
+}
+
+export function schemaFallback(schema: FleetReportSchemaVersion, now: number): SchemaFallback {
+  return { schema, until: iso(now + SCHEMA_FALLBACK_MS) }
 }

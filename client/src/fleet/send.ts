@@ -20,8 +20,12 @@ export type SendOutcome =
   | { kind: 'hold'; holdMs: number; why: string }
   /** Network, timeout, 5xx, 401, 404 (reports off), anything unexpected: try again later. */
   | { kind: 'retry'; why: string }
-  /** 400, 413, 422: the broker will never take these events; they are dropped. */
-  | { kind: 'rejected'; why: string }
+  /**
+   * 400, 413, 422: the broker will never take these events; they are dropped. `schemaRefused`:
+   * a 422 naming `schema`, an older broker that does not know this body's number (sent again
+   * as schema 1 by the reporter).
+   */
+  | { kind: 'rejected'; why: string; schemaRefused: boolean }
 
 export function reportsUrl(server: string): URL {
   const base = new URL(server)
@@ -29,13 +33,25 @@ export function reportsUrl(server: string): URL {
   return new URL('v1/reports', base)
 }
 
-/** `HTTP 503 unavailable: the broker's message` from an error answer (the broker's words, escaped when printed). */
-function refusal(status: number, text: string): string {
+/** The broker's error answer, when it is one. */
+function errorOf(text: string): { code: string; message: string } | null {
   try {
     const parsed = Accepted.ErrorBody.safeParse(JSON.parse(text))
-    if (parsed.success) return `HTTP ${status} ${parsed.data.error.code}: ${parsed.data.error.message}`
+    if (parsed.success) return parsed.data.error
   } catch {}
-  return `HTTP ${status}`
+  return null
+}
+
+/** `HTTP 503 unavailable: the broker's message` from an error answer (the broker's words, escaped when printed). */
+function refusal(status: number, text: string): string {
+  const error = errorOf(text)
+  return error ? `HTTP ${status} ${error.code}: ${error.message}` : `HTTP ${status}`
+}
+
+/** A broker names the field it refuses first (`schema: must be 1`): this one refused the body's number. */
+function refusedSchema(status: number, text: string): boolean {
+  const error = errorOf(text)
+  return status === 422 && error !== null && /^(?:body\.)?schema: /.test(error.message)
 }
 
 export async function postReport(http: HttpClient, server: string, token: string, text: string, o: { timeoutMs?: number; now?: () => number } = {}): Promise<SendOutcome> {
@@ -65,7 +81,7 @@ export async function postReport(http: HttpClient, server: string, token: string
     }
     const why = `${refusal(res.status, answer)} from ${where}`
     if (res.status === 429) return { kind: 'hold', holdMs: retryAfterMs(res.headers['retry-after'], (o.now ?? Date.now)()) ?? 60_000, why }
-    if (res.status === 400 || res.status === 413 || res.status === 422) return { kind: 'rejected', why }
+    if (res.status === 400 || res.status === 413 || res.status === 422) return { kind: 'rejected', why, schemaRefused: refusedSchema(res.status, answer) }
     if (res.status === 401) return { kind: 'retry', why: `the broker refused the fleet token (${why}); check fleet.token or CCO_FLEET_TOKEN` }
     return { kind: 'retry', why }
   } catch (err) {

@@ -50,6 +50,37 @@ function rolloutRows(view: FleetView): string[] {
   ]
 }
 
+/** `0.9 MiB`: binary units, one decimal from KiB up. */
+export function byteSize(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+  if (Math.abs(n) < 1024) return `${n} B`
+  let value = n / 1024
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/**
+ * What each rollout's installs downloaded against full archives (schema 2 reports), one line per
+ * rollout that has any; nothing from a broker that sends no such figures.
+ */
+function downloadLines(view: FleetView): string[] {
+  const lines: string[] = []
+  for (const r of view.rollouts) {
+    const { downloads, differential, downloaded_bytes: got, full_bytes: full, saved_bytes: saved } = r
+    if (r.version === null || !downloads || differential === undefined || got === undefined || full === undefined || saved === undefined) continue
+    const share = Math.round((differential / downloads) * 100)
+    const verdict = saved >= 0 ? `saved ${byteSize(saved)}` : `cost ${byteSize(-saved)} more`
+    lines.push(
+      `→ ${r.channel} ${r.version}: downloaded ${byteSize(Math.round(got / downloads))} of ${byteSize(Math.round(full / downloads))} per host (${plural(downloads, 'host')}, differential ${share} %, ${verdict})`,
+    )
+  }
+  return lines.length ? ['', ...lines] : []
+}
+
 /** Channels whose hosts run more than one version ("Inconsistent Versions"), with the command that lists the stragglers. */
 function mixedVersions(view: FleetView): string[] {
   const lines: string[] = []
@@ -76,6 +107,7 @@ export function formatFleet(r: ReleaseFleetResult): string[] {
     '',
     ...table(['PLATFORM', 'HOSTS'], platforms.map((p) => [p.platform ?? '(unknown)', String(p.hosts)])),
     ...rolloutRows(v),
+    ...downloadLines(v),
   ]
   if (v.by_label.length) {
     lines.push('', ...table(['LABEL', 'HOSTS'], v.by_label.map((l) => [`${l.key}=${l.value}`, String(l.hosts)])))

@@ -2,11 +2,14 @@
 // its hooks in. After a manual `cco update` or `cco rollback` the command's hooks restart a
 // running daemon (daemon/restart-request.ts); the daemon passes its own (it restarts itself,
 // and logs each step).
+import type { Transfer } from './transfer.ts'
 
 export interface InstallEvent {
   kind: 'update' | 'rollback'
   version: string
   installPath: string
+  /** An update: what it downloaded (its fleet report carries it). */
+  transfer?: Transfer
 }
 
 export interface UpdateHooks {
