@@ -69,6 +69,8 @@ interface Served {
   /** Each pack request's Range header, and the pack bytes sent. */
   ranges: string[]
   packBytes: number
+  /** Redirects answered for the pack (redirectPack). */
+  redirects?: number
 }
 
 interface PublishOptions {
@@ -86,6 +88,10 @@ interface PublishOptions {
   noBlockmap?: boolean
   /** Answer each range with the bytes asked for but a Content-Range one byte further on (a proxy that mangles ranges). */
   shiftContentRange?: boolean
+  /** Send this many bytes more than the range asked for (with the asked Content-Range). */
+  extraBytes?: number
+  /** The manifest's pack URL answers 302 to where the pack is (as the broker's asset route does). */
+  redirectPack?: boolean
 }
 
 /** Serves the archive, block map and pack of B under fresh paths and signs a manifest naming them. */
@@ -111,12 +117,18 @@ async function publish(o: PublishOptions = {}): Promise<Served> {
       return
     }
     const [first, last] = [Number(range[1]), Number(range[2])]
-    const body = Buffer.from(pack.subarray(first, last + 1))
+    let body = Buffer.from(pack.subarray(first, last + 1))
     if (o.tamperRange) body[body.length >> 1]! ^= 0x01
+    if (o.extraBytes) body = Buffer.concat([body, Buffer.alloc(o.extraBytes, 0x55)])
     served.packBytes += body.length
     const shift = o.shiftContentRange ? 1 : 0
     res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${first + shift}-${last + shift}/${pack.length}` })
     res.end(body)
+  })
+  server.route(`${base}/pack-redirect`, (_req, res) => {
+    served.redirects = (served.redirects ?? 0) + 1
+    res.writeHead(302, { location: `${base}/pack.chunks` })
+    res.end()
   })
   const asset: Asset = {
     name,
@@ -127,7 +139,7 @@ async function publish(o: PublishOptions = {}): Promise<Served> {
       size: B.length,
       sha256: o.binarySha256 ?? sha256(B),
       blockmap: { url: `${server.url}${base}/blockmap.json`, size: mapBytes.length, sha256: sha256(mapBytes) },
-      pack: { url: `${server.url}${base}/pack.chunks`, size: pack.length, sha256: sha256(pack) },
+      pack: { url: `${server.url}${base}/${o.redirectPack ? 'pack-redirect' : 'pack.chunks'}`, size: pack.length, sha256: sha256(pack) },
     },
   }
   server.manifest('stable', await signManifest(manifestPayload({ version: VERSION_B, seq: ++seq, assets: { [PLATFORM]: asset } }), [signer]))
@@ -191,6 +203,16 @@ describe('differential update', () => {
     expect(served.packBytes).toBeLessThanOrEqual(needed + (asked.length - 1) * 64 * 1024)
     expect(download).toEqual({ bytes: blockmapBytes.length + served.packBytes, differential: true, archive_bytes: archive.length })
     expect(download.bytes).toBeLessThan(archive.length / 10)
+  })
+
+  it('sends Range again after a redirect of the pack URL', async () => {
+    const served = await publish({ redirectPack: true })
+    const h = host()
+    const download = updatedToB(h, await update(h))
+    expect(download.differential).toBe(true)
+    expect(served.redirects).toBe(served.ranges.length)
+    expect(served.ranges.every((v) => /^bytes=\d+-\d+$/.test(v))).toBe(true)
+    expect(served.archive).toBe(0)
   })
 
   it('says what it downloaded in the human output', async () => {
@@ -266,6 +288,12 @@ describe('falls back to the archive, said once', () => {
 
   it('when a range comes back with another Content-Range', async () => {
     await fallsBack({ shiftContentRange: true }, /a range was answered with Content-Range "bytes \d+-\d+\/\d+", expected bytes \d+-\d+\/\d+/)
+  })
+
+  it('when a range comes back longer than asked, reading no more than was asked', async () => {
+    const { download, served } = await fallsBack({ extraBytes: 256 * 1024 }, /more bytes than asked for bytes \d+-\d+\/\d+/)
+    // What was read of the ranges stays within what was asked (plus at most one network chunk).
+    expect(download.bytes - archive.length - blockmapBytes.length).toBeLessThan(served.packBytes)
   })
 
   it('when the missing chunks would cost more than half the archive, without asking for any range', async () => {
