@@ -224,6 +224,19 @@ describe('differential update', () => {
     expect(readFileSync(h.installPath).equals(B)).toBe(true)
   })
 
+  it.skipIf(!existsSync('/usr/bin/script'))('draws the progress bar over the bytes it transfers, not the archive', async () => {
+    const served = await publish()
+    const h = host()
+    // A real terminal (util-linux `script`), as test/client/progress-pty.test.ts does.
+    const command = `stty cols 160 rows 40; exec ${updater} update --yes`
+    const r = await runCco('/usr/bin/script', ['-qfec', command, '/dev/null'], { home: h.home, env: { TERM: 'xterm-256color', CCO_INSTALL_PATH: h.installPath } })
+    expect(r.code, show(r)).toBe(0)
+    expect(readFileSync(h.installPath).equals(B)).toBe(true)
+    const total = ((blockmapBytes.length + served.packBytes) / MiB).toFixed(1)
+    expect(total).not.toBe((archive.length / MiB).toFixed(1))
+    expect(r.stdout).toMatch(new RegExp(`${name.replaceAll('.', '\\.')} \\(differential\\) \\[[\u2588\u2591]+\\] \\d{1,3}% \\| \\d+\\.\\d/${total.replace('.', '\\.')} MiB \\|`))
+  })
+
   it('downloads only the archive with --full', async () => {
     const served = await publish()
     const h = host()
