@@ -156,7 +156,7 @@ function answerSchemas<R extends Reading>(reading: R) {
     yanked: spare(z.nullable(object({ reason: z.string(), at: spare(z.string()) }))),
     /** When these bytes went live (the soak time on beta counts from here). */
     live_since: spare(z.nullable(z.string())),
-    /** Set while the checksums file is being fetched. */
+    /** Set while a file the release needs is being fetched: its checksums file, then its block maps (`file` names it). */
     pending: spare(z.nullable(object({ file: spare(z.string()), ...attempts }))),
     /** Set while assets are being copied into the R2 mirror (for a live release: its update's). */
     mirror: spare(z.nullable(object(attempts))),
