@@ -87,6 +87,20 @@ it('hosts report what they did, and cco release fleet, hosts and events show it'
   const up = await cco(web1, ['update', '--yes'])
   expect(up.code, show(up)).toBe(0)
   expect(up.stderr).not.toContain('fleet report')
+  // web-1's install said what it downloaded (B has no block map: the whole archive), and B's rollout shows it.
+  const afterB = await release(['--json'])
+  expect(afterB.code, show(afterB)).toBe(0)
+  const full = b.archive.length
+  expect((JSON.parse(afterB.stdout) as { rollouts: { channel: string }[] }).rollouts.find((r) => r.channel === 'stable')).toMatchObject({
+    version: B,
+    downloads: 1,
+    differential: 0,
+    downloaded_bytes: full,
+    full_bytes: full,
+    saved_bytes: 0,
+    saved_percent: 0,
+  })
+  expect((await release([])).stdout).toMatch(new RegExp(`^→ stable ${B.replaceAll('.', '\\.')}: downloaded (.+) of \\1 per host \\(1 host, differential 0 %, saved 0 B\\)$`, 'm'))
   const check = await cco(web2, ['update', '--check'])
   expect(check.code, show(check)).toBe(0)
   expect(check.stdout).toContain('✅ You are running the latest version')

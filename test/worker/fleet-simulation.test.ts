@@ -159,6 +159,13 @@ describe('one shard at 1 M hosts / 16', () => {
              VALUES (?, ?, '{"role":"web"}', ?, 'linux-x86_64', ?, ?, 3600, ?, ?, ?, ?, 'check', 'up-to-date', ?)`,
             id, hashes[k]!, channel, version, version, now, now, now + 7_200_000, now, now,
           )
+          // Stable's installs of 2026.11.1 said what they downloaded: every other one from chunks.
+          if (version === '2026.11.1') {
+            sql.exec(
+              `UPDATE hosts SET download_to_key = ?, download_at = ?, download_bytes = ?, download_differential = ?, download_archive_bytes = ? WHERE host_id = ?`,
+              version, now, k % 2 === 0 ? 900_000 : 43_000_000, k % 2 === 0 ? 1 : 0, 43_000_000, id,
+            )
+          }
           sql.exec(`INSERT INTO host_labels (host_id, key, value) VALUES (?, 'role', 'web')`, id)
           sql.exec(`INSERT INTO events (host_id, id, shard_hash, at, received_at, kind, outcome) VALUES (?, ?, ?, ?, ?, 'check', 'up-to-date')`, id, uuid(), hashes[k]!, now, now)
         })
@@ -176,7 +183,9 @@ describe('one shard at 1 M hosts / 16', () => {
       expect(s).toMatchObject({ hosts: SHARD_HOSTS, stale: 0, byLabel: [{ key: 'role', value: 'web', hosts: SHARD_HOSTS }] })
       const beta = ids.filter((_, k) => k % 4 === 0).length
       const installed = ids.filter((_, k) => k % 4 !== 0 && k % 3 === 0).length
-      expect(s.rollouts[0]).toMatchObject({ onChannel: SHARD_HOSTS - beta, installed })
+      const fromChunks = ids.filter((_, k) => k % 4 !== 0 && k % 3 === 0 && k % 2 === 0).length
+      expect(s.rollouts[0]).toMatchObject({ onChannel: SHARD_HOSTS - beta, installed, downloads: installed, differential: fromChunks, fullBytes: installed * 43_000_000 })
+      expect(s.rollouts[0]!.downloadedBytes).toBe(fromChunks * 900_000 + (installed - fromChunks) * 43_000_000)
       expect(s.rollouts[1]).toMatchObject({ onChannel: beta, inBucket: beta, installed: beta, notSeen: 0 })
     }
     start = performance.now()
@@ -186,7 +195,7 @@ describe('one shard at 1 M hosts / 16', () => {
     console.log(
       [
         `one shard: ${writes} reports over RPC in ${(writeMs / 1000).toFixed(1)} s, ${Math.round((writes / writeMs) * 1000)} reports/s`,
-        `  summary of ${SHARD_HOSTS} hosts: ${times.map((t) => t.toFixed(0)).join(' ms, ')} ms (the first computes the rollout buckets)`,
+        `  summary of ${SHARD_HOSTS} hosts (a quarter of them with a recorded download): ${times.map((t) => t.toFixed(0)).join(' ms, ')} ms (the first computes the rollout buckets)`,
         `  a filtered page of 501 hosts: ${pageMs.toFixed(0)} ms`,
       ].join('\n'),
     )

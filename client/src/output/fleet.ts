@@ -56,7 +56,8 @@ export function byteSize(n: number): string {
   if (Math.abs(n) < 1024) return `${n} B`
   let value = n / 1024
   let unit = 0
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+  // 1023.96 KiB would print as 1024.0 KiB: such a value is shown in the next unit.
+  while (Math.abs(value) >= 1023.95 && unit < units.length - 1) {
     value /= 1024
     unit++
   }
