@@ -16,7 +16,7 @@ import { releaseTarGz } from '../../support/archives.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
 import { runCco, show, type CcoRun } from '../../support/cco-process.ts'
 import { clientBundle } from '../../support/client-bundles.ts'
-import { startReleaseServer, type Handler, type ReleaseServer } from '../../support/release-server.ts'
+import { startReleaseServer, type ReleaseServer } from '../../support/release-server.ts'
 import { createSigner, manifestPayload, sha256, signManifest, type Signer } from '../../support/signed-manifest.ts'
 import { startTinyproxy, TINYPROXY, type Tinyproxy } from '../support/tinyproxy.ts'
 import { PLATFORM, tempDirs, VERSION_A, VERSION_B } from '../support/update-fixture.ts'
@@ -62,7 +62,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** What the download host served for one published release. */
+/** What the download host served for one published release (read after the run). */
 interface Served {
   archive: number
   blockmap: number
@@ -70,7 +70,7 @@ interface Served {
   ranges: string[]
   packBytes: number
   /** Redirects answered for the pack (redirectPack). */
-  redirects?: number
+  redirects: number
 }
 
 interface PublishOptions {
@@ -96,38 +96,30 @@ interface PublishOptions {
 
 /** Serves the archive, block map and pack of B under fresh paths and signs a manifest naming them. */
 async function publish(o: PublishOptions = {}): Promise<Served> {
-  const served: Served = { archive: 0, blockmap: 0, ranges: [], packBytes: 0 }
   const base = `/v1/assets/${VERSION_B}/${randomBytes(6).toString('hex')}`
   let mapBytes = blockmapBytes
   if (o.binarySha256) mapBytes = Buffer.from(`${JSON.stringify({ ...map, binary: { ...map.binary, sha256: o.binarySha256 } })}\n`)
-  const count = (what: 'archive' | 'blockmap', body: Buffer): Handler => (_req, res) => {
-    served[what] += body.length
-    res.writeHead(200, { 'content-length': body.length })
-    res.end(body)
+  server.file(`${base}/${name}`, o.archiveInstead ?? archive)
+  if (!o.noBlockmap) server.file(`${base}/blockmap.json`, o.blockmapInstead ?? mapBytes)
+  const packPath = `${base}/pack.chunks`
+  if (o.shiftContentRange) {
+    server.route(packPath, (req, res) => {
+      const [first, last] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')!.slice(1).map(Number) as [number, number]
+      res.writeHead(206, { 'content-length': last - first + 1, 'content-range': `bytes ${first + 1}-${last + 1}/${pack.length}` })
+      res.end(pack.subarray(first, last + 1))
+    })
+  } else {
+    server.file(packPath, pack, {
+      ignoreRange: o.ignoreRange,
+      tamper: o.tamperRange
+        ? (bytes) => ((bytes[bytes.length >> 1]! ^= 0x01), bytes)
+        : o.extraBytes
+          ? (bytes) => Buffer.concat([bytes, Buffer.alloc(o.extraBytes!, 0x55)])
+          : undefined,
+    })
   }
-  server.route(`${base}/${name}`, count('archive', o.archiveInstead ?? archive))
-  if (!o.noBlockmap) server.route(`${base}/blockmap.json`, count('blockmap', o.blockmapInstead ?? mapBytes))
-  server.route(`${base}/pack.chunks`, (req, res) => {
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
-    served.ranges.push(req.headers.range ?? '')
-    if (!range || o.ignoreRange) {
-      served.packBytes += pack.length
-      res.writeHead(200, { 'content-length': pack.length })
-      res.end(pack)
-      return
-    }
-    const [first, last] = [Number(range[1]), Number(range[2])]
-    let body = Buffer.from(pack.subarray(first, last + 1))
-    if (o.tamperRange) body[body.length >> 1]! ^= 0x01
-    if (o.extraBytes) body = Buffer.concat([body, Buffer.alloc(o.extraBytes, 0x55)])
-    served.packBytes += body.length
-    const shift = o.shiftContentRange ? 1 : 0
-    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${first + shift}-${last + shift}/${pack.length}` })
-    res.end(body)
-  })
   server.route(`${base}/pack-redirect`, (_req, res) => {
-    served.redirects = (served.redirects ?? 0) + 1
-    res.writeHead(302, { location: `${base}/pack.chunks` })
+    res.writeHead(302, { location: packPath })
     res.end()
   })
   const asset: Asset = {
@@ -143,7 +135,26 @@ async function publish(o: PublishOptions = {}): Promise<Served> {
     },
   }
   server.manifest('stable', await signManifest(manifestPayload({ version: VERSION_B, seq: ++seq, assets: { [PLATFORM]: asset } }), [signer]))
-  return served
+  // The server's request log (support/release-server.ts file() records status and bytes sent).
+  const at = (file: string) => server.requests.filter((q) => q.path === `${base}/${file}`)
+  const bytes = (file: string) => at(file).reduce((n, q) => n + (q.bytes ?? 0), 0)
+  return {
+    get archive() {
+      return bytes(name)
+    },
+    get blockmap() {
+      return bytes('blockmap.json')
+    },
+    get ranges() {
+      return at('pack.chunks').map((q) => q.headers.range ?? '')
+    },
+    get packBytes() {
+      return bytes('pack.chunks')
+    },
+    get redirects() {
+      return at('pack-redirect').length
+    },
+  }
 }
 
 function host(installed: Buffer = A): CcoHome {
@@ -241,7 +252,7 @@ describe('differential update', () => {
     const served = await publish()
     const h = host()
     const download = updatedToB(h, await update(h, ['--full']))
-    expect(served).toEqual({ archive: archive.length, blockmap: 0, ranges: [], packBytes: 0 })
+    expect({ ...served }).toEqual({ archive: archive.length, blockmap: 0, ranges: [], packBytes: 0, redirects: 0 })
     expect(download).toEqual({ bytes: archive.length, differential: false, archive_bytes: archive.length })
   })
 
