@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReleaseFleetJson } from '../../contract/cli-json.ts'
-import type { FleetReport } from '../../contract/fleet.ts'
+import { FleetAccepted, type FleetReport } from '../../contract/fleet.ts'
 import { main } from '../../client/src/main.ts'
-import { byteSize } from '../../client/src/output/fleet.ts'
+import { byteSize, formatFleet } from '../../client/src/output/fleet.ts'
 import { announceRelease } from '../../support/announce-release.ts'
 import { startBroker, type DevBroker } from '../../support/broker.ts'
 import { makeHome, type CcoHome } from '../../support/cco-home.ts'
@@ -94,5 +94,23 @@ describe('cco release fleet with download figures', () => {
 describe('byte sizes', () => {
   it('are binary units with one decimal from KiB up', () => {
     expect([0, 1023, 1024, 1536, MiB - 1, 41.7 * MiB, 40.8 * 1024 * MiB, -2 * MiB].map(byteSize)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '1.0 MiB', '41.7 MiB', '40.8 GiB', '-2.0 MiB'])
+  })
+})
+
+describe('the download line', () => {
+  const rollout = { channel: 'stable', version: '2026.11.3', percent: 100, halted: false, on_channel: 2, in_bucket: 2, installed: 2, rolled_back: 0, failed: 0, not_seen: 0 }
+  const summary = (r: Record<string, unknown>) => {
+    const view = FleetAccepted.FleetView.parse({ generated_at: '2026-11-20T10:00:00Z', shards: 16, hosts: 2, stale: 0, by_version: [], by_platform: [], by_label: [], by_label_complete: true, rollouts: [r] })
+    return formatFleet({ server: 'https://broker.example', view, staleHosts: [], json: null }).filter((l) => l.includes('downloaded'))
+  }
+
+  it('is not shown for a broker that sends no download figures, nor for a rollout without downloads', () => {
+    expect(summary(rollout)).toEqual([])
+    expect(summary({ ...rollout, downloads: 0, differential: 0, downloaded_bytes: 0, full_bytes: 0, saved_bytes: 0, saved_percent: null })).toEqual([])
+  })
+
+  it('says what fallbacks cost when they cost more than chunks saved', () => {
+    const r = { ...rollout, downloads: 2, differential: 1, downloaded_bytes: 90 * MiB, full_bytes: 84 * MiB, saved_bytes: -6 * MiB, saved_percent: -7.1 }
+    expect(summary(r)).toEqual(['→ stable 2026.11.3: downloaded 45.0 MiB of 42.0 MiB per host (2 hosts, differential 50 %, cost 6.0 MiB more)'])
   })
 })
