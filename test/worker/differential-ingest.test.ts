@@ -16,7 +16,7 @@ import { CHECKSUMS_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import { mayBeRecordedAssetName } from '../../worker/policy/delta-assets.ts'
 import type { FixtureAsset } from '../../support/github.ts'
 import { buildDelta, deltaAssets, downloadUrl, sampleBinary, sha256, type Delta } from './delta-fixtures.ts'
-import { BROKER, archive, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManifest, makeAlarmJobsDue, publish, sendRelease, stateSnapshot, stub } from './helpers.ts'
+import { BROKER, archive, auditLog, fakeNetwork, freshManifest as getManifest, makeAlarmJobsDue, publish, sendRelease, stateSnapshot, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const LINUX = canonicalAssetName(V, 'linux-x86_64')
@@ -27,11 +27,6 @@ afterEach(async () => {
   await reset()
 })
 
-/** The channel's manifest past this colo's one-minute cache (alarm changes purge no colo). */
-async function getManifest(channel: 'stable' | 'beta') {
-  await dropEdgeCache()
-  return fetchManifest(channel)
-}
 
 /** A release of V: linux-x86_64 with its block map and pack, darwin-arm64 without any. */
 async function deltaRelease(d: Delta, o: Parameters<typeof deltaAssets>[2] = {}): Promise<{ assets: FixtureAsset[]; blockmap: FixtureAsset; pack: FixtureAsset }> {

@@ -9,7 +9,7 @@ import { canonicalAssetName } from '../../contract/platform.ts'
 import { MIRROR_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import type { FixtureAsset } from '../../support/github.ts'
 import { buildDelta, bytesOf, deltaAssets, downloadUrl, sampleBinary, sha256 } from './delta-fixtures.ts'
-import { dropEdgeCache, fakeNetwork, getManifest as fetchManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
+import { fakeNetwork, freshManifest as getManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const NAME = canonicalAssetName(V, 'linux-x86_64')
@@ -20,10 +20,6 @@ afterEach(async () => {
   await reset()
 })
 
-async function getManifest(channel: 'stable' | 'beta') {
-  await dropEdgeCache()
-  return fetchManifest(channel)
-}
 
 const serve = (bytes: Uint8Array) => () => new Response(bytes, { headers: { 'content-length': String(bytes.length) } })
 const storedKeys = async () => (await env.ASSETS_BUCKET.list()).objects.map((o) => o.key).sort()

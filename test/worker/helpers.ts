@@ -83,6 +83,12 @@ export interface FetchedManifest {
   kids: string[]
 }
 
+/** The channel's manifest as hosts get it, past this colo's one-minute cache (alarm changes purge no colo). */
+export async function freshManifest(channel: Channel | string): Promise<FetchedManifest> {
+  await dropEdgeCache()
+  return getManifest(channel)
+}
+
 /** GETs a channel's manifest and verifies every signature against the broker's JWKS. */
 export async function getManifest(channel: Channel | string, headers: Record<string, string> = {}): Promise<FetchedManifest> {
   const res = await exports.default.fetch(`${BROKER}/v1/channels/${channel}/manifest`, { headers })

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { canonicalAssetName } from '../../contract/platform.ts'
 import { MIRROR_MAX_ATTEMPTS } from '../../worker/broker/broker.ts'
 import type { FixtureAsset } from '../../support/github.ts'
-import { BROKER, auditLog, dropEdgeCache, fakeNetwork, getManifest as fetchManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
+import { BROKER, auditLog, fakeNetwork, freshManifest as getManifest, makeAlarmJobsDue, sendRelease, stub } from './helpers.ts'
 
 const V = '2026.12.1'
 const NAME = canonicalAssetName(V, 'linux-x86_64')
@@ -45,11 +45,6 @@ async function assetFor(bytes: Uint8Array, o: { url?: string; name?: string } = 
   return { name: o.name ?? NAME, url: o.url ?? URL_, size: bytes.length, digest: `sha256:${await sha256(bytes)}` }
 }
 
-/** The channel's manifest as hosts get it, past this colo's one-minute cache (see dropEdgeCache). */
-async function getManifest(channel: 'stable' | 'beta') {
-  await dropEdgeCache()
-  return fetchManifest(channel)
-}
 
 const serve = (bytes: Uint8Array) => () => new Response(bytes, { headers: { 'content-length': String(bytes.length) } })
 
