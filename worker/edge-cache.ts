@@ -18,8 +18,13 @@ export interface ServedManifest {
   seq: number
 }
 
+/** The edge cache's key as a URL; also this isolate's key for its copy (no Request built on a hit). */
+function cacheUrl(config: BrokerConfig, channel: Channel): string {
+  return `${config.publicUrl}/v1/channels/${channel}/manifest`
+}
+
 function cacheKey(config: BrokerConfig, channel: Channel): Request {
-  return new Request(`${config.publicUrl}/v1/channels/${channel}/manifest`)
+  return new Request(cacheUrl(config, channel))
 }
 
 export async function cachedManifest(config: BrokerConfig, channel: Channel): Promise<ServedManifest | null> {
@@ -56,13 +61,13 @@ export function forgetCachedCopies(): void {
 
 /** The colo's cached copy as bytes, from this isolate's copy of the last second or the Cache API. */
 export async function cachedManifestBytes(config: BrokerConfig, channel: Channel): Promise<CachedManifest | null> {
-  const key = cacheKey(config, channel)
+  const url = cacheUrl(config, channel)
   const now = Date.now()
-  const known = memo.get(key.url)
+  const known = memo.get(url)
   if (known && now - known.at < EDGE_MEMO_MS) return known
-  const hit = await caches.default.match(key)
+  const hit = await caches.default.match(new Request(url))
   if (!hit) {
-    memo.delete(key.url)
+    memo.delete(url)
     return null
   }
   const etag = hit.headers.get('etag')
@@ -70,7 +75,7 @@ export async function cachedManifestBytes(config: BrokerConfig, channel: Channel
   const body = new Uint8Array(await hit.arrayBuffer())
   if (!etag || !Number.isSafeInteger(seq)) return null
   const entry = { body, etag, seq, at: now }
-  memo.set(key.url, entry)
+  memo.set(url, entry)
   return entry
 }
 
@@ -78,9 +83,8 @@ export async function cacheManifest(config: BrokerConfig, channel: Channel, m: S
   const res = new Response(m.body, {
     headers: { 'content-type': MANIFEST_MEDIA_TYPE, etag: m.etag, 'cache-control': EDGE_CACHE_CONTROL, 'x-cco-seq': String(m.seq) },
   })
-  const key = cacheKey(config, channel)
-  memo.delete(key.url)
-  await caches.default.put(key, res)
+  memo.delete(cacheUrl(config, channel))
+  await caches.default.put(cacheKey(config, channel), res)
 }
 
 /**

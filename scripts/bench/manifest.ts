@@ -2,9 +2,9 @@
 // (edge-cache hits and 304s) next to a static file server serving the same bytes, the size
 // of a signed five-platform manifest and of a 304 exchange, and the time from a webhook to
 // the new manifest being served; and how many reads of the Durable Object 10 000 polls cost.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -67,6 +67,50 @@ function exchangeBytes(url: string, headers: Record<string, string>): Promise<{ 
       resolve({ request: request.length, response: response.length, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(response.toString('latin1'))?.[1]) })
     })
   })
+}
+
+/**
+ * CPU time (user + system, ms) so far of the `wrangler dev` listening on `port`: every process
+ * in its process group (wrangler's Node proxy and workerd, where the Worker's JavaScript runs).
+ */
+export function runtimeCpuMs(port: number): number {
+  const pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n))
+  const stat = (pid: string): string[] | null => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      // Fields after the command name (in parentheses, may hold spaces): state, ppid, pgrp, …
+      return text.slice(text.lastIndexOf(')') + 2).split(' ')
+    } catch {
+      return null
+    }
+  }
+  const wrangler = pids.find((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      return argv.some((a) => a.endsWith('wrangler.js')) && argv[argv.indexOf('--port') + 1] === String(port)
+    } catch {
+      return false
+    }
+  })
+  const group = wrangler ? stat(wrangler)?.[2] : undefined
+  if (!group) throw new Error(`no wrangler dev process listening on port ${port}`)
+  let ticks = 0
+  for (const pid of pids) {
+    const f = stat(pid)
+    if (f && f[2] === group) ticks += Number(f[11]) + Number(f[12])
+  }
+  return (ticks / TICKS_PER_SECOND) * 1000
+}
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+/** A load run and the CPU per request it cost `wrangler dev` (wrangler + workerd) and this process (the load generator). */
+async function loadWithCpu(port: number, run: () => Promise<LoadResult>): Promise<LoadResult & { runtimeMsPerRequest: number; loadMsPerRequest: number }> {
+  const runtime = runtimeCpuMs(port)
+  const own = process.cpuUsage()
+  const r = await run()
+  const used = process.cpuUsage(own)
+  const n = Math.max(1, r.requests)
+  return { ...r, runtimeMsPerRequest: (runtimeCpuMs(port) - runtime) / n, loadMsPerRequest: (used.user + used.system) / 1000 / n }
 }
 
 /** `wrangler dev` running a Worker that answers the same bytes from memory (constant-worker.ts). */
@@ -164,9 +208,16 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
     const constant = await startConstantWorker(body.toString())
     try {
       log(`manifest load: ${o.connections} connections, ${o.duration} s per run; baseline ${baseline.kind}`)
-      const hit = await load(url, o)
+      const hit = await loadWithCpu(Number(new URL(url).port), () => load(url, o))
       const hitBase = await load(baseline.url, o)
-      const hitConstant = await load(constant.url, o)
+      const hitConstant = await loadWithCpu(Number(new URL(constant.url).port), () => load(constant.url, o))
+      // Where a request's CPU goes under `wrangler dev`: the runtime's processes (the Worker's
+      // JavaScript runs inside workerd) against the load generator, for the broker and for the
+      // Worker that only returns the same bytes. The difference per request bounds what the
+      // broker's own code costs; the rest is the local runtime, the floor of both figures.
+      const cpu = (r: typeof hit) => `${r.runtimeMsPerRequest.toFixed(3)} ms`
+      const cpuNote = `CPU per request in wrangler dev + workerd: broker ${cpu(hit)}, same bytes from memory ${cpu(hitConstant)} (difference ${(hit.runtimeMsPerRequest - hitConstant.runtimeMsPerRequest).toFixed(3)} ms, ${(((hit.runtimeMsPerRequest - hitConstant.runtimeMsPerRequest) / hit.runtimeMsPerRequest) * 100).toFixed(1)} % of the broker's); load generator ${hit.loadMsPerRequest.toFixed(3)} / ${hitConstant.loadMsPerRequest.toFixed(3)} ms`
+      log(`manifest: ${cpuNote}`)
       const nm = await load(url, o, { 'if-none-match': etag }, 304)
       const nmBase = await load(baseline.url, o, { 'if-none-match': baseline.etag }, 304)
       for (const [what, r] of Object.entries({ hit, hitBase, hitConstant, nm, nmBase })) checkErrorRate(what, r)
@@ -205,7 +256,7 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
         { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: base(hitBase.rps), better: 'higher', note: note(hit, hitBase) },
         { name: 'manifest GET, edge-cache hit: p50 latency', value: hit.p50, unit: 'ms', baseline: base(hitBase.p50), better: 'lower' },
         { name: 'manifest GET, edge-cache hit: p99 latency', value: hit.p99, unit: 'ms', baseline: base(hitBase.p99), better: 'lower' },
-        { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.rps }, better: 'higher', note: note(hit, hitConstant) },
+        { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.rps }, better: 'higher', note: `${note(hit, hitConstant)}; ${cpuNote}` },
         { name: 'manifest GET, edge-cache hit: p50 latency', value: hit.p50, unit: 'ms', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.p50 }, better: 'lower' },
         { name: 'manifest GET, 304: throughput', value: nm.rps, unit: 'req/s', baseline: base(nmBase.rps), better: 'higher', note: note(nm, nmBase) },
         { name: 'manifest GET, 304: p50 latency', value: nm.p50, unit: 'ms', baseline: base(nmBase.p50), better: 'lower' },
