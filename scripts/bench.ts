@@ -84,7 +84,7 @@ async function part(name: string, measure: () => Figure[] | Promise<Figure[]>): 
     failures.push({ part: name, error: e instanceof Error ? e.message : String(e) })
   }
 }
-await part('manifest', () => benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10 }, log))
+await part('manifest', () => benchManifest({ duration: quick ? 3 : 10, connections: 20, webhookSamples: quick ? 3 : 10, pairRounds: quick ? 1 : 3 }, log))
 // The update also by the single executable replacing itself, when one is measured.
 const sea = label === 'single executable' ? { path: binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().replace(/^cco /, '') } : undefined
 await part('update', () => benchUpdate({ mib: 40, runs: quick ? 1 : 3, sea }, log))

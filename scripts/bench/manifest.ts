@@ -22,6 +22,8 @@ export interface ManifestBenchOptions {
   connections: number
   /** Webhook → served samples. */
   webhookSamples: number
+  /** Rounds of the broker against the constant Worker (C B B C each). */
+  pairRounds: number
   /** Polls of the Durable Object reads figure (10 000, issue 14's figure, when not given). */
   polls?: number
 }
@@ -117,16 +119,26 @@ async function loadWithCpu(port: number, run: () => Promise<LoadResult>): Promis
  * Two runs of equal length as one: requests per second over both, errors added up; the
  * latency percentiles are the mean of the two runs' (the runs' own histograms are not kept).
  */
-function joinHalves<T extends LoadResult & { runtimeMsPerRequest: number; loadMsPerRequest: number }>(a: T, b: T): T {
-  const n = a.requests + b.requests
-  const per = (k: 'runtimeMsPerRequest' | 'loadMsPerRequest') => (a[k] * a.requests + b[k] * b.requests) / Math.max(1, n)
-  const errors: Record<string, number> = { ...a.errors }
-  for (const [k, v] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + v
-  return { ...a, rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2, requests: n, errors, runtimeMsPerRequest: per('runtimeMsPerRequest'), loadMsPerRequest: per('loadMsPerRequest') }
+function joinRuns<T extends LoadResult & { runtimeMsPerRequest: number; loadMsPerRequest: number }>(runs: T[]): T {
+  const n = runs.reduce((sum, r) => sum + r.requests, 0)
+  const mean = (k: 'rps' | 'p50' | 'p99') => runs.reduce((sum, r) => sum + r[k], 0) / runs.length
+  const per = (k: 'runtimeMsPerRequest' | 'loadMsPerRequest') => runs.reduce((sum, r) => sum + r[k] * r.requests, 0) / Math.max(1, n)
+  const errors: Record<string, number> = {}
+  for (const r of runs) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+  return { ...runs[0]!, rps: mean('rps'), p50: mean('p50'), p99: mean('p99'), requests: n, errors, runtimeMsPerRequest: per('runtimeMsPerRequest'), loadMsPerRequest: per('loadMsPerRequest') }
 }
 
-/** `wrangler dev` running a Worker that answers the same bytes from memory (constant-worker.ts). */
-async function startConstantWorker(body: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * The response headers a Worker sets on the broker's answer: what the constant Worker repeats,
+ * so that both answers are the same bytes on the wire (wrangler adds the transport headers to both).
+ */
+const TRANSPORT_HEADERS = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding'])
+function workerHeaders(res: Response): Record<string, string> {
+  return Object.fromEntries([...res.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)))
+}
+
+/** `wrangler dev` running a Worker that answers the same bytes (body and headers) from memory (constant-worker.ts). */
+async function startConstantWorker(body: string, headers: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
   const root = resolve(import.meta.dirname, '../..')
   const dir = mkdtempSync(join(tmpdir(), 'cco-bench-constant-'))
   writeFileSync(
@@ -134,7 +146,7 @@ async function startConstantWorker(body: string): Promise<{ url: string; close()
     `name = "cco-bench-constant"\nmain = ${JSON.stringify(join(root, 'scripts/bench/constant-worker.ts'))}\ncompatibility_date = "2026-11-01"\nsend_metrics = false\n`,
   )
   const port = await freePort()
-  const child = spawn(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(dir, 'state'), '--var', `BODY:${body}`, '--show-interactive-dev-session=false', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(dir, 'state'), '--var', `BODY:${body}`, '--var', `HEADERS:${JSON.stringify(headers)}`, '--show-interactive-dev-session=false', '--log-level', 'warn'], {
     cwd: dir,
     detached: true,
     stdio: 'ignore',
@@ -217,30 +229,35 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
     if (Object.keys(payload.release.assets).length !== 5) throw new Error('the bench release should carry five platforms')
 
     const baseline = await startStaticServer('v1/channels/stable/manifest', body, 'application/jose+json')
-    const constant = await startConstantWorker(body.toString())
+    const constant = await startConstantWorker(body.toString(), workerHeaders(warm))
+    log(`manifest: the constant Worker answers the broker's body and headers: ${Object.keys(workerHeaders(warm)).join(', ')}`)
     try {
       log(`manifest load: ${o.connections} connections, ${o.duration} s per run; baseline ${baseline.kind}`)
       const hit = await load(url, o)
       const hitBase = await load(baseline.url, o)
-      // The broker against the constant Worker (the target's pair): two runs of the same
-      // runtime, interleaved in halves as A B B A, so that a change of the machine's load
-      // during the part (other work on a shared machine) falls on both alike.
+      // The broker against the constant Worker (the target's pair): runs of the same runtime,
+      // interleaved as C B B C in `pairRounds` rounds, so that a change of the machine's load
+      // during the part (other work on a shared machine) falls on both alike; one round alone
+      // moved the ratio by up to 8 points between runs on a quiet machine.
       const half = { ...o, duration: o.duration / 2 }
       const brokerRun = () => loadWithCpu(Number(new URL(url).port), () => load(url, half))
       const constantRun = () => loadWithCpu(Number(new URL(constant.url).port), () => load(constant.url, half))
-      const c1 = await constantRun()
-      const b1 = await brokerRun()
-      const b2 = await brokerRun()
-      const c2 = await constantRun()
-      const hitPaired = joinHalves(b1, b2)
-      const hitConstant = joinHalves(c1, c2)
+      const brokerRuns: Awaited<ReturnType<typeof brokerRun>>[] = []
+      const constantRuns: typeof brokerRuns = []
+      for (let round = 0; round < o.pairRounds; round++) {
+        constantRuns.push(await constantRun())
+        brokerRuns.push(await brokerRun(), await brokerRun())
+        constantRuns.push(await constantRun())
+      }
+      const hitPaired = joinRuns(brokerRuns)
+      const hitConstant = joinRuns(constantRuns)
       // Where a request's CPU goes under `wrangler dev`: the runtime's processes (the Worker's
       // JavaScript runs inside workerd) against the load generator, for the broker and for the
       // Worker that only returns the same bytes. The difference per request bounds what the
       // broker's own code costs; the rest is the local runtime, the floor of both figures.
       const cpu = (r: typeof hitPaired) => `${r.runtimeMsPerRequest.toFixed(3)} ms`
       const extra = hitPaired.runtimeMsPerRequest - hitConstant.runtimeMsPerRequest
-      const cpuNote = `A B B A halves; CPU per request in wrangler dev + workerd: broker ${cpu(hitPaired)}, same bytes from memory ${cpu(hitConstant)} (difference ${extra.toFixed(3)} ms, ${((extra / hitPaired.runtimeMsPerRequest) * 100).toFixed(1)} % of the broker's); load generator ${hitPaired.loadMsPerRequest.toFixed(3)} / ${hitConstant.loadMsPerRequest.toFixed(3)} ms`
+      const cpuNote = `${o.pairRounds} round(s) of C B B C, ${half.duration} s each; CPU per request in wrangler dev + workerd: broker ${cpu(hitPaired)}, same bytes from memory ${cpu(hitConstant)} (difference ${extra.toFixed(3)} ms, ${((extra / hitPaired.runtimeMsPerRequest) * 100).toFixed(1)} % of the broker's); load generator ${hitPaired.loadMsPerRequest.toFixed(3)} / ${hitConstant.loadMsPerRequest.toFixed(3)} ms`
       log(`manifest: ${cpuNote}`)
       const nm = await load(url, o, { 'if-none-match': etag }, 304)
       const nmBase = await load(baseline.url, o, { 'if-none-match': baseline.etag }, 304)
@@ -280,7 +297,7 @@ export async function benchManifest(o: ManifestBenchOptions, log: (line: string)
         { name: 'manifest GET, edge-cache hit: throughput', value: hit.rps, unit: 'req/s', baseline: base(hitBase.rps), better: 'higher', note: note(hit, hitBase) },
         { name: 'manifest GET, edge-cache hit: p50 latency', value: hit.p50, unit: 'ms', baseline: base(hitBase.p50), better: 'lower' },
         { name: 'manifest GET, edge-cache hit: p99 latency', value: hit.p99, unit: 'ms', baseline: base(hitBase.p99), better: 'lower' },
-        { name: 'manifest GET, edge-cache hit: throughput', value: hitPaired.rps, unit: 'req/s', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.rps }, better: 'higher', note: `${note(hitPaired, hitConstant)}; ${cpuNote}` },
+        { name: 'manifest GET, edge-cache hit: throughput', value: hitPaired.rps, samples: brokerRuns.map((r) => r.rps), unit: 'req/s', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.rps, samples: constantRuns.map((r) => r.rps) }, better: 'higher', note: `${note(hitPaired, hitConstant)}; ${cpuNote}` },
         { name: 'manifest GET, edge-cache hit: p50 latency', value: hitPaired.p50, unit: 'ms', baseline: { name: 'wrangler dev, same bytes from memory', value: hitConstant.p50 }, better: 'lower' },
         { name: 'manifest GET, 304: throughput', value: nm.rps, unit: 'req/s', baseline: base(nmBase.rps), better: 'higher', note: note(nm, nmBase) },
         { name: 'manifest GET, 304: p50 latency', value: nm.p50, unit: 'ms', baseline: base(nmBase.p50), better: 'lower' },

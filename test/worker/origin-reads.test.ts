@@ -51,7 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function flood(n: number, url: string, headers: Record<string, string> = {}) {
   const answers = await Promise.all(Array.from({ length: n }, () => exports.default.fetch(`${BROKER}${url}`, { headers, redirect: 'manual' })))
   return Promise.all(
-    answers.map(async (res) => ({ status: res.status, source: res.headers.get('x-cco-source'), seq: res.headers.get('x-cco-seq'), body: await res.text(), location: res.headers.get('location') })),
+    answers.map(async (res) => ({ status: res.status, source: res.headers.get('x-cco-source'), body: await res.text(), location: res.headers.get('location') })),
   )
 }
 
@@ -64,7 +64,7 @@ describe('Cache-Control: no-cache floods', () => {
 
     const answers = await flood(50, '/v1/channels/beta/manifest', NO_CACHE)
     expect(reads.manifest).toBe(1)
-    expect(answers.every((a) => a.status === 200 && a.body === current.body && a.seq === String(current.payload.seq))).toBe(true)
+    expect(answers.every((a) => a.status === 200 && a.body === current.body)).toBe(true)
     const sources = answers.map((a) => a.source)
     expect(sources.filter((s) => s === 'do')).toHaveLength(1)
     expect(sources.every((s) => s === 'do' || s === 'do-coalesced' || s === 'memo')).toBe(true)
