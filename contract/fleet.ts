@@ -67,14 +67,22 @@ const LabelValue = z.string().check(
 const count = (what: string, min: number) => z.int(`${what} must be an integer`).check(z.minimum(min, `${what} must be at least ${min}`))
 
 /**
+ * Most bytes a report's `download` may state, for `bytes` and for `archive_bytes`: 4 GiB, eight
+ * times the largest binary an archive may hold (512 MiB). It keeps a rollout's sums exact: a
+ * million hosts at the cap add up to 2^52, below 2^53 (and SQLite's 64-bit SUM).
+ */
+export const FLEET_DOWNLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
+
+/**
  * What an install downloaded (schema 2, install events only): the bytes that crossed the network
  * (block map and chunk ranges, or the whole archive, every attempt included), whether the binary
  * was reassembled from chunks, and the archive's size (what a full download costs).
  */
+const downloadBytes = (what: string, min: number) => count(what, min).check(z.maximum(FLEET_DOWNLOAD_MAX_BYTES, `${what} must be at most ${FLEET_DOWNLOAD_MAX_BYTES}`))
 export const FleetDownloadSchema = z.strictObject({
-  bytes: count('bytes', 0),
+  bytes: downloadBytes('bytes', 0),
   differential: z.boolean('must be true or false'),
-  archive_bytes: count('archive_bytes', 1),
+  archive_bytes: downloadBytes('archive_bytes', 1),
 })
 export type FleetDownload = z.infer<typeof FleetDownloadSchema>
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FleetReportSchema, type FleetReport } from '../../contract/fleet.ts'
+import { FLEET_DOWNLOAD_MAX_BYTES, FleetReportSchema, type FleetReport } from '../../contract/fleet.ts'
 import { main } from '../../client/src/main.ts'
 import { installEvent } from '../../client/src/fleet/events.ts'
 import { appendEvents, newEvent, queueFile, readQueue, type HostSnapshot } from '../../client/src/fleet/queue.ts'
@@ -32,7 +32,7 @@ describe('the install event', () => {
   it('carries no download when the install failed, when nothing says what it downloaded, or when the figures are no byte counts', () => {
     expect(installEvent('2026.11.2', '2026.11.3', new Error('boom'), TRANSFER)).not.toHaveProperty('download')
     expect(installEvent('2026.11.2', '2026.11.3')).not.toHaveProperty('download')
-    for (const bad of [{ ...TRANSFER, bytes: -1 }, { ...TRANSFER, bytes: 1.5 }, { ...TRANSFER, archiveBytes: 0 }, { ...TRANSFER, bytes: Number.NaN }]) {
+    for (const bad of [{ ...TRANSFER, bytes: -1 }, { ...TRANSFER, bytes: 1.5 }, { ...TRANSFER, archiveBytes: 0 }, { ...TRANSFER, bytes: Number.NaN }, { ...TRANSFER, bytes: FLEET_DOWNLOAD_MAX_BYTES + 1 }, { ...TRANSFER, archiveBytes: FLEET_DOWNLOAD_MAX_BYTES + 1 }]) {
       expect(installEvent('2026.11.2', '2026.11.3', undefined, bad)).toEqual({ kind: 'install', outcome: 'installed', from: '2026.11.2', to: '2026.11.3' })
     }
   })

@@ -5,7 +5,7 @@
 // and retries that add nothing twice.
 import { reset } from 'cloudflare:test'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FleetServed, type FleetDownload, type FleetReport } from '../../contract/fleet.ts'
+import { FLEET_DOWNLOAD_MAX_BYTES, FleetServed, type FleetDownload, type FleetReport } from '../../contract/fleet.ts'
 import { NO_DOWNLOADS, fleetGet, postAll, postReport, report, storedTotals, uuid } from './fleet-helpers.ts'
 import { publish } from './helpers.ts'
 
@@ -71,6 +71,14 @@ describe('download figures of a rollout', () => {
     expect((await betaRollout()).saved_percent).toBe(73.2)
   })
 
+  it('adds up figures at the cap from many hosts into safe integers', async () => {
+    // The cap is what keeps a fleet's sums exact: a million hosts at it stay below 2^53.
+    expect(FLEET_DOWNLOAD_MAX_BYTES * 1_000_000).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER)
+    const most = { bytes: FLEET_DOWNLOAD_MAX_BYTES, differential: false, archive_bytes: FLEET_DOWNLOAD_MAX_BYTES }
+    for (let i = 0; i < 3; i++) expect((await postReport(v2([installed(V, most)]))).status).toBe(202)
+    expect(await betaRollout()).toMatchObject({ downloads: 3, downloaded_bytes: 3 * FLEET_DOWNLOAD_MAX_BYTES, full_bytes: 3 * FLEET_DOWNLOAD_MAX_BYTES, saved_bytes: 0 })
+  })
+
   it('shows no saving (null percent) while no host has reported a download', async () => {
     await postAll([report(uuid(), { channel: 'beta', version: V, events: [installed(V)] })])
     expect(await betaRollout()).toMatchObject({ installed: 1, ...NO_DOWNLOADS })
@@ -115,6 +123,10 @@ describe('report schemas', () => {
       [v2([installed(V, { bytes: 1, differential: true, archive_bytes: 0 })]), 'events.0.download.archive_bytes: archive_bytes must be at least 1'],
       [v2([installed(V, { bytes: -1, differential: true, archive_bytes: 1 })]), 'events.0.download.bytes: bytes must be at least 0'],
       [v2([installed(V, { bytes: 1.5, differential: true, archive_bytes: 1 })]), 'events.0.download.bytes: bytes must be an integer'],
+      // Past what an install can download: added up over a fleet, such figures would leave the
+      // safe integers (and SQLite's 64 bits) and break the fleet view for everyone.
+      [v2([installed(V, { bytes: FLEET_DOWNLOAD_MAX_BYTES + 1, differential: true, archive_bytes: 1 })]), `events.0.download.bytes: bytes must be at most ${FLEET_DOWNLOAD_MAX_BYTES}`],
+      [v2([installed(V, { bytes: 1, differential: true, archive_bytes: Number.MAX_SAFE_INTEGER })]), `events.0.download.archive_bytes: archive_bytes must be at most ${FLEET_DOWNLOAD_MAX_BYTES}`],
       [v2([installed(V, { bytes: 1, differential: 'yes', archive_bytes: 1 } as never)]), 'events.0.download.differential: must be true or false'],
       [v2([installed(V, { ...differential(1), ratio: 1 } as never)]), 'events.0.download: unknown field ratio'],
       [{ ...v2([{}]), schema: 3 as never }, 'schema: must be 1 or 2'],

@@ -2,7 +2,7 @@
 // reports"): a check's decision, an install, a rollback, a health verdict, or the error that
 // ended one. Each returns the event without its id and time (the queue adds both), or null when
 // the contract has no outcome for it.
-import type { FleetDownload, FleetEvent } from '../../../contract/fleet.ts'
+import { FLEET_DOWNLOAD_MAX_BYTES, type FleetDownload, type FleetEvent } from '../../../contract/fleet.ts'
 import { isVersion } from '../../../contract/version.ts'
 import type { Decision } from '../update/decide.ts'
 import type { Transfer } from '../update/transfer.ts'
@@ -51,7 +51,7 @@ export function installEvent(from: string | null, to: string, err?: unknown, tra
 
 /** A Transfer as a report's `download`; null when it is not one the contract takes (then the event goes without it). */
 export function downloadOf(t: Transfer): FleetDownload | null {
-  const whole = (n: number, min: number) => Number.isSafeInteger(n) && n >= min
+  const whole = (n: number, min: number) => Number.isSafeInteger(n) && n >= min && n <= FLEET_DOWNLOAD_MAX_BYTES
   return whole(t.bytes, 0) && whole(t.archiveBytes, 1) && typeof t.differential === 'boolean' ? { bytes: t.bytes, differential: t.differential, archive_bytes: t.archiveBytes } : null
 }
 
