@@ -71,6 +71,19 @@ describe('mirroring differential assets', () => {
     expect(await sha256(new Uint8Array(await map.arrayBuffer()))).toBe(mapSha)
     // Served from R2: nothing more was asked of the download host.
     expect(net.asked).toHaveLength(4)
+
+    // Any spelling of the version finds the copy; a path segment that is no version, or a name
+    // that no release could record, finds nothing, even where it spells an existing key (here
+    // the pre-sha256 key `assets/{version}/{name}` of version `V/{sha256}` is the pack's key).
+    const base = 'https://broker.example/v1/assets'
+    const spelled = await exports.default.fetch(`${base}/v${V}/${packSha}/${d.names.pack}`, { headers: { range: 'bytes=0-0' } })
+    expect(spelled.status).toBe(206)
+    await spelled.arrayBuffer()
+    for (const path of [`${encodeURIComponent(`${V}/${packSha}`)}/${packSha}/${d.names.pack}`, `${V}/${packSha}/${encodeURIComponent(`../${d.names.pack}`)}`]) {
+      const res = await exports.default.fetch(`${base}/${path}`)
+      expect(res.status, path).toBe(404)
+      await res.arrayBuffer()
+    }
   })
 
   it('copies the block map and pack that an edit adds to a live release before its manifest names them', async () => {

@@ -30,7 +30,9 @@ const SHA256 = /^[0-9a-f]{64}$/
 
 assets.get('/:version/:sha256/:name', async (c) => {
   const { version, sha256, name } = c.req.param()
-  if (!SHA256.test(sha256)) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
+  // Only a version's recordable asset, before the bucket is asked: its keys are built from these
+  // segments, and a `version` that is no version (`1.0%2F<sha256>`) could spell another key.
+  if (!SHA256.test(sha256) || !mayBeRecorded(version, name)) throw notFound(`asset ${JSON.stringify(name)} of release ${JSON.stringify(version)}`)
   const canonical = parseVersion(version)?.text ?? version
   const bucket = mirrorBucket(c.env)
   if (bucket) {
@@ -68,10 +70,15 @@ assets.get('/:version/:name', async (c) => {
  * be recorded, so anything else is answered without asking the object.
  */
 async function recordedAsset(c: Context<AppEnv>, version: string, name: string): Promise<{ version: string; sha256: string; source_url: string } | null> {
-  if (!parseVersion(version) || name.length > ASSET_NAME_MAX_LENGTH || !mayBeRecordedAssetName(name)) return null
+  if (!mayBeRecorded(version, name)) return null
   const product = c.var.config.product
   const { value } = await readThrough(`${product}:asset:${version}/${name}`, () => brokerStub(c.env, product).recordedAsset(version, name), keepAlive(c))
   return value
+}
+
+/** Whether a release could have recorded this asset: a version, and an archive's or its block map's or pack's name. */
+function mayBeRecorded(version: string, name: string): boolean {
+  return parseVersion(version) !== null && name.length <= ASSET_NAME_MAX_LENGTH && mayBeRecordedAssetName(name)
 }
 
 /**
