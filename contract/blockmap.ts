@@ -31,6 +31,15 @@ export const BLOCKMAP_MAX_BINARY_BYTES = 512 * 1024 * 1024
 /** Most chunks a block map may list (BLOCKMAP_MAX_BINARY_BYTES / CHUNK_MIN, rounded up). */
 export const BLOCKMAP_MAX_CHUNKS = BLOCKMAP_MAX_BINARY_BYTES / CHUNK_MIN + 1
 
+/**
+ * The most pack bytes a chunk of `length` bytes may take: more than raw DEFLATE makes of any
+ * input at worst (zlib's deflateBound is `length + length/4096 + length/16384 + 7`; stored blocks
+ * add 5 bytes per 64 KiB). A longer pack range would be bytes a host fetches for nothing.
+ */
+export function packLengthMax(length: number): number {
+  return length + Math.floor(length / 1024) + 64
+}
+
 /** The names of an archive's differential assets: `X.tar.gz` → `X.blockmap.json` and `X.chunks`. */
 export function deltaAssetNames(archiveName: string): { blockmap: string; pack: string } | null {
   const m = /^(.+?)\.(?:tar\.gz|tgz|zip)$/i.exec(archiveName)
@@ -141,13 +150,23 @@ export type BlockMap = z.infer<typeof BlockMapSchema>
 
 /**
  * What makes a well-typed block map unusable: chunks that do not tile the binary exactly, a
- * chunk over CHUNK_MAX, or a pack range outside the pack. Null when it is consistent.
+ * chunk over CHUNK_MAX, a pack range outside the pack or longer than its chunk can compress to
+ * (`packLengthMax`), or one sha256 with two lengths or two pack ranges (one sha256 is one
+ * content, stored once). Null when it is consistent.
  */
 export function blockMapProblem(map: Pick<BlockMap, 'binary' | 'pack' | 'chunks'>): string | null {
   let next = 0
-  for (const [i, [offset, length, , packOffset, packLength]] of map.chunks.entries()) {
+  const first = new Map<string, number>()
+  for (const [i, [offset, length, sha256, packOffset, packLength]] of map.chunks.entries()) {
     if (offset !== next) return `chunk ${i} starts at ${offset}, expected ${next} (chunks must tile the binary in order)`
     if (packOffset + packLength > map.pack.size) return `chunk ${i} lies outside the pack (${packOffset}+${packLength} > ${map.pack.size})`
+    if (packLength > packLengthMax(length)) return `chunk ${i} takes ${packLength} bytes of the pack, more than raw DEFLATE makes of ${length} bytes (${packLengthMax(length)})`
+    const seen = first.get(sha256)
+    if (seen === undefined) first.set(sha256, i)
+    else {
+      const [, l, , o, n] = map.chunks[seen]!
+      if (l !== length || o !== packOffset || n !== packLength) return `chunk ${i} has the sha256 of chunk ${seen} but another length or pack range`
+    }
     next = offset + length
   }
   if (next !== map.binary.size) return `the chunks cover ${next} bytes, the binary has ${map.binary.size}`

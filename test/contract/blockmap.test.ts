@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { constants, deflateRawSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   BlockMapSchema,
@@ -17,6 +18,7 @@ import {
   deltaAssetNames,
   GEAR,
   nextCut,
+  packLengthMax,
 } from '../../contract/blockmap.ts'
 import { chunkFile } from '../../client/src/update/chunk-file.ts'
 
@@ -134,12 +136,33 @@ describe('BlockMapSchema', () => {
     expect(BlockMapSchema.safeParse(map()).success).toBe(true)
   })
 
+  it('accepts a chunk that appears twice, stored once, and an incompressible chunk at the maximum', () => {
+    const m = map()
+    m.binary.size = 160_000 + CHUNK_MAX
+    m.pack.size = 50_000 + packLengthMax(CHUNK_MAX)
+    m.chunks.push([100_000, 60_000, sha('c'), 0, 30_000], [160_000, CHUNK_MAX, sha('e'), 50_000, packLengthMax(CHUNK_MAX)])
+    expect(BlockMapSchema.safeParse(m).error?.issues).toBeUndefined()
+  })
+
+  it('bounds a pack range by what zlib can make of the chunk at worst (stored blocks)', () => {
+    for (const length of [1, 100, 65_535, 65_536, CHUNK_MAX]) {
+      const incompressible = randomBytes(length)
+      expect(deflateRawSync(incompressible, { level: constants.Z_BEST_COMPRESSION }).length).toBeLessThanOrEqual(packLengthMax(length))
+      expect(deflateRawSync(incompressible, { level: constants.Z_NO_COMPRESSION }).length).toBeLessThanOrEqual(packLengthMax(length))
+    }
+  })
+
   const refusals: Array<[string, (m: ReturnType<typeof map>) => void, RegExp]> = [
     ['a gap between chunks', (m) => (m.chunks[1]![0] = 60_001), /starts at 60001, expected 60000/],
     ['chunks that overlap', (m) => (m.chunks[1]![0] = 59_999), /starts at 59999/],
     ['chunks short of the binary', (m) => (m.binary.size = 100_001), /cover 100000 bytes, the binary has 100001/],
     ['a pack range past the pack', (m) => (m.chunks[1]![4] = 20_001), /outside the pack/],
     ['a chunk over the maximum', (m) => (m.chunks[0]![1] = CHUNK_MAX + 1), /chunks/],
+    // Within the pack but more than raw DEFLATE can make of the chunk: a host would fetch it for nothing.
+    ['a pack range longer than its chunk can compress to', (m) => ((m.pack.size = 200_000), (m.chunks[1]![4] = 40_000 + (40_000 >> 10) + 65)), /chunk 1 takes 40104 bytes of the pack, more than raw DEFLATE makes of 40000 bytes \(40103\)/],
+    // One sha256 is one content: the same length, and stored once in the pack.
+    ['one sha256 with two lengths', (m) => ((m.chunks[1]![2] = sha('c')), (m.chunks[1]![3] = 0), (m.chunks[1]![4] = 30_000)), /chunk 1 has the sha256 of chunk 0 but another length or pack range/],
+    ['one sha256 at two places in the pack', (m) => ((m.chunks[1]![1] = 60_000), (m.binary.size = 120_000), (m.chunks[1]![2] = sha('c'))), /chunk 1 has the sha256 of chunk 0 but another length or pack range/],
     ['another chunking rule', (m) => (m.chunking.algorithm = 'fastcdc-gear64'), /chunking/],
     ['other chunk sizes', (m) => (m.chunking.avg = 8192), /chunking/],
     ['another compression', (m) => (m.pack.compression = 'zstd'), /pack/],
