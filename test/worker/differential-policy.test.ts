@@ -4,6 +4,8 @@
 // advertising. No Durable Object, no network.
 import { describe, expect, it } from 'vitest'
 import { parseAssetHosts } from '../../worker/config.ts'
+import { firstControlChar } from '../../worker/policy/control-chars.ts'
+import { checkBlockMap } from '../../worker/policy/delta-assets.ts'
 import { GithubReleaseSchema } from '../../worker/policy/github-release.ts'
 import { onGithubRelease, onJobResult, type Job, type ReleaseRow } from '../../worker/policy/release-lifecycle.ts'
 import { releasePayload, type FixtureAsset } from '../../support/github.ts'
@@ -52,6 +54,19 @@ describe('the fetch job of a release with differential assets', () => {
     const next = failed.rows[0]!
     const refused = onJobResult(next, fetchJob(next), { ok: false, error: 'redirect target is on evil.example, which is not in ASSET_HOSTS', retry: false, file: { kind: 'blockmap', name: d.names.blockmap, url: blockmap.url } }, ctx)!
     expect(refused.rows[0]).toMatchObject({ status: 'refused', fetch: null, reason: `block map "${d.names.blockmap}" could not be fetched: redirect target is on evil.example, which is not in ASSET_HOSTS` })
+  })
+})
+
+describe('a block map that does not match its release', () => {
+  it('is refused with a reason that carries none of the file\'s control characters', async () => {
+    const d = await buildDelta(V, 'linux-x86_64', sampleBinary())
+    // U+009B is a one-byte CSI; JSON.stringify leaves it (and DEL, U+2028) as it is.
+    const bytes = new TextEncoder().encode(JSON.stringify({ ...d.map, pack: { ...d.map.pack, name: 'x\u009b31m\u007f\u2028.chunks' } }))
+    const checked = checkBlockMap({ bytes, sha256: await sha256(bytes) }, { name: d.names.blockmap, sha256: await sha256(bytes), version: V, platforms: ['linux-x86_64'], pack: { name: d.names.pack, size: d.pack.length, sha256: await sha256(d.pack) } })
+    expect(checked.ok).toBe(false)
+    const problem = checked.ok ? '' : checked.problem
+    expect(firstControlChar(problem)).toBeNull()
+    expect(problem).toBe(`block map "${d.names.blockmap}" names the pack "x\\u009b31m\\u007f\\u2028.chunks", not "${d.names.pack}"`)
   })
 })
 

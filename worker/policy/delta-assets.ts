@@ -6,6 +6,7 @@ import { BlockMapSchema, deltaAssetNames } from '../../contract/blockmap.ts'
 import { firstIssueInWords } from '../../contract/issues.ts'
 import { platformsForAssetName, type Platform } from '../../contract/platform.ts'
 import { sameVersion } from '../../contract/version.ts'
+import { quote } from './control-chars.ts'
 
 /** A block map as the alarm downloaded it: its bytes and their sha256 (hex). */
 export interface FetchedBlockMap {
@@ -64,12 +65,14 @@ export function checkBlockMap(fetched: FetchedBlockMap, expected: BlockMapExpect
   const parsed = BlockMapSchema.safeParse(json, { reportInput: true })
   if (!parsed.success) return { ok: false, problem: `${file}: ${firstIssueInWords(parsed.error)}` }
   const map = parsed.data
-  if (!sameVersion(map.version, expected.version)) return { ok: false, problem: `${file} describes version ${JSON.stringify(map.version)}, not ${expected.version}` }
+  // The file's own strings are quoted with `quote`: unlike the release's fields (screened at
+  // ingest) nothing screened them, and JSON.stringify leaves C1 controls and U+2028 raw.
+  if (!sameVersion(map.version, expected.version)) return { ok: false, problem: `${file} describes version ${quote(map.version)}, not ${expected.version}` }
   if (!(expected.platforms as readonly string[]).includes(map.platform)) {
-    return { ok: false, problem: `${file} describes platform ${JSON.stringify(map.platform)}, not ${expected.platforms.join(' or ')}` }
+    return { ok: false, problem: `${file} describes platform ${quote(map.platform)}, not ${expected.platforms.join(' or ')}` }
   }
   const pack = expected.pack
-  if (map.pack.name !== pack.name) return { ok: false, problem: `${file} names the pack ${JSON.stringify(map.pack.name)}, not ${JSON.stringify(pack.name)}` }
+  if (map.pack.name !== pack.name) return { ok: false, problem: `${file} names the pack ${quote(map.pack.name)}, not ${JSON.stringify(pack.name)}` }
   if (map.pack.size !== pack.size) return { ok: false, problem: `${file} gives the pack ${JSON.stringify(pack.name)} ${map.pack.size} bytes, the release's has ${pack.size}` }
   if (map.pack.sha256 !== pack.sha256) return { ok: false, problem: `${file} gives the pack ${JSON.stringify(pack.name)} sha256 ${map.pack.sha256}, the release's is ${pack.sha256}` }
   return { ok: true, binary: { size: map.binary.size, sha256: map.binary.sha256 } }
