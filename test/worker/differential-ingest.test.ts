@@ -334,10 +334,19 @@ describe('GET /v1/assets for block maps and packs (no mirror)', () => {
     }
     // The name-only form stands for the current file of that name, as for archives.
     expect((await exports.default.fetch(`${BROKER}/v1/assets/${V}/${d.names.pack}`, { redirect: 'manual' })).headers.get('location')).toBe(pack.url)
+    // Any spelling of the version that compares equal finds them; another version does not.
+    for (const spelled of [`v${V}`, `${V}+rebuild`]) {
+      for (const url of [assetUrl(spelled, binary.pack.sha256, d.names.pack), `${BROKER}/v1/assets/${spelled}/${d.names.blockmap}`]) {
+        expect((await exports.default.fetch(url, { redirect: 'manual' })).headers.get('location'), url).toBe(url.includes('.chunks') ? pack.url : blockmap.url)
+      }
+    }
 
     const notFound = [
       // Another sha256 than the recorded one.
       assetUrl(V, 'a'.repeat(64), d.names.pack),
+      // The same files under a version they do not belong to.
+      assetUrl('2026.12.2', await sha256(d.pack), d.names.pack),
+      `${BROKER}/v1/assets/2026.12.2/${d.names.blockmap}`,
       // The differential assets of the archive that was not chosen were never recorded.
       assetUrl(V, await sha256(other.pack), other.names.pack),
       assetUrl(V, await sha256(other.mapBytes), other.names.blockmap),
