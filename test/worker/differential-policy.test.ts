@@ -57,6 +57,28 @@ describe('the fetch job of a release with differential assets', () => {
   })
 })
 
+describe('an edit while the block map is being fetched', () => {
+  it('drops the answer fetched for the replaced block map and records the binary of the new one', async () => {
+    const first = await buildDelta(V, 'linux-x86_64', sampleBinary(1))
+    const second = await buildDelta(V, 'linux-x86_64', sampleBinary(2))
+    const linux = await archive(V, 'linux-x86_64')
+    const one = await deltaAssets(V, first)
+    const two = await deltaAssets(V, second)
+    const queued = onGithubRelease({ byId: null, byVersion: null }, release([linux, one.blockmap, one.pack]), ctx).rows[0]!
+    const job = fetchJob(queued)
+    // The edit (the block map and pack replaced under the same names) lands while the job is on the network.
+    const edited = onGithubRelease({ byId: queued, byVersion: queued }, release([linux, two.blockmap, two.pack]), { ...ctx, action: 'edited' }).rows[0]!
+    expect(edited).toMatchObject({ status: 'pending', source_rev: queued.source_rev + 1 })
+    const answer = { ok: true as const, blockmaps: { [first.names.blockmap]: { bytes: first.mapBytes, sha256: await sha256(first.mapBytes) } } }
+    expect(onJobResult(edited, job, answer, ctx)).toBeNull()
+    // Even as the new job's answer, the old bytes do not pass for the new block map.
+    expect(onJobResult(edited, fetchJob(edited), answer, ctx)!.rows[0]).toMatchObject({ status: 'refused', reason: expect.stringMatching(/sha256 mismatch/) })
+
+    const done = onJobResult(edited, fetchJob(edited), { ok: true, blockmaps: { [second.names.blockmap]: { bytes: second.mapBytes, sha256: await sha256(second.mapBytes) } } }, ctx)!
+    expect(done.rows[0]!.assets['linux-x86_64']!.delta!.binary).toEqual({ size: second.binary.length, sha256: await sha256(second.binary) })
+  })
+})
+
 describe('a block map that does not match its release', () => {
   it('is refused with a reason that carries none of the file\'s control characters', async () => {
     const d = await buildDelta(V, 'linux-x86_64', sampleBinary())
