@@ -7,10 +7,11 @@
 // module cache (where Node keeps a CommonJS package that ES modules imported) and the modules
 // its resolve hook saw.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { clientBundle } from '../../support/client-bundles.ts'
 import { childEnv } from '../../support/cco-process.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -105,5 +106,16 @@ describe('start-up', () => {
     expect(loaded).toContain('client/src/update/recover.ts')
     expect(stderr).toContain('removed an unreadable install journal')
     expect(existsSync(join(state, 'install-journal.json'))).toBe(false)
+  })
+
+  it("the bundle carries zod's English messages and none of its other locales", async () => {
+    // The client imports zod as a namespace (`import * as z from 'zod'`), which esbuild can
+    // shake; `import { z }` pulls the whole namespace object: every locale and the JSON Schema
+    // generator, about 350 KiB more of a minified bundle that every start compiles or
+    // deserializes.
+    const text = readFileSync(await clientBundle({ version: '2026.1.1' }), 'utf8')
+    expect(text).toContain('Invalid input')
+    expect(text).not.toContain('erwartet') // German
+    expect(text).not.toContain('JSONSchemaGenerator')
   })
 })

@@ -1,5 +1,5 @@
 // The config file's shape and defaults (zod), checked every time it is read or written.
-import { z } from 'zod'
+import * as z from 'zod'
 import { FleetReportSchema } from '../../../contract/fleet.ts'
 import { firstIssueInWords } from '../../../contract/issues.ts'
 import { CHANNELS, PublicKeySchema } from '../../../contract/manifest.ts'

@@ -3,7 +3,7 @@
 // back, and a restored daemon reads it so that it does not install the same failing version
 // again on its next scheduled check.
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { writeFileAtomic } from '../system/fs-atomic.ts'
 import { readStateFile } from '../system/state-file.ts'
 

@@ -6,7 +6,7 @@
 // An event's id is given here, once: every retry sends the same id, and the broker stores it once.
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { FleetEventSchema, type FleetEvent, type FleetReportSchemaVersion } from '../../../contract/fleet.ts'
 import { CHANNELS } from '../../../contract/manifest.ts'
 import { PLATFORMS, type Platform } from '../../../contract/platform.ts'

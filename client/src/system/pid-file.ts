@@ -4,7 +4,7 @@
 // accepting connections; read without following symlinks. What it says is checked against the
 // kernel (system/daemon-identity.ts) before anyone believes or signals the pid.
 import { rmSync } from 'node:fs'
-import { z } from 'zod'
+import * as z from 'zod'
 import { confirmDaemon, kernelVerdict, type Confirmation } from './daemon-identity.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
 import { readStateFile } from './state-file.ts'

@@ -7,7 +7,7 @@
 // readStateFile() is the one reader of cco's small JSON state files (pid file, install
 // journal, trust state, handover record, update lock): read, parse, validate, typed result.
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { firstIssue } from '../../../contract/issues.ts'
 import { CliError, errnoCode, ExitCode, messageOf } from '../errors.ts'
 import { shellWord } from './file-trust.ts'

@@ -3,7 +3,7 @@
 // interrupted (see recover.ts for the rules).
 import { readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { errnoCode } from '../errors.ts'
 import { fsyncDir, writeFileAtomic } from '../system/fs-atomic.ts'
 import { readStateFile } from '../system/state-file.ts'

@@ -3,7 +3,7 @@
 // replayed through full verification on a 304).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { isChannel } from '../../../contract/manifest.ts'
 import { errnoCode } from '../errors.ts'
 import { requireTrustedFile } from '../system/file-trust.ts'
